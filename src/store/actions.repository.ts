@@ -1,0 +1,98 @@
+/** The audit log: append-only, read newest first per customer. */
+import type { Kysely } from 'kysely';
+import { isoOf, jsonOf, jsonText } from './engine';
+import type { ActionRecord, ActionType, FieldChange } from './records';
+import type { ActionRow, Database } from './tables';
+import type { KeysetPosition } from './customers.repository';
+
+type Db = Kysely<Database>;
+
+export function toActionRecord(row: ActionRow): ActionRecord {
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    customerId: row.customer_id,
+    memberId: row.member_id,
+    type: row.type as ActionType,
+    actor: row.actor,
+    via: row.via,
+    changes: jsonOf<Record<string, FieldChange>>(row.changes),
+    createdAt: isoOf(row.created_at),
+  };
+}
+
+export async function insertAction(db: Db, action: ActionRecord): Promise<void> {
+  await db
+    .insertInto('actions')
+    .values({
+      id: action.id,
+      workspace_id: action.workspaceId,
+      customer_id: action.customerId,
+      member_id: action.memberId,
+      type: action.type,
+      actor: action.actor,
+      via: action.via,
+      changes: jsonText(action.changes),
+      created_at: action.createdAt,
+    })
+    .execute();
+}
+
+export async function findActionsByIds(db: Db, workspaceId: string, ids: readonly string[]): Promise<ActionRecord[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom('actions')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('id', 'in', ids)
+    .execute();
+  return rows.map(toActionRecord);
+}
+
+/** The newest `limit` actions of each customer, before `after` when given, in one statement. */
+export async function listActionsOfCustomers(
+  db: Db,
+  workspaceId: string,
+  customerIds: readonly string[],
+  limit: number,
+  after: KeysetPosition | null,
+): Promise<ActionRecord[]> {
+  if (customerIds.length === 0) return [];
+  const numbered = db
+    .selectFrom('actions')
+    .selectAll()
+    .select((eb) =>
+      eb.fn
+        .agg<number>('row_number')
+        .over((ob) => ob.partitionBy('customer_id').orderBy('created_at', 'desc').orderBy('id', 'desc'))
+        .as('position'),
+    )
+    .where('workspace_id', '=', workspaceId)
+    .where('customer_id', 'in', customerIds)
+    .$if(after !== null, (q) =>
+      q.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after?.value ?? '', after?.id ?? ''))),
+    );
+  const rows = await db
+    .selectFrom(numbered.as('a'))
+    .selectAll()
+    .where('position', '<=', limit)
+    .orderBy('customer_id')
+    .orderBy('position')
+    .execute();
+  return rows.map(toActionRecord);
+}
+
+export async function countActionsOfCustomers(
+  db: Db,
+  workspaceId: string,
+  customerIds: readonly string[],
+): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('actions')
+    .select(['customer_id', (eb) => eb.fn.countAll<number | string>().as('count')])
+    .where('workspace_id', '=', workspaceId)
+    .where('customer_id', 'in', customerIds)
+    .groupBy('customer_id')
+    .execute();
+  return new Map(rows.map((row) => [row.customer_id, Number(row.count)]));
+}

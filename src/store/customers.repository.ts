@@ -1,0 +1,266 @@
+/** Customers: row <-> record translation, batched lookups, keyset pages, writes. */
+import { sql } from 'kysely';
+import type { ExpressionBuilder, Kysely, SelectQueryBuilder } from 'kysely';
+import { isoOf, jsonOf, jsonText, likeContains } from './engine';
+import type { CustomerRecord, CustomerStatus, CustomerType, MetadataValue } from './records';
+import type { CustomerRow, Database, NewCustomerRow } from './tables';
+
+type Db = Kysely<Database>;
+
+export function toCustomerRecord(row: CustomerRow): CustomerRecord {
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    externalId: row.external_id,
+    email: row.email,
+    emailVerified: row.email_verified === 1,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    name: row.name,
+    phone: row.phone,
+    phoneCountry: row.phone_country,
+    birthDate: row.birth_date,
+    gender: row.gender,
+    avatarUrl: row.avatar_url,
+    profile: {
+      bio: row.bio,
+      location: row.location,
+      website: row.website,
+      socials: { twitter: row.twitter, facebook: row.facebook, instagram: row.instagram },
+    },
+    billingAddress:
+      row.billing_country === null
+        ? null
+        : {
+            line1: row.billing_line1,
+            line2: row.billing_line2,
+            city: row.billing_city,
+            state: row.billing_state,
+            postalCode: row.billing_postal_code,
+            country: row.billing_country,
+          },
+    type: row.type as CustomerType,
+    metadata: jsonOf<Record<string, MetadataValue>>(row.metadata),
+    unsubscribed: row.unsubscribed === 1,
+    internalNote: row.internal_note,
+    netRevenue: row.net_revenue,
+    signInCount: Number(row.sign_in_count),
+    lastRequestAt: isoOf(row.last_request_at),
+    bouncedAt: isoOf(row.bounced_at),
+    status: row.status as CustomerStatus,
+    archivedAt: isoOf(row.archived_at),
+    archivedBy: row.archived_by,
+    archivedVia: row.archived_via,
+    archiveReason: row.archive_reason,
+    createdAt: isoOf(row.created_at),
+    createdBy: row.created_by,
+    createdVia: row.created_via,
+    updatedAt: isoOf(row.updated_at),
+    updatedBy: row.updated_by,
+    updatedVia: row.updated_via,
+    version: Number(row.version),
+    changeSeq: Number(row.change_seq),
+  };
+}
+
+/** The display name: the explicit name, else first and last name joined; null when none. */
+export function displayName(c: Pick<CustomerRecord, 'name' | 'firstName' | 'lastName'>): string | null {
+  if (c.name) return c.name;
+  const joined = [c.firstName, c.lastName].filter((part) => part).join(' ');
+  return joined === '' ? null : joined;
+}
+
+export function toCustomerRow(c: CustomerRecord): NewCustomerRow {
+  const address = c.billingAddress;
+  const shown = displayName(c);
+  return {
+    id: c.id,
+    workspace_id: c.workspaceId,
+    external_id: c.externalId,
+    email: c.email,
+    email_verified: c.emailVerified ? 1 : 0,
+    first_name: c.firstName,
+    last_name: c.lastName,
+    name: c.name,
+    sort_name: (shown ?? c.email).toLowerCase(),
+    search_text: [c.email, c.firstName, c.lastName, shown].filter((part) => part).join('\n').toLowerCase(),
+    phone: c.phone,
+    phone_country: c.phoneCountry,
+    birth_date: c.birthDate,
+    gender: c.gender,
+    avatar_url: c.avatarUrl,
+    bio: c.profile.bio,
+    location: c.profile.location,
+    website: c.profile.website,
+    twitter: c.profile.socials.twitter,
+    facebook: c.profile.socials.facebook,
+    instagram: c.profile.socials.instagram,
+    billing_line1: address?.line1 ?? null,
+    billing_line2: address?.line2 ?? null,
+    billing_city: address?.city ?? null,
+    billing_state: address?.state ?? null,
+    billing_postal_code: address?.postalCode ?? null,
+    billing_country: address?.country ?? null,
+    type: c.type,
+    metadata: jsonText(c.metadata),
+    unsubscribed: c.unsubscribed ? 1 : 0,
+    internal_note: c.internalNote,
+    net_revenue: c.netRevenue,
+    sign_in_count: c.signInCount,
+    last_request_at: c.lastRequestAt,
+    bounced_at: c.bouncedAt,
+    status: c.status,
+    archived_at: c.archivedAt,
+    archived_by: c.archivedBy,
+    archived_via: c.archivedVia,
+    archive_reason: c.archiveReason,
+    created_at: c.createdAt,
+    created_by: c.createdBy,
+    created_via: c.createdVia,
+    updated_at: c.updatedAt,
+    updated_by: c.updatedBy,
+    updated_via: c.updatedVia,
+    version: c.version,
+    change_seq: c.changeSeq,
+  };
+}
+
+export type CustomerLookupColumn = 'id' | 'external_id' | 'email';
+
+/** Every customer of the workspace whose `column` is one of `values` (one statement). */
+export async function findCustomersBy(
+  db: Db,
+  workspaceId: string,
+  column: CustomerLookupColumn,
+  values: readonly string[],
+): Promise<CustomerRecord[]> {
+  if (values.length === 0) return [];
+  const rows = await db
+    .selectFrom('customers')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where(column, 'in', values)
+    .execute();
+  return rows.map(toCustomerRecord);
+}
+
+export async function insertCustomer(db: Db, customer: CustomerRecord): Promise<void> {
+  await db.insertInto('customers').values(toCustomerRow(customer)).execute();
+}
+
+/**
+ * Writes the whole record if the stored version is still `previousVersion`. Returns false when
+ * another writer got there first, so lost updates are impossible even across processes.
+ */
+export async function updateCustomer(db: Db, customer: CustomerRecord, previousVersion: number): Promise<boolean> {
+  const { id, workspace_id, created_at, ...changes } = toCustomerRow(customer);
+  const result = await db
+    .updateTable('customers')
+    .set(changes)
+    .where('id', '=', id)
+    .where('workspace_id', '=', workspace_id)
+    .where('version', '=', previousVersion)
+    .executeTakeFirst();
+  void created_at;
+  return result.numUpdatedRows === 1n;
+}
+
+export type CustomerSortColumn = 'created_at' | 'updated_at' | 'email' | 'sort_name';
+
+export interface CustomerListFilter {
+  statuses: CustomerStatus[];
+  type?: CustomerType;
+  /** Lower-cased search term. */
+  search?: string;
+  emailVerified?: boolean;
+  unsubscribed?: boolean;
+  country?: string;
+  createdAfter?: string;
+  createdBefore?: string;
+  updatedAfter?: string;
+  /** Canonical value texts of searchable custom fields. */
+  customFields: { key: string; valueText: string }[];
+}
+
+export interface KeysetPosition {
+  value: string;
+  id: string;
+}
+
+export interface CustomerListQuery {
+  filter: CustomerListFilter;
+  column: CustomerSortColumn;
+  /** Scan direction (already flipped for backward paging). */
+  descending: boolean;
+  /** Rows strictly beyond this position in scan order. */
+  after: KeysetPosition | null;
+  limit: number;
+}
+
+function applyFilter(
+  query: SelectQueryBuilder<Database, 'customers', object>,
+  workspaceId: string,
+  filter: CustomerListFilter,
+): SelectQueryBuilder<Database, 'customers', object> {
+  let q = query.where('customers.workspace_id', '=', workspaceId).where('customers.status', 'in', filter.statuses);
+  if (filter.type) q = q.where('customers.type', '=', filter.type);
+  if (filter.search) q = q.where(sql<boolean>`customers.search_text like ${likeContains(filter.search)} escape '\\'`);
+  if (filter.emailVerified !== undefined) q = q.where('customers.email_verified', '=', filter.emailVerified ? 1 : 0);
+  if (filter.unsubscribed !== undefined) q = q.where('customers.unsubscribed', '=', filter.unsubscribed ? 1 : 0);
+  if (filter.country) q = q.where('customers.billing_country', '=', filter.country);
+  if (filter.createdAfter) q = q.where('customers.created_at', '>', filter.createdAfter);
+  if (filter.createdBefore) q = q.where('customers.created_at', '<', filter.createdBefore);
+  if (filter.updatedAfter) q = q.where('customers.updated_at', '>', filter.updatedAfter);
+  for (const field of filter.customFields) {
+    q = q.where('customers.id', 'in', (eb: ExpressionBuilder<Database, 'customers'>) =>
+      eb
+        .selectFrom('custom_field_values')
+        .select('custom_field_values.customer_id')
+        .where('custom_field_values.workspace_id', '=', workspaceId)
+        .where('custom_field_values.field_key', '=', field.key)
+        .where('custom_field_values.value_text', '=', field.valueText)
+        .where('custom_field_values.searchable', '=', 1),
+    );
+  }
+  return q;
+}
+
+/** One keyset page: a single indexed range scan, `limit` rows at most. */
+export async function listCustomers(db: Db, workspaceId: string, query: CustomerListQuery): Promise<CustomerRecord[]> {
+  const direction = query.descending ? 'desc' : 'asc';
+  let q = applyFilter(db.selectFrom('customers'), workspaceId, query.filter);
+  if (query.after) {
+    const { value, id } = query.after;
+    q = q.where((eb) =>
+      eb(eb.refTuple(`customers.${query.column}`, 'customers.id'), query.descending ? '<' : '>', eb.tuple(value, id)),
+    );
+  }
+  const rows = await q
+    .selectAll('customers')
+    .orderBy(`customers.${query.column}`, direction)
+    .orderBy('customers.id', direction)
+    .limit(query.limit)
+    .execute();
+  return rows.map(toCustomerRecord);
+}
+
+export async function countCustomers(db: Db, workspaceId: string, filter: CustomerListFilter): Promise<number> {
+  const row = await applyFilter(db.selectFrom('customers'), workspaceId, filter)
+    .select((eb) => eb.fn.countAll<number | string>().as('count'))
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+/** The value a sort column has on a record, as stored (for building cursors). */
+export function sortValueOf(c: CustomerRecord, column: CustomerSortColumn): string {
+  switch (column) {
+    case 'created_at':
+      return c.createdAt;
+    case 'updated_at':
+      return c.updatedAt;
+    case 'email':
+      return c.email;
+    case 'sort_name':
+      return (displayName(c) ?? c.email).toLowerCase();
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Everything that differs between SQLite and PostgreSQL lives here, as small helpers:
+ * column types for migrations, value decoding, transactions, constraint errors.
+ * Repositories and services stay engine-agnostic.
+ */
+import { Kysely, PostgresAdapter, sql } from 'kysely';
+import type { ColumnDataType } from 'kysely';
+import type { Database, JsonColumn, Timestamp } from './tables';
+
+export type Engine = 'sqlite' | 'postgres';
+
+// Kysely<any> here: migrations and engine detection run before (and independently of) the
+// typed Database shape.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyKysely = Kysely<any>;
+
+export function engineOf(db: AnyKysely): Engine {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
+}
+
+/** Column types for migrations: text timestamps and JSON on SQLite, native types on PostgreSQL. */
+export function columnTypes(db: AnyKysely): { timestamp: ColumnDataType; json: ColumnDataType } {
+  return engineOf(db) === 'postgres'
+    ? { timestamp: 'timestamptz', json: 'jsonb' }
+    : { timestamp: 'text', json: 'text' };
+}
+
+/** A timestamp column as an ISO 8601 string, whichever engine produced it. */
+export function isoOf(value: Timestamp): string;
+export function isoOf(value: Timestamp | null): string | null;
+export function isoOf(value: Timestamp | null): string | null {
+  if (value === null) return null;
+  return value instanceof Date ? value.toISOString() : value;
+}
+
+/** A JSON column as a parsed value, whichever engine produced it. */
+export function jsonOf<T>(value: JsonColumn): T {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}
+
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+export type Tx = Kysely<Database>;
+
+/**
+ * Runs `fn` in one write transaction. On SQLite it takes the write lock up front
+ * (BEGIN IMMEDIATE), so a transaction that reads before it writes cannot fail with
+ * SQLITE_BUSY half-way when another process (the CLI) writes; busy_timeout makes it wait.
+ */
+export async function withTransaction<T>(db: Kysely<Database>, fn: (trx: Tx) => Promise<T>): Promise<T> {
+  if (engineOf(db) === 'postgres') return db.transaction().execute(fn);
+  return db.connection().execute(async (conn) => {
+    await sql`begin immediate`.execute(conn);
+    try {
+      const result = await fn(conn);
+      await sql`commit`.execute(conn);
+      return result;
+    } catch (error) {
+      await sql`rollback`.execute(conn);
+      throw error;
+    }
+  });
+}
+
+/**
+ * Unique indexes by name, with their table and columns. PostgreSQL reports the index name of a
+ * violated constraint; SQLite reports `table.column` pairs, matched against these.
+ */
+export const UNIQUE_INDEXES = {
+  customers_email_uq: { table: 'customers', columns: ['workspace_id', 'email'] },
+  customers_external_id_uq: { table: 'customers', columns: ['workspace_id', 'external_id'] },
+  members_email_uq: { table: 'members', columns: ['customer_id', 'email'] },
+  members_external_id_uq: { table: 'members', columns: ['customer_id', 'external_id'] },
+  workspaces_name_uq: { table: 'workspaces', columns: ['name'] },
+} as const;
+
+export type UniqueIndexName = keyof typeof UNIQUE_INDEXES;
+
+/** The unique index a database error violated, or null when the error is something else. */
+export function uniqueViolation(error: unknown): UniqueIndexName | null {
+  if (typeof error !== 'object' || error === null) return null;
+  const { code, constraint, message } = error as { code?: unknown; constraint?: unknown; message?: unknown };
+  if (code === '23505' && typeof constraint === 'string') {
+    return constraint in UNIQUE_INDEXES ? (constraint as UniqueIndexName) : null;
+  }
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE' && typeof message === 'string') {
+    const columns = message.replace(/^UNIQUE constraint failed: /, '').split(', ');
+    for (const [name, index] of Object.entries(UNIQUE_INDEXES)) {
+      const expected = index.columns.map((column) => `${index.table}.${column}`);
+      if (expected.length === columns.length && expected.every((c, i) => c === columns[i])) {
+        return name as UniqueIndexName;
+      }
+    }
+  }
+  return null;
+}
+
+/** Escapes `%`, `_` and the escape character itself for a LIKE pattern using `ESCAPE '\'`. */
+export function likeContains(term: string): string {
+  return `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}

@@ -1,0 +1,14 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as initial from './001_initial';
+
+/**
+ * Migrations are listed in code rather than read from a folder, so they work the same from
+ * ts-jest, from the compiled build and from the CLI. Append new ones; never edit a released one.
+ */
+const migrations: Record<string, Migration> = {
+  '001_initial': initial,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

@@ -1,0 +1,149 @@
+/**
+ * Kysely table types: the database as it is stored (snake_case columns, booleans as 0/1
+ * integers and JSON as text on both engines so one set of migrations serves SQLite and
+ * PostgreSQL). Repositories translate rows to the records in `records.ts`.
+ */
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** Timestamps are ISO 8601 UTC strings on SQLite and `timestamptz` on PostgreSQL (read as Date). */
+export type Timestamp = string | Date;
+/** JSON is text on SQLite and `jsonb` on PostgreSQL (read as a parsed value). */
+export type JsonColumn = string | object;
+
+export interface WorkspacesTable {
+  id: string;
+  name: string;
+  created_at: Timestamp;
+  /** Last change sequence handed out in this workspace (see store/sequence.ts). */
+  change_seq: Generated<number>;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  workspace_id: string;
+  name: string | null;
+  prefix: string;
+  key_hash: string;
+  rate_limited: number;
+  created_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
+export interface CustomersTable {
+  id: string;
+  workspace_id: string;
+  external_id: string | null;
+  email: string;
+  email_verified: number;
+  first_name: string | null;
+  last_name: string | null;
+  name: string | null;
+  /** Lower-cased display name (name, else first + last, else email): the NAME sort key. */
+  sort_name: string;
+  /** Lower-cased email, names and display name, for `filter.search`. */
+  search_text: string;
+  phone: string | null;
+  phone_country: string | null;
+  birth_date: string | null;
+  gender: string | null;
+  avatar_url: string | null;
+  bio: string | null;
+  location: string | null;
+  website: string | null;
+  twitter: string | null;
+  facebook: string | null;
+  instagram: string | null;
+  billing_line1: string | null;
+  billing_line2: string | null;
+  billing_city: string | null;
+  billing_state: string | null;
+  billing_postal_code: string | null;
+  billing_country: string | null;
+  type: string;
+  metadata: JsonColumn;
+  unsubscribed: number;
+  internal_note: string | null;
+  net_revenue: string | null;
+  sign_in_count: number;
+  last_request_at: Timestamp | null;
+  bounced_at: Timestamp | null;
+  status: string;
+  archived_at: Timestamp | null;
+  archived_by: string | null;
+  archived_via: string | null;
+  archive_reason: string | null;
+  created_at: Timestamp;
+  created_by: string | null;
+  created_via: string | null;
+  updated_at: Timestamp;
+  updated_by: string | null;
+  updated_via: string | null;
+  version: number;
+  change_seq: number;
+}
+
+export interface MembersTable {
+  id: string;
+  workspace_id: string;
+  customer_id: string;
+  email: string;
+  name: string | null;
+  external_id: string | null;
+  role: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ActionsTable {
+  id: string;
+  workspace_id: string;
+  customer_id: string;
+  member_id: string | null;
+  type: string;
+  actor: string | null;
+  via: string | null;
+  changes: JsonColumn;
+  created_at: Timestamp;
+}
+
+export interface CustomFieldDefinitionsTable {
+  workspace_id: string;
+  key: string;
+  label: string;
+  value_type: string;
+  searchable: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface CustomFieldValuesTable {
+  workspace_id: string;
+  customer_id: string;
+  field_key: string;
+  /** The typed value as JSON. */
+  value: JsonColumn;
+  /** Canonical text of the value (strings lower-cased) for equality filters. */
+  value_text: string;
+  /** Copy of the definition's flag: the partial index covers searchable values only. */
+  searchable: number;
+}
+
+export interface Database {
+  workspaces: WorkspacesTable;
+  api_keys: ApiKeysTable;
+  customers: CustomersTable;
+  members: MembersTable;
+  actions: ActionsTable;
+  custom_field_definitions: CustomFieldDefinitionsTable;
+  custom_field_values: CustomFieldValuesTable;
+}
+
+export type CustomerRow = Selectable<CustomersTable>;
+export type NewCustomerRow = Insertable<CustomersTable>;
+export type CustomerUpdate = Updateable<CustomersTable>;
+export type MemberRow = Selectable<MembersTable>;
+export type ActionRow = Selectable<ActionsTable>;
+export type CustomFieldDefinitionRow = Selectable<CustomFieldDefinitionsTable>;
+export type CustomFieldValueRow = Selectable<CustomFieldValuesTable>;
+export type WorkspaceRow = Selectable<WorkspacesTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;
