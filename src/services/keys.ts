@@ -47,7 +47,7 @@ export function checkWorkspaceName(name: string): void {
 /** Creates a key for the workspace, creating the workspace first when it does not exist. */
 export async function issueKey(db: Kysely<Database>, options: IssueKeyOptions): Promise<IssuedKey> {
   checkWorkspaceName(options.workspace);
-  const prefix = crypto.randomBytes(6).toString('base64url');
+  const prefix = crypto.randomBytes(5).toString('hex');
   const key = `cgk_${prefix}_${crypto.randomBytes(24).toString('base64url')}`;
   const now = new Date().toISOString();
   return withTransaction(db, async (trx) => {

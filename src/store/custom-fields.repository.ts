@@ -23,7 +23,7 @@ function toDefinitionRecord(row: CustomFieldDefinitionRow): CustomFieldDefinitio
   };
 }
 
-export async function listDefinitions(db: Db, workspaceId: string): Promise<CustomFieldDefinitionRecord[]> {
+export async function findDefinitions(db: Db, workspaceId: string): Promise<CustomFieldDefinitionRecord[]> {
   const rows = await db
     .selectFrom('custom_field_definitions')
     .selectAll()

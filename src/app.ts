@@ -1,0 +1,88 @@
+/** Composes store, Apollo server and HTTP server; used by src/index.ts and by the tests. */
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ApolloServer } from '@apollo/server';
+import type { Config } from './config';
+import type { Context } from './context';
+import { createHttpServer } from './http';
+import type { Logger } from './logger';
+import { createApolloServer } from './server';
+import { issueKey } from './services/keys';
+import { migrateToLatest, openStore, pendingMigrations, type Store, type StoreOptions } from './store/db';
+import { countWorkspaces } from './store/workspaces.repository';
+
+export interface App {
+  store: Store;
+  apollo: ApolloServer<Context>;
+  http: http.Server;
+  /** Listens and returns the base URL. */
+  listen(port: number, host?: string): Promise<string>;
+  /** Stops accepting, lets in-flight requests finish (up to the timeout), closes the database. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+export interface AppOptions {
+  config: Config;
+  logger: Logger;
+  store?: StoreOptions;
+}
+
+/** Opens the database and brings it to the latest migration, or refuses when MIGRATE=false. */
+export async function prepareStore(config: Config, logger: Logger, extra: StoreOptions = {}): Promise<Store> {
+  const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.poolSize, ...extra });
+  try {
+    if (config.migrate) {
+      const applied = await migrateToLatest(store.db);
+      if (applied.length > 0) logger.info({ applied }, 'database migrated');
+    } else {
+      const pending = await pendingMigrations(store.db);
+      if (pending.length > 0) {
+        throw new Error(`the database has pending migrations (${pending.join(', ')}) and MIGRATE=false: run \`customer-gateway migrate\` first`);
+      }
+    }
+    return store;
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+export async function createApp(options: AppOptions): Promise<App> {
+  const { config, logger } = options;
+  const store = await prepareStore(config, logger, options.store);
+  const apollo = createApolloServer({ logger });
+  await apollo.start();
+  const server = createHttpServer({ apollo, db: store.db, publicUrl: config.publicUrl, logger, explorer: config.explorer });
+  return {
+    store,
+    apollo,
+    http: server,
+    listen: (port, host = '0.0.0.0') =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          const address = server.address() as AddressInfo;
+          resolve(`http://${host === '0.0.0.0' ? 'localhost' : host}:${address.port}`);
+        });
+      }),
+    stop: async (timeoutMs = config.shutdownTimeoutMs) => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+      await closed;
+      clearTimeout(timer);
+      await apollo.stop();
+      await store.close();
+    },
+  };
+}
+
+/**
+ * On a first start (no workspace at all) creates `default` with one key and returns it, so a
+ * new user can make a request straight away. The key is shown once; only its hash is stored.
+ */
+export async function bootstrapDefaultWorkspace(store: Store): Promise<string | null> {
+  if ((await countWorkspaces(store.db)) > 0) return null;
+  const issued = await issueKey(store.db, { workspace: 'default', name: 'bootstrap' });
+  return issued.key;
+}

@@ -1,0 +1,90 @@
+/** Per-request context: who is calling (workspace, key, actor, channel) and fresh loaders. */
+import crypto from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { unauthenticated } from './errors';
+import { createLoaders, type Loaders } from './loaders';
+import type { Logger } from './logger';
+import { authenticateKey } from './services/keys';
+import type { ApiKeyRecord, WorkspaceRecord } from './store/records';
+import type { Database } from './store/tables';
+
+export interface Context {
+  db: Kysely<Database>;
+  workspace: WorkspaceRecord;
+  apiKey: ApiKeyRecord | null;
+  /** Who acted: `X-Actor`, else the key's name, else `key:<prefix>`. */
+  actor: string | null;
+  /** Through which channel: `X-Via`, else `api`. */
+  via: string;
+  requestId: string;
+  publicUrl: string;
+  loaders: Loaders;
+  logger: Logger;
+}
+
+export interface ContextDeps {
+  db: Kysely<Database>;
+  publicUrl: string;
+  logger: Logger;
+}
+
+export interface Caller {
+  workspace: WorkspaceRecord;
+  apiKey: ApiKeyRecord | null;
+  actor?: string | null;
+  via?: string | null;
+  requestId?: string;
+}
+
+/** Header values are bounded and trimmed before they land in the audit log. */
+function headerText(value: string | undefined, max = 256): string | null {
+  const text = value?.trim();
+  return text ? text.slice(0, max) : null;
+}
+
+export function createContext(deps: ContextDeps, caller: Caller): Context {
+  const requestId = caller.requestId ?? crypto.randomUUID();
+  const keyActor = caller.apiKey ? (caller.apiKey.name ?? `key:${caller.apiKey.prefix}`) : null;
+  return {
+    db: deps.db,
+    workspace: caller.workspace,
+    apiKey: caller.apiKey,
+    actor: caller.actor ?? keyActor,
+    via: caller.via ?? 'api',
+    requestId,
+    publicUrl: deps.publicUrl,
+    loaders: createLoaders(deps.db, caller.workspace.id),
+    logger: deps.logger.child({ requestId }),
+  };
+}
+
+export interface RequestHeaders {
+  get(name: string): string | undefined;
+}
+
+/** The presented API key: `Authorization: Bearer <key>` or `X-Api-Key: <key>`. */
+export function presentedKey(headers: RequestHeaders): string | null {
+  const authorization = headers.get('authorization');
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    return match ? match[1] : null;
+  }
+  return headers.get('x-api-key')?.trim() || null;
+}
+
+/** Authenticates the request; throws UNAUTHENTICATED (HTTP 401) without a live key. */
+export async function contextFromHeaders(deps: ContextDeps, headers: RequestHeaders, requestId: string): Promise<Context> {
+  const key = presentedKey(headers);
+  if (!key) {
+    throw unauthenticated('An API key is required: send `Authorization: Bearer <key>` or `X-Api-Key: <key>`.');
+  }
+  const found = await authenticateKey(deps.db, key);
+  if (!found) throw unauthenticated('The API key is invalid or has been revoked.');
+  return createContext(deps, {
+    workspace: found.workspace,
+    apiKey: found.key,
+    actor: headerText(headers.get('x-actor')),
+    via: headerText(headers.get('x-via'), 64),
+    requestId,
+  });
+}

@@ -1,0 +1,132 @@
+/**
+ * Every DataLoader, created per request (never at module scope, so nothing is shared between
+ * workspaces or requests). Each batch function issues one statement for all its keys and
+ * returns results in key order, null for a missing key.
+ */
+import DataLoader from 'dataloader';
+import type { Kysely } from 'kysely';
+import { countActionsOfCustomers, findActionsByIds, listActionsOfCustomers } from './store/actions.repository';
+import { findCustomersBy, type CustomerLookupColumn, type KeysetPosition } from './store/customers.repository';
+import { findDefinitions, findValuesOfCustomers } from './store/custom-fields.repository';
+import { countMembersOfCustomers, findMembersByIds, listMembersOfCustomers } from './store/members.repository';
+import type {
+  ActionRecord,
+  CustomFieldDefinitionRecord,
+  CustomFieldValueRecord,
+  CustomerRecord,
+  MemberRecord,
+} from './store/records';
+import type { Database } from './store/tables';
+
+type Db = Kysely<Database>;
+
+/** Orders fetched rows by the requested keys: one result per key, null where missing. */
+function byKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | null)[] {
+  const found = new Map<K, V>();
+  for (const row of rows) found.set(keyOf(row), row);
+  return keys.map((key) => found.get(key) ?? null);
+}
+
+/** Groups fetched rows under the requested keys: a (possibly empty) list per key. */
+function groupedByKey<V>(keys: readonly string[], rows: V[], keyOf: (row: V) => string): V[][] {
+  const groups = new Map<string, V[]>(keys.map((key) => [key, []]));
+  for (const row of rows) groups.get(keyOf(row))?.push(row);
+  return keys.map((key) => groups.get(key) ?? []);
+}
+
+/** A nested-connection page request for one parent. */
+export interface ChildPageKey {
+  parentId: string;
+  /** Rows to fetch (the page size plus one, to know whether more exist). */
+  limit: number;
+  after: KeysetPosition | null;
+}
+
+const childPageKey = (key: ChildPageKey) => `${key.parentId}|${key.limit}|${key.after?.value ?? ''}|${key.after?.id ?? ''}`;
+
+type PageFetcher<V> = (
+  db: Db,
+  workspaceId: string,
+  parentIds: readonly string[],
+  limit: number,
+  after: KeysetPosition | null,
+) => Promise<V[]>;
+
+/**
+ * Pages of children for many parents: keys asking for the same page shape (size and cursor,
+ * nearly always "the first N") share one windowed statement.
+ */
+function childPageLoader<V extends { customerId: string }>(db: Db, workspaceId: string, fetch: PageFetcher<V>) {
+  return new DataLoader<ChildPageKey, V[], string>(
+    async (keys) => {
+      const shapes = new Map<string, ChildPageKey[]>();
+      for (const key of keys) {
+        const shape = `${key.limit}|${key.after?.value ?? ''}|${key.after?.id ?? ''}`;
+        shapes.set(shape, [...(shapes.get(shape) ?? []), key]);
+      }
+      const results = new Map<string, V[]>();
+      for (const group of shapes.values()) {
+        const { limit, after } = group[0];
+        const parentIds = group.map((key) => key.parentId);
+        const rows = await fetch(db, workspaceId, parentIds, limit, after);
+        const lists = groupedByKey(parentIds, rows, (row) => row.customerId);
+        group.forEach((key, i) => results.set(childPageKey(key), lists[i]));
+      }
+      return keys.map((key) => results.get(childPageKey(key)) ?? []);
+    },
+    { cacheKeyFn: childPageKey },
+  );
+}
+
+function customerLoader(db: Db, workspaceId: string, column: CustomerLookupColumn, keyOf: (c: CustomerRecord) => string) {
+  return new DataLoader<string, CustomerRecord | null>(async (values) =>
+    byKey(values, await findCustomersBy(db, workspaceId, column, values), keyOf),
+  );
+}
+
+function countLoader(db: Db, workspaceId: string, count: typeof countMembersOfCustomers) {
+  return new DataLoader<string, number>(async (ids) => {
+    const counts = await count(db, workspaceId, ids);
+    return ids.map((id) => counts.get(id) ?? 0);
+  });
+}
+
+export function createLoaders(db: Db, workspaceId: string) {
+  let definitions: Promise<CustomFieldDefinitionRecord[]> | null = null;
+  return {
+    customerById: customerLoader(db, workspaceId, 'id', (c) => c.id),
+    customerByExternalId: customerLoader(db, workspaceId, 'external_id', (c) => c.externalId ?? ''),
+    customerByEmail: customerLoader(db, workspaceId, 'email', (c) => c.email),
+    memberById: new DataLoader<string, MemberRecord | null>(async (ids) =>
+      byKey(ids, await findMembersByIds(db, workspaceId, ids), (m) => m.id),
+    ),
+    actionById: new DataLoader<string, ActionRecord | null>(async (ids) =>
+      byKey(ids, await findActionsByIds(db, workspaceId, ids), (a) => a.id),
+    ),
+    memberPage: childPageLoader<MemberRecord>(db, workspaceId, listMembersOfCustomers),
+    actionPage: childPageLoader<ActionRecord>(db, workspaceId, listActionsOfCustomers),
+    memberCount: countLoader(db, workspaceId, countMembersOfCustomers),
+    actionCount: countLoader(db, workspaceId, countActionsOfCustomers),
+    customFieldValues: new DataLoader<string, CustomFieldValueRecord[]>(async (ids) =>
+      groupedByKey(ids, await findValuesOfCustomers(db, workspaceId, ids), (v) => v.customerId),
+    ),
+    /** The workspace's definitions, read once per request. */
+    customFieldDefinitions(): Promise<CustomFieldDefinitionRecord[]> {
+      definitions ??= findDefinitions(db, workspaceId);
+      return definitions;
+    },
+    /** After a write: forget everything cached about the customer and remember its new state. */
+    customerChanged(customer: CustomerRecord): void {
+      for (const loader of [this.memberPage, this.actionPage]) loader.clearAll();
+      for (const loader of [this.memberCount, this.actionCount, this.customFieldValues]) loader.clear(customer.id);
+      this.customerByEmail.clearAll();
+      this.customerByExternalId.clearAll();
+      this.customerById.clear(customer.id).prime(customer.id, customer);
+    },
+    definitionsChanged(): void {
+      definitions = null;
+    },
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

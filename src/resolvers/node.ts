@@ -1,0 +1,42 @@
+/** Relay `node`/`nodes` and the caller's workspace. */
+import { badUserInput } from '../errors';
+import type { Context } from '../context';
+import type { Resolvers } from '../generated/graphql';
+import { isUuid } from '../ids';
+import type { ActionRecord, CustomerRecord, MemberRecord } from '../store/records';
+
+type NodeRecord = (CustomerRecord & { __typename: 'Customer' }) | (MemberRecord & { __typename: 'Member' }) | (ActionRecord & { __typename: 'Action' });
+
+export const MAX_NODES = 100;
+
+/**
+ * Ids are UUIDs without a type prefix (they are the public ids clients already hold), so a
+ * node is looked up among customers, members and actions at once, each through its loader:
+ * a `nodes` call costs one statement per type, whatever the number of ids.
+ */
+async function loadNode(id: string, ctx: Context): Promise<NodeRecord | null> {
+  if (!isUuid(id)) return null;
+  const [customer, member, action] = await Promise.all([
+    ctx.loaders.customerById.load(id),
+    ctx.loaders.memberById.load(id),
+    ctx.loaders.actionById.load(id),
+  ]);
+  if (customer) return { ...customer, __typename: 'Customer' };
+  if (member) return { ...member, __typename: 'Member' };
+  if (action) return { ...action, __typename: 'Action' };
+  return null;
+}
+
+export const nodeResolvers: Resolvers = {
+  Query: {
+    node: (_, { id }, ctx) => loadNode(id, ctx),
+    nodes: (_, { ids }, ctx) => {
+      if (ids.length > MAX_NODES) throw badUserInput(`\`ids\` takes at most ${MAX_NODES} ids, got ${ids.length}`, 'ids');
+      return Promise.all(ids.map((id) => loadNode(id, ctx)));
+    },
+    workspace: (_, __, ctx) => ctx.workspace,
+  },
+  Node: {
+    __resolveType: (node) => (node as NodeRecord).__typename,
+  },
+};

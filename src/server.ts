@@ -1,0 +1,108 @@
+/**
+ * Builds the Apollo Server (schema, plugins, error masking); listening is src/http.ts's job.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { GraphQLScalarType, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
+import type { Context } from './context';
+import { ErrorCode, formatError, isExpected } from './errors';
+import type { Resolvers } from './generated/graphql';
+import type { Logger } from './logger';
+import { resolverModules } from './resolvers';
+
+/** schema/ sits at the package root: one level up from src/, two from dist/src/. */
+export function schemaDir(): string {
+  const candidates = [path.resolve(__dirname, '..', 'schema'), path.resolve(__dirname, '..', '..', 'schema')];
+  const found = candidates.find((dir) => fs.existsSync(path.join(dir, 'base.graphql')));
+  if (!found) throw new Error(`schema/ with base.graphql not found; looked in ${candidates.join(' and ')}`);
+  return found;
+}
+
+export function loadTypeDefs(): DocumentNode {
+  const dir = schemaDir();
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.graphql')).sort((a, b) => (a === 'base.graphql' ? -1 : b === 'base.graphql' ? 1 : a.localeCompare(b)));
+  return parse(files.map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n'));
+}
+
+/** Merges the per-domain resolver maps type by type (scalars are taken whole). */
+export function mergeResolvers(modules: Resolvers[]): Resolvers {
+  const merged: Record<string, unknown> = {};
+  for (const module of modules) {
+    for (const [type, fields] of Object.entries(module)) {
+      merged[type] = fields instanceof GraphQLScalarType ? fields : { ...(merged[type] as object | undefined), ...(fields as object) };
+    }
+  }
+  return merged as Resolvers;
+}
+
+export function buildSchema(): GraphQLSchema {
+  return buildSubgraphSchema([{ typeDefs: loadTypeDefs(), resolvers: mergeResolvers(resolverModules) }]);
+}
+
+/** One log line per request; unexpected errors logged in full, with the request id. */
+function loggingPlugin(logger: Logger): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart({ contextValue }) {
+      const started = process.hrtime.bigint();
+      return {
+        async didEncounterErrors({ errors }) {
+          for (const error of errors) {
+            if (!isExpected(error) && !error.extensions?.code?.toString().startsWith('GRAPHQL_')) {
+              logger.error({ requestId: contextValue.requestId, err: error.originalError ?? error, path: error.path }, 'unexpected error');
+            }
+          }
+        },
+        async willSendResponse({ response, operationName, errors }) {
+          if (response.body.kind === 'single') {
+            for (const error of response.body.singleResult.errors ?? []) {
+              if (error.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR) {
+                (error.extensions as Record<string, unknown>).requestId = contextValue.requestId;
+              }
+            }
+          }
+          logger.info(
+            {
+              requestId: contextValue.requestId,
+              workspace: contextValue.workspace.name,
+              operationName: operationName ?? null,
+              durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+              outcome: errors && errors.length > 0 ? 'error' : 'ok',
+              errorCodes: errors?.map((e) => e.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR),
+            },
+            'graphql request',
+          );
+        },
+      };
+    },
+  };
+}
+
+export interface ServerOptions {
+  logger: Logger;
+  schema?: GraphQLSchema;
+}
+
+export function createApolloServer(options: ServerOptions): ApolloServer<Context> {
+  return new ApolloServer<Context>({
+    schema: options.schema ?? buildSchema(),
+    formatError,
+    includeStacktraceInErrorResponses: false,
+    // "Did you mean ...?" suggestions would describe the schema to callers without a key.
+    hideSchemaDetailsFromClientErrors: true,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      // No cache hints are used; the default cache-control plugin wraps every field.
+      ApolloServerPluginCacheControlDisabled(),
+      // Inline traces (ftv1) describe execution to whoever asks; off until a trusted router is configured.
+      ApolloServerPluginInlineTraceDisabled(),
+      loggingPlugin(options.logger),
+    ],
+  });
+}

@@ -1,0 +1,99 @@
+/** Reading customers in pages: filter and sort arguments -> one keyset query. */
+import type { Kysely } from 'kysely';
+import type { CustomerFilter, CustomerSort, CustomerSortField } from '../generated/graphql';
+import { badUserInput } from '../errors';
+import { buildConnection, decodeCursor, encodeCursor, parsePaging, type CustomerConnectionModel, type PagingArgs } from './paging';
+import {
+  countCustomers,
+  listCustomers,
+  sortValueOf,
+  type CustomerListFilter,
+  type CustomerSortColumn,
+} from '../store/customers.repository';
+import { valueText } from '../store/custom-fields.repository';
+import type { CustomFieldDefinitionRecord } from '../store/records';
+import type { Database } from '../store/tables';
+import { LIMITS, Problems, checkCountry, checkCustomFieldValue } from './validation';
+
+const SORT_COLUMNS: Record<CustomerSortField, CustomerSortColumn> = {
+  CREATED_AT: 'created_at',
+  UPDATED_AT: 'updated_at',
+  EMAIL: 'email',
+  NAME: 'sort_name',
+};
+
+/** Turns the first problem a checker found into a BAD_USER_INPUT error naming the filter. */
+function rejectIfAny(problems: Problems, what: string): void {
+  const [first] = problems.list;
+  if (first) throw badUserInput(`filter.${what}: ${first.message}`, 'filter');
+}
+
+function customFieldFilters(
+  filters: NonNullable<CustomerFilter['customFields']>,
+  definitions: CustomFieldDefinitionRecord[],
+): CustomerListFilter['customFields'] {
+  if (filters.length > 10) throw badUserInput('filter.customFields: at most 10 custom field filters', 'filter');
+  return filters.map(({ key, value }) => {
+    const definition = definitions.find((d) => d.key === key);
+    if (!definition) throw badUserInput(`filter.customFields: unknown custom field "${key.slice(0, 64)}"`, 'filter');
+    if (!definition.searchable) {
+      throw badUserInput(`filter.customFields: custom field "${key}" is not searchable; define it with searchable: true to filter on it`, 'filter');
+    }
+    const problems = new Problems();
+    const typed = checkCustomFieldValue(definition.valueType, value, ['filter', 'customFields', key], problems);
+    rejectIfAny(problems, `customFields.${key}`);
+    return { key, valueText: valueText(typed as NonNullable<typeof typed>) };
+  });
+}
+
+export function buildCustomerFilter(filter: CustomerFilter | null | undefined, definitions: CustomFieldDefinitionRecord[]): CustomerListFilter {
+  const f = filter ?? {};
+  const problems = new Problems();
+  const country = f.country ? checkCountry(f.country, ['country'], problems) : undefined;
+  rejectIfAny(problems, 'country');
+  const search = f.search?.trim().toLowerCase();
+  if (search && search.length > LIMITS.name) throw badUserInput(`filter.search: at most ${LIMITS.name} characters`, 'filter');
+  return {
+    statuses: f.status && f.status.length > 0 ? [...new Set(f.status)] : ['ACTIVE'],
+    type: f.type ?? undefined,
+    search: search || undefined,
+    emailVerified: f.emailVerified ?? undefined,
+    unsubscribed: f.unsubscribed ?? undefined,
+    country,
+    createdAfter: f.createdAfter ?? undefined,
+    createdBefore: f.createdBefore ?? undefined,
+    updatedAfter: f.updatedAfter ?? undefined,
+    customFields: f.customFields ? customFieldFilters(f.customFields, definitions) : [],
+  };
+}
+
+export interface CustomerPageArgs extends PagingArgs {
+  filter?: CustomerFilter | null;
+  sort?: CustomerSort | null;
+}
+
+export async function findCustomerPage(
+  db: Kysely<Database>,
+  workspaceId: string,
+  args: CustomerPageArgs,
+  definitions: CustomFieldDefinitionRecord[],
+): Promise<CustomerConnectionModel> {
+  const paging = parsePaging(args);
+  const column = SORT_COLUMNS[args.sort?.field ?? 'CREATED_AT'];
+  const descending = (args.sort?.direction ?? 'ASC') === 'DESC';
+  const ordering = `customers.${column}`;
+  const filter = buildCustomerFilter(args.filter, definitions);
+  const rows = await listCustomers(db, workspaceId, {
+    filter,
+    column,
+    descending: descending !== paging.backward,
+    after: paging.cursor === null ? null : decodeCursor(ordering, paging.cursor, paging.backward ? 'before' : 'after'),
+    limit: paging.limit + 1,
+  });
+  return buildConnection(
+    rows,
+    paging,
+    (c) => encodeCursor(ordering, { value: sortValueOf(c, column), id: c.id }),
+    () => countCustomers(db, workspaceId, filter),
+  );
+}

@@ -1,0 +1,113 @@
+/**
+ * Relay cursor connections: paging arguments, opaque cursors, and the connection objects
+ * resolvers return (mapped onto the *Connection types by codegen).
+ */
+import { badUserInput } from '../errors';
+import type { ActionRecord, CustomerRecord, MemberRecord } from '../store/records';
+import type { KeysetPosition } from '../store/customers.repository';
+
+export interface PageInfoModel {
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
+}
+
+export interface ConnectionModel<T> {
+  edges: { cursor: string; node: T }[];
+  nodes: T[];
+  pageInfo: PageInfoModel;
+  /** Counted only when `totalCount` is selected. */
+  count: () => Promise<number>;
+}
+
+export type CustomerConnectionModel = ConnectionModel<CustomerRecord>;
+export type MemberConnectionModel = ConnectionModel<MemberRecord>;
+export type ActionConnectionModel = ConnectionModel<ActionRecord>;
+
+/** A cursor names the ordering it belongs to, so one from another list or sort is refused. */
+export function encodeCursor(ordering: string, position: KeysetPosition): string {
+  return Buffer.from(JSON.stringify([ordering, position.value, position.id]), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(ordering: string, cursor: string, argument: string): KeysetPosition {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    parsed = null;
+  }
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 3 ||
+    parsed[0] !== ordering ||
+    typeof parsed[1] !== 'string' ||
+    typeof parsed[2] !== 'string'
+  ) {
+    throw badUserInput(`\`${argument}\` is not a cursor of this list (with this sort); use a cursor this list returned`, argument);
+  }
+  return { value: parsed[1], id: parsed[2] };
+}
+
+export interface PagingArgs {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
+
+export interface Paging {
+  limit: number;
+  backward: boolean;
+  cursor: string | null;
+}
+
+export const PAGE_SIZE = { default: 20, max: 100 } as const;
+
+function checkSize(value: number, name: string, max: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw badUserInput(`\`${name}\` must be between 1 and ${max}, got ${value}`, name);
+  }
+  return value;
+}
+
+/** Validates Relay paging arguments: `first`/`after` forward or `last`/`before` backward. */
+export function parsePaging(args: PagingArgs, max: number = PAGE_SIZE.max, fallback: number = PAGE_SIZE.default): Paging {
+  const hasFirst = args.first !== undefined && args.first !== null;
+  const hasLast = args.last !== undefined && args.last !== null;
+  if (hasFirst && hasLast) throw badUserInput('pass either `first` or `last`, not both', 'last');
+  if (hasFirst && args.before) throw badUserInput('`before` pages backward: combine it with `last`, not `first`', 'before');
+  if (hasLast && args.after) throw badUserInput('`after` pages forward: combine it with `first`, not `last`', 'after');
+  if (args.after && args.before) throw badUserInput('pass either `after` or `before`, not both', 'before');
+  if (hasLast || args.before) {
+    return { limit: hasLast ? checkSize(args.last as number, 'last', max) : fallback, backward: true, cursor: args.before ?? null };
+  }
+  return { limit: hasFirst ? checkSize(args.first as number, 'first', max) : fallback, backward: false, cursor: args.after ?? null };
+}
+
+/**
+ * Builds a connection from rows fetched in scan order with one extra row (limit + 1), which
+ * tells whether another page exists. Backward pages are scanned in reverse and flipped here.
+ */
+export function buildConnection<T>(
+  rows: T[],
+  paging: Paging,
+  cursorOf: (row: T) => string,
+  count: () => Promise<number>,
+): ConnectionModel<T> {
+  const more = rows.length > paging.limit;
+  const page = more ? rows.slice(0, paging.limit) : rows;
+  if (paging.backward) page.reverse();
+  const edges = page.map((node) => ({ cursor: cursorOf(node), node }));
+  return {
+    edges,
+    nodes: page,
+    pageInfo: {
+      hasNextPage: paging.backward ? false : more,
+      hasPreviousPage: paging.backward ? more : false,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges[edges.length - 1]?.cursor ?? null,
+    },
+    count,
+  };
+}
