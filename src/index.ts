@@ -34,7 +34,9 @@ async function main(): Promise<void> {
     app.stop().then(
       () => {
         logger.info('stopped');
-        process.exit(0);
+        // Let the log line flush and the loop drain; force the exit only if something lingers.
+        process.exitCode = 0;
+        setTimeout(() => process.exit(0), 1000).unref();
       },
       (error: unknown) => {
         logger.error({ err: error }, 'error while shutting down');

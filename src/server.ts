@@ -70,7 +70,7 @@ function loggingPlugin(logger: Logger): ApolloServerPlugin<Context> {
               requestId: contextValue.requestId,
               workspace: contextValue.workspace.name,
               operationName: operationName ?? null,
-              durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+              durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e3) / 1e3,
               outcome: errors && errors.length > 0 ? 'error' : 'ok',
               errorCodes: errors?.map((e) => e.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR),
             },
@@ -96,6 +96,8 @@ export function createApolloServer(options: ServerOptions): ApolloServer<Context
     hideSchemaDetailsFromClientErrors: true,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
+    // src/index.ts drains HTTP first, then stops Apollo and closes the database, in that order.
+    stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       // No cache hints are used; the default cache-control plugin wraps every field.

@@ -39,11 +39,11 @@ describe('_service { sdl }', () => {
   });
 
   it('declares Customer as an entity keyed by id', () => {
-    expect(sdl).toMatch(/type Customer implements Node @key\(fields: "id"\)/);
+    expect(sdl).toMatch(/type Customer implements Node\s+@key\(fields: "id"\)/);
   });
 
   it('declares Member as an entity keyed by id', () => {
-    expect(sdl).toMatch(/type Member implements Node @key\(fields: "id"\)/);
+    expect(sdl).toMatch(/type Member implements Node\s+@key\(fields: "id"\)/);
   });
 
   it('links the federation v2 spec with the directives it imports', () => {
@@ -51,10 +51,14 @@ describe('_service { sdl }', () => {
     expect(sdl).toContain('"@key"');
   });
 
-  it('is the composable SDL, without the federation plumbing fields', () => {
-    expect(sdl).not.toContain('_entities');
-    expect(sdl).not.toContain('_service');
+  it('names Customer and Member, and only those, as resolvable entities', () => {
+    expect(sdl).toMatch(/union _Entity = Customer \| Member\s*$/m);
+  });
+
+  it("carries the project's own queries and the shareable PageInfo", () => {
     expect(sdl).toContain('customer(id: ID!): Customer');
+    expect(sdl).toContain('nodes(ids: [ID!]!): [Node]!');
+    expect(sdl).toMatch(/type PageInfo\s+@shareable/);
   });
 });
 
