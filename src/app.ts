@@ -1,10 +1,9 @@
 /** Composes store, Apollo server and HTTP server; used by src/index.ts and by the tests. */
-import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ApolloServer } from '@apollo/server';
 import type { Config } from './config';
 import type { Context } from './context';
-import { createHttpServer } from './http';
+import { createHttpServer, type GatewayHttpServer } from './http';
 import type { Logger } from './logger';
 import { createApolloServer } from './server';
 import { issueKey } from './services/keys';
@@ -14,7 +13,7 @@ import { countWorkspaces } from './store/workspaces.repository';
 export interface App {
   store: Store;
   apollo: ApolloServer<Context>;
-  http: http.Server;
+  http: GatewayHttpServer;
   /** Listens and returns the base URL. */
   listen(port: number, host?: string): Promise<string>;
   /** Stops accepting, lets in-flight requests finish (up to the timeout), closes the database. */
@@ -67,7 +66,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       }),
     stop: async (timeoutMs = config.shutdownTimeoutMs) => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      server.drain();
       const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
       await closed;
       clearTimeout(timer);

@@ -41,15 +41,18 @@ const DEFAULT_TITLE = 'customer-gateway explorer';
 
 const DEFAULT_QUERY = `# customer-gateway API explorer
 #
-# Every request needs an API key. Open the "Headers" tab below the editor and set:
+# Every request needs an API key: in the
+# "Headers" tab below, enter
 #
-#     {"Authorization": "Bearer cgk_..."}
+#   {"Authorization": "Bearer cgk_..."}
 #
-# (or {"X-Api-Key": "cgk_..."}). Headers are remembered in this browser.
-# Then re-fetch the schema (the circular-arrows button in the left sidebar, or
-# Shift-Ctrl-R) so the docs (book icon) and autocompletion know the schema.
+# (or {"X-Api-Key": "cgk_..."}). Headers are kept
+# in this browser. Then re-fetch the schema (the
+# circular arrows in the left sidebar, or
+# Shift-Ctrl-R) for docs and autocompletion.
 #
-# Run a query: Ctrl-Enter or the play button. Prettify: Shift-Ctrl-P.
+# Run: Ctrl-Enter or the play button.
+# Docs: the first icon in the left sidebar.
 
 {
   customers(first: 5) {
@@ -79,6 +82,21 @@ const BOOT_JS = `(function () {
   var configElement = document.getElementById('explorer-config');
   var config = JSON.parse(configElement.textContent);
   var workers = config.workers;
+  // GraphiQL reopens the stored tab whose (query, variables, headers) equal the stored
+  // "graphiql:query/variables/headers"; those keys are written only on edit, so after
+  // "set headers, reload" without editing the query it would add an empty tab each time.
+  try {
+    var tabState = JSON.parse(localStorage.getItem('graphiql:tabState') || 'null');
+    var tab = tabState && tabState.tabs && tabState.tabs[tabState.activeTabIndex];
+    if (tab && typeof tab.query === 'string' && localStorage.getItem('graphiql:query') === null) {
+      localStorage.setItem('graphiql:query', tab.query);
+    }
+    if (tab && typeof tab.variables === 'string' && localStorage.getItem('graphiql:variables') === null) {
+      localStorage.setItem('graphiql:variables', tab.variables);
+    }
+  } catch (error) {
+    // storage unavailable or not GraphiQL's: nothing to repair
+  }
   self.MonacoEnvironment = {
     globalAPI: false,
     getWorkerUrl: function (moduleId, label) {
@@ -134,7 +152,7 @@ function version(): string {
   return assetVersion;
 }
 
-/** Asset path -> file name; built lazily, the bodies are encoded once. */
+/** Asset path -> content; built on first use, each body encoded once. */
 function assetTable(): Map<string, ExplorerAsset> {
   if (!assets) {
     const m = loadAssetModule();
@@ -194,7 +212,8 @@ export function explorerHtml(options: ExplorerOptions): string {
       defaultQuery: DEFAULT_QUERY,
       shouldPersistHeaders: true,
       isHeadersEditorEnabled: true,
-      defaultEditorToolsVisibility: true,
+      // Open the tools pane on the Headers tab, where the API key goes.
+      defaultEditorToolsVisibility: 'headers',
     },
   };
 

@@ -7,7 +7,8 @@ import http from 'node:http';
 import { sql } from 'kysely';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import { contextFromHeaders, type Context, type ContextDeps } from './context';
-import { ErrorCode } from './errors';
+import { GraphQLError } from 'graphql';
+import { ErrorCode, INTERNAL_MESSAGE, isExpected } from './errors';
 import { explorerAsset, explorerHtml } from './explorer';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -25,13 +26,16 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
     if (declared > limit) return reject(new BodyTooLarge());
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        reject(new BodyTooLarge());
-        req.destroy();
-      } else chunks.push(chunk);
-    });
+      if (size <= limit) return void chunks.push(chunk);
+      // Stop keeping the body but let the 413 go out before the connection is closed.
+      chunks.length = 0;
+      req.off('data', onData);
+      req.resume();
+      reject(new BodyTooLarge());
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
@@ -56,9 +60,7 @@ function parseBody(text: string, contentType: string | undefined): unknown {
   }
 }
 
-async function handleGraphql(req: http.IncomingMessage, res: http.ServerResponse, url: URL, options: HttpOptions) {
-  const requestId = requestIdOf(req);
-  res.setHeader('x-request-id', requestId);
+async function handleGraphql(req: http.IncomingMessage, res: http.ServerResponse, url: URL, options: HttpOptions, requestId: string) {
   const headers = new HeaderMap();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
@@ -70,13 +72,27 @@ async function handleGraphql(req: http.IncomingMessage, res: http.ServerResponse
   }
   const response = await options.apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-    context: () => contextFromHeaders(options, headers, requestId),
+    context: () => authenticated(options, headers, requestId),
   });
   for (const [name, value] of response.headers) res.setHeader(name, value);
   res.statusCode = response.status ?? 200;
   if (response.body.kind === 'complete') return void res.end(response.body.string);
   for await (const chunk of response.body.asyncIterator) res.write(chunk);
   res.end();
+}
+
+/**
+ * Context creation runs before Apollo's request hooks, so a failure there (the database
+ * is down during the key lookup) is logged and given its request id here.
+ */
+async function authenticated(options: HttpOptions, headers: HeaderMap, requestId: string): Promise<Context> {
+  try {
+    return await contextFromHeaders(options, headers, requestId);
+  } catch (error) {
+    if (isExpected(error)) throw error;
+    options.logger.error({ err: error, requestId }, 'authentication failed unexpectedly');
+    throw new GraphQLError(INTERNAL_MESSAGE, { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, requestId, http: { status: 500 } } });
+  }
 }
 
 async function handleHealth(res: http.ServerResponse, options: HttpOptions) {
@@ -96,32 +112,57 @@ function handleExplorer(res: http.ServerResponse, url: URL): boolean {
   }
   const asset = explorerAsset(url.pathname);
   if (!asset) return false;
-  res.writeHead(200, { 'content-type': asset.contentType, 'cache-control': 'public, max-age=3600' });
+  res.writeHead(200, { 'content-type': asset.contentType, 'cache-control': 'public, max-age=31536000, immutable' });
   res.end(asset.body);
   return true;
 }
 
-async function route(req: http.IncomingMessage, res: http.ServerResponse, options: HttpOptions): Promise<void> {
+async function route(req: http.IncomingMessage, res: http.ServerResponse, options: HttpOptions, draining: boolean): Promise<void> {
+  const requestId = requestIdOf(req);
+  res.setHeader('x-request-id', requestId);
+  if (draining) {
+    // Shutting down: requests that arrive now (on kept-alive connections) are turned away
+    // untouched, so a load balancer retries them on another instance.
+    res.setHeader('connection', 'close');
+    return sendJson(res, 503, { errors: [{ message: 'The server is shutting down; retry.', extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } }] }, { 'retry-after': '1' });
+  }
   const url = new URL(req.url ?? '/', 'http://localhost');
-  if (url.pathname === '/graphql') return handleGraphql(req, res, url, options);
+  if (url.pathname === '/graphql') return handleGraphql(req, res, url, options, requestId);
   if (url.pathname === '/health' && req.method === 'GET') return handleHealth(res, options);
   if (options.explorer && req.method === 'GET' && handleExplorer(res, url)) return;
   sendJson(res, 404, { error: 'not found', hint: 'GraphQL is served at /graphql' });
 }
 
-export function createHttpServer(options: HttpOptions): http.Server {
+export interface GatewayHttpServer extends http.Server {
+  /** Stop taking requests: in-flight ones finish and close their connections; new ones get 503. */
+  drain(): void;
+}
+
+export function createHttpServer(options: HttpOptions): GatewayHttpServer {
+  let draining = false;
+  const inFlight = new Set<http.ServerResponse>();
   const server = http.createServer((req, res) => {
-    route(req, res, options).catch((error: unknown) => {
+    if (draining) res.shouldKeepAlive = false;
+    inFlight.add(res);
+    res.on('close', () => inFlight.delete(res));
+    route(req, res, options, draining).catch((error: unknown) => {
       if (error instanceof BodyTooLarge) {
-        return sendJson(res, 413, { errors: [{ message: `The request body exceeds ${MAX_BODY_BYTES} bytes.`, extensions: { code: ErrorCode.BAD_REQUEST } }] }, { connection: 'close' });
+        res.shouldKeepAlive = false;
+        return sendJson(res, 413, { errors: [{ message: `The request body exceeds ${MAX_BODY_BYTES} bytes.`, extensions: { code: ErrorCode.BAD_REQUEST } }] });
       }
       options.logger.error({ err: error, url: req.url }, 'unhandled HTTP error');
-      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error.', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
+      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: INTERNAL_MESSAGE, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
       else res.end();
     });
-  });
+  }) as GatewayHttpServer;
   server.requestTimeout = 30_000;
   server.headersTimeout = 15_000;
   server.keepAliveTimeout = 5_000;
+  server.drain = () => {
+    draining = true;
+    server.closeIdleConnections();
+    // In-flight responses close their connection when done, so none lingers as keep-alive.
+    for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+  };
   return server;
 }

@@ -123,6 +123,10 @@ export function createLoaders(db: Db, workspaceId: string) {
       this.customerByExternalId.clearAll();
       this.customerById.clear(customer.id).prime(customer.id, customer);
     },
+    /** After a member write: its new state, or null once removed. */
+    memberChanged(id: string, member: MemberRecord | null): void {
+      this.memberById.clear(id).prime(id, member);
+    },
     definitionsChanged(): void {
       definitions = null;
     },

@@ -359,6 +359,23 @@ describe('customer mutation errors', () => {
     ]);
   });
 
+  test('createCustomer rejects a metadata key over 40 characters and a string value over 500 as TOO_LONG', async () => {
+    expect(await rejectedCreate({ metadata: { ['k'.repeat(41)]: 'v', ok: 'x'.repeat(501) } })).toEqual([
+      [['metadata', 'k'.repeat(41)], 'TOO_LONG'],
+      [['metadata', 'ok'], 'TOO_LONG'],
+    ]);
+  });
+
+  test('createCustomer rejects a birthDate before 1900 as INVALID and accepts today', async () => {
+    expect(await rejectedCreate({ birthDate: '1899-12-31' })).toEqual([[['birthDate'], 'INVALID']]);
+    const customer = await createCustomer(env, { email: 'today@example.com', birthDate: daysFromToday(0) });
+    expect(customer.birthDate).toBe(daysFromToday(0));
+  });
+
+  test('createCustomer rejects an email longer than 254 characters as TOO_LONG', async () => {
+    expect(await rejectedCreate({ email: `${'a'.repeat(64)}@${'b'.repeat(190)}.com` })).toEqual([[['email'], 'TOO_LONG']]);
+  });
+
   test('createCustomer rejects a firstName of 257 characters as TOO_LONG and accepts 256', async () => {
     expect(await rejectedCreate({ firstName: 'a'.repeat(257) })).toEqual([[['firstName'], 'TOO_LONG']]);
     const customer = await createCustomer(env, { email: 'long@example.com', firstName: 'a'.repeat(256) });
@@ -609,5 +626,402 @@ describe('uniqueness under a race', () => {
     expect(result.errors).toBeUndefined();
     expect(codes(result.data?.updateCustomer.userErrors ?? [])).toEqual([[['externalId'], 'TAKEN']]);
     expect(await snapshot(env.store)).toEqual(before);
+  });
+});
+
+describe('updateCustomer partial semantics', () => {
+  async function fullCustomer() {
+    return createCustomer(env, {
+      email: 'full@example.com',
+      firstName: 'Ada',
+      lastName: 'Lovelace',
+      phone: '+14155552671',
+      gender: 'female',
+      internalNote: 'note',
+      billingAddress: { city: 'Madison', state: 'WI', country: 'US' },
+      metadata: { plan: 'pro' },
+      profile: { bio: 'old bio', location: 'London', website: 'https://ada.example.com/home', socials: { twitter: '@ada', instagram: 'ada_i' } },
+    });
+  }
+
+  test('updateCustomer leaves omitted fields untouched', async () => {
+    const customer = await fullCustomer();
+    const { customer: after, userErrors } = await update({ id: customer.id, gender: 'woman' });
+    expect(userErrors).toEqual([]);
+    const { gender, version, updatedAt, ...rest } = after ?? {};
+    const { gender: oldGender, version: oldVersion, updatedAt: oldUpdatedAt, ...oldRest } = customer;
+    expect([gender, oldGender, version, oldVersion]).toEqual(['woman', 'female', 2, 1]);
+    expect(rest).toEqual(oldRest);
+    void updatedAt;
+    void oldUpdatedAt;
+  });
+
+  test('updateCustomer with firstName: null clears it and recomputes the display name', async () => {
+    const customer = await fullCustomer();
+    const { customer: after } = await update({ id: customer.id, firstName: null });
+    expect(after).toMatchObject({ firstName: null, lastName: 'Lovelace', name: 'Lovelace' });
+    expect(await get(customer.id)).toMatchObject({ firstName: null, name: 'Lovelace' });
+  });
+
+  test('updateCustomer with name: null falls back to first and last name', async () => {
+    const customer = await createCustomer(env, { email: 'n@example.com', firstName: 'Ada', lastName: 'Lovelace', name: 'Countess' });
+    const { customer: after } = await update({ id: customer.id, name: null });
+    expect(after).toMatchObject({ name: 'Ada Lovelace', version: 2 });
+  });
+
+  test('updateCustomer with billingAddress: null removes the address', async () => {
+    const customer = await fullCustomer();
+    const { customer: after } = await update({ id: customer.id, billingAddress: null });
+    expect(after?.billingAddress).toBeNull();
+    expect((await get(customer.id))?.billingAddress).toBeNull();
+  });
+
+  test('updateCustomer replaces the whole billing address', async () => {
+    const customer = await fullCustomer();
+    const { customer: after } = await update({ id: customer.id, billingAddress: { line1: '10 Downing St', country: 'GBR' } });
+    expect(after?.billingAddress).toEqual({ line1: '10 Downing St', line2: null, city: null, state: null, postalCode: null, country: 'GB' });
+  });
+
+  test('updateCustomer with metadata: null empties it', async () => {
+    const customer = await fullCustomer();
+    const { customer: after } = await update({ id: customer.id, metadata: null });
+    expect(after?.metadata).toEqual({});
+    expect((await get(customer.id))?.metadata).toEqual({});
+  });
+
+  test('updateCustomer replaces the whole metadata object', async () => {
+    const customer = await fullCustomer();
+    const { customer: after } = await update({ id: customer.id, metadata: { seats: 3 } });
+    expect(after?.metadata).toEqual({ seats: 3 });
+  });
+
+  test('updateCustomer merges the profile: setting bio keeps location, website and socials', async () => {
+    const customer = await fullCustomer();
+    const { customer: after } = await update({ id: customer.id, profile: { bio: 'new bio', socials: { facebook: 'ada.fb' } } });
+    expect(after?.profile).toEqual({
+      bio: 'new bio',
+      location: 'London',
+      website: 'https://ada.example.com/home',
+      socials: { twitter: '@ada', facebook: 'ada.fb', instagram: 'ada_i' },
+    });
+  });
+
+  test('updateCustomer with the URLs exactly as read back changes nothing', async () => {
+    const customer = await createCustomer(env, {
+      email: 'urls@example.com',
+      avatarUrl: 'https://cdn.example.com',
+      profile: { website: 'https://ada.example.com' },
+    });
+    const { customer: after, userErrors } = await update({
+      id: customer.id,
+      avatarUrl: customer.avatarUrl,
+      profile: { website: customer.profile.website },
+    });
+    expect(userErrors).toEqual([]);
+    expect(after?.version).toBe(1);
+    expect((await actionsOf(customer.id)).nodes.map((a) => a.type)).toEqual(['CUSTOMER_CREATED']);
+  });
+
+  test('createCustomer reads back a URL exactly as it was sent', async () => {
+    const customer = await createCustomer(env, {
+      email: 'urls@example.com',
+      avatarUrl: 'https://cdn.example.com',
+      profile: { website: 'https://ada.example.com' },
+    });
+    expect(customer.avatarUrl).toBe('https://cdn.example.com');
+    expect(customer.profile.website).toBe('https://ada.example.com');
+  });
+
+  test('updateCustomer with phone: null clears the phone and its country', async () => {
+    const customer = await fullCustomer();
+    expect(customer).toMatchObject({ phone: '+14155552671', phoneCountry: 'US' });
+    const { customer: after } = await update({ id: customer.id, phone: null });
+    expect(after).toMatchObject({ phone: null, phoneCountry: null });
+    expect(await get(customer.id)).toMatchObject({ phone: null, phoneCountry: null });
+  });
+
+  test('updateCustomer with a new email moves the Gravatar fallback to the new email', async () => {
+    const customer = await createCustomer(env, { email: 'old@example.com' });
+    const { customer: after } = await update({ id: customer.id, email: 'New@Example.com' });
+    expect(after).toMatchObject({ email: 'new@example.com', avatarUrl: gravatar('new@example.com'), version: 2 });
+  });
+
+  test('updateCustomer with avatarUrl: null falls back to the Gravatar URL again', async () => {
+    const customer = await createCustomer(env, { email: 'pic@example.com', avatarUrl: 'https://cdn.example.com/pic.png' });
+    const { customer: after } = await update({ id: customer.id, avatarUrl: null });
+    expect(after?.avatarUrl).toBe(gravatar('pic@example.com'));
+  });
+
+  test('updateCustomer re-reads a national phone number in the billing country given in the same update', async () => {
+    const customer = await createCustomer(env, { email: 'phone@example.com' });
+    const { customer: after, userErrors } = await update({
+      id: customer.id,
+      phone: '020 7946 0958',
+      billingAddress: { country: 'GB' },
+    });
+    expect(userErrors).toEqual([]);
+    expect(after).toMatchObject({ phone: '+442079460958', phoneCountry: 'GB' });
+  });
+
+  test('updateCustomer bumps the version by exactly one per change and stamps updatedBy/updatedVia', async () => {
+    const customer = await createCustomer(env, { email: 'v@example.com' }, { actor: 'creator', via: 'import' });
+    const first = await update({ id: customer.id, firstName: 'One' }, { actor: 'agent@x', via: 'crm' });
+    expect(first.customer).toMatchObject({ version: 2, updatedBy: 'agent@x', updatedVia: 'crm', createdBy: 'creator', createdVia: 'import' });
+    const second = await update({ id: customer.id, firstName: 'Two', lastName: 'Three', expectedVersion: 2 });
+    expect(second.customer).toMatchObject({ version: 3, updatedBy: 'alpha-test', updatedVia: 'api' });
+    expect(iso(second.customer?.createdAt)).toBe(iso(customer.createdAt));
+    expect(await get(customer.id)).toMatchObject({ firstName: 'Two', lastName: 'Three', version: 3 });
+  });
+
+  test('updateCustomer that changes nothing keeps the version and writes no action', async () => {
+    const customer = await fullCustomer();
+    const before = await snapshot(env.store);
+    const { customer: after, userErrors } = await update(
+      {
+        id: customer.id,
+        email: ' FULL@example.com',
+        firstName: 'Ada',
+        phone: '(415) 555-2671',
+        billingAddress: { city: 'Madison', state: 'US-WI', country: 'USA' },
+        metadata: { plan: 'pro' },
+        profile: { bio: 'old bio' },
+      },
+      { actor: 'someone-else', via: 'crm' },
+    );
+    expect(userErrors).toEqual([]);
+    expect(after).toMatchObject({ version: 1, updatedBy: 'alpha-test', updatedVia: 'api' });
+    expect(await snapshot(env.store)).toEqual(before);
+    const log = await actionsOf(customer.id);
+    expect(log.nodes.map((a) => a.type)).toEqual(['CUSTOMER_CREATED']);
+  });
+
+  test('updateCustomer writes CUSTOMER_UPDATED with only the fields that changed', async () => {
+    const customer = await fullCustomer();
+    await update({ id: customer.id, firstName: 'Augusta', lastName: 'Lovelace', profile: { bio: 'new bio', location: 'London' } }, { actor: 'agent@x', via: 'crm' });
+    const log = await actionsOf(customer.id);
+    expect(log.totalCount).toBe(2);
+    expect(log.nodes[0]).toEqual({
+      type: 'CUSTOMER_UPDATED',
+      actor: 'agent@x',
+      via: 'crm',
+      changes: {
+        firstName: { from: 'Ada', to: 'Augusta' },
+        'profile.bio': { from: 'old bio', to: 'new bio' },
+      },
+    });
+    expect(log.nodes[1].type).toBe('CUSTOMER_CREATED');
+  });
+
+  test('updateCustomer records cleared fields in the audit log as changed to null', async () => {
+    const customer = await fullCustomer();
+    await update({ id: customer.id, billingAddress: null, metadata: null });
+    const [latest] = (await actionsOf(customer.id)).nodes;
+    expect(latest.changes).toEqual({
+      billingAddress: {
+        from: { line1: null, line2: null, city: 'Madison', state: 'WI', postalCode: null, country: 'US' },
+        to: null,
+      },
+      metadata: { from: { plan: 'pro' }, to: {} },
+    });
+  });
+});
+
+describe('archiveCustomer and restoreCustomer', () => {
+  const LIST = `query($filter: CustomerFilter) { customers(filter: $filter) { totalCount nodes { id email status } } }`;
+
+  async function listed(filter?: Record<string, unknown>): Promise<{ totalCount: number; emails: string[] }> {
+    const data = await env.data<{ customers: { totalCount: number; nodes: { email: string }[] } }>(LIST, { filter });
+    return { totalCount: data.customers.totalCount, emails: data.customers.nodes.map((n) => n.email).sort() };
+  }
+
+  test('archiveCustomer marks the customer ARCHIVED with who, when, through what and why', async () => {
+    const customer = await createCustomer(env, { email: 'gone@example.com' });
+    const started = Date.now();
+    const { customer: archived, userErrors } = await archive({ id: customer.id, reason: 'asked to be forgotten' }, { actor: 'agent@x', via: 'crm' });
+    expect(userErrors).toEqual([]);
+    expect(archived).toMatchObject({
+      status: 'ARCHIVED',
+      archivedBy: 'agent@x',
+      archivedVia: 'crm',
+      archiveReason: 'asked to be forgotten',
+      updatedBy: 'agent@x',
+      updatedVia: 'crm',
+      version: 2,
+    });
+    const at = new Date(archived?.archivedAt).getTime();
+    expect(at).toBeGreaterThanOrEqual(started - 1000);
+    expect(at).toBeLessThanOrEqual(Date.now() + 1000);
+    expect(await get(customer.id)).toMatchObject({ status: 'ARCHIVED', archivedBy: 'agent@x', archiveReason: 'asked to be forgotten' });
+  });
+
+  test('archived customers are hidden from customers by default but listed with status ARCHIVED and found by id', async () => {
+    await createCustomer(env, { email: 'stays@example.com' });
+    const gone = await createCustomer(env, { email: 'gone@example.com' });
+    await archive({ id: gone.id });
+    expect(await listed()).toEqual({ totalCount: 1, emails: ['stays@example.com'] });
+    expect(await listed({ status: ['ARCHIVED'] })).toEqual({ totalCount: 1, emails: ['gone@example.com'] });
+    expect(await listed({ status: ['ACTIVE', 'ARCHIVED'] })).toEqual({ totalCount: 2, emails: ['gone@example.com', 'stays@example.com'] });
+    expect(await get(gone.id)).toMatchObject({ email: 'gone@example.com', status: 'ARCHIVED' });
+  });
+
+  test('an archived customer keeps its email claim', async () => {
+    const gone = await createCustomer(env, { email: 'gone@example.com' });
+    await archive({ id: gone.id });
+    const { userErrors } = await create({ email: 'gone@example.com' });
+    expect(codes(userErrors)).toEqual([[['email'], 'TAKEN']]);
+  });
+
+  test('restoreCustomer makes the customer ACTIVE again and clears the archive fields', async () => {
+    const customer = await createCustomer(env, { email: 'back@example.com' });
+    await archive({ id: customer.id, reason: 'duplicate' });
+    const { customer: restored, userErrors } = await restore({ id: customer.id, expectedVersion: 2 }, { actor: 'agent@y', via: 'support' });
+    expect(userErrors).toEqual([]);
+    expect(restored).toMatchObject({
+      status: 'ACTIVE',
+      archivedAt: null,
+      archivedBy: null,
+      archivedVia: null,
+      archiveReason: null,
+      updatedBy: 'agent@y',
+      updatedVia: 'support',
+      version: 3,
+    });
+    expect(await listed()).toEqual({ totalCount: 1, emails: ['back@example.com'] });
+  });
+
+  test('archiveCustomer and restoreCustomer write CUSTOMER_ARCHIVED and CUSTOMER_RESTORED actions, newest first', async () => {
+    const customer = await createCustomer(env, { email: 'log@example.com' });
+    await archive({ id: customer.id, reason: 'fraud' }, { actor: 'agent@x', via: 'crm' });
+    await restore({ id: customer.id }, { actor: 'agent@y', via: 'support' });
+    const log = await actionsOf(customer.id);
+    expect(log.version).toBe(3);
+    expect(log.totalCount).toBe(3);
+    expect(log.nodes).toEqual([
+      {
+        type: 'CUSTOMER_RESTORED',
+        actor: 'agent@y',
+        via: 'support',
+        changes: { status: { from: 'ARCHIVED', to: 'ACTIVE' }, archiveReason: { from: 'fraud', to: null } },
+      },
+      {
+        type: 'CUSTOMER_ARCHIVED',
+        actor: 'agent@x',
+        via: 'crm',
+        changes: { status: { from: 'ACTIVE', to: 'ARCHIVED' }, archiveReason: { from: null, to: 'fraud' } },
+      },
+      expect.objectContaining({ type: 'CUSTOMER_CREATED', actor: 'alpha-test', via: 'api' }),
+    ]);
+  });
+
+  test('archiveCustomer rejects a reason over 10000 characters as TOO_LONG and keeps the customer active', async () => {
+    const customer = await createCustomer(env, { email: 'long@example.com' });
+    const { userErrors } = await archive({ id: customer.id, reason: 'r'.repeat(10001) });
+    expect(codes(userErrors)).toEqual([[['reason'], 'TOO_LONG']]);
+    expect(await get(customer.id)).toMatchObject({ status: 'ACTIVE', version: 1 });
+  });
+
+  test('archiveCustomer without a reason records only the status change', async () => {
+    const customer = await createCustomer(env, { email: 'quiet@example.com' });
+    await archive({ id: customer.id });
+    const [latest] = (await actionsOf(customer.id)).nodes;
+    expect(latest).toEqual({
+      type: 'CUSTOMER_ARCHIVED',
+      actor: 'alpha-test',
+      via: 'api',
+      changes: { status: { from: 'ACTIVE', to: 'ARCHIVED' } },
+    });
+  });
+});
+
+describe('customer lookups', () => {
+  const BY_EMAIL = `query($email: String!) { customerByEmail(email: $email) { id email } }`;
+  const BY_EXTERNAL_ID = `query($externalId: String!) { customerByExternalId(externalId: $externalId) { id externalId } }`;
+
+  test('customerByEmail finds the customer whatever the case and spacing of the email', async () => {
+    const customer = await createCustomer(env, { email: 'find@example.com' });
+    const data = await env.data<{ customerByEmail: { id: string } | null }>(BY_EMAIL, { email: '  FIND@Example.com ' });
+    expect(data.customerByEmail).toEqual({ id: customer.id, email: 'find@example.com' });
+  });
+
+  test('customerByEmail answers null for an unknown email and for a customer of another workspace', async () => {
+    await createCustomer(env, { email: 'theirs@example.com' }, { key: env.b });
+    expect((await env.data(BY_EMAIL, { email: 'nobody@example.com' })).customerByEmail).toBeNull();
+    expect((await env.data(BY_EMAIL, { email: 'theirs@example.com' })).customerByEmail).toBeNull();
+  });
+
+  test('customerByExternalId finds the customer', async () => {
+    const customer = await createCustomer(env, { email: 'ext@example.com', externalId: 'crm-42' });
+    const data = await env.data<{ customerByExternalId: { id: string } | null }>(BY_EXTERNAL_ID, { externalId: 'crm-42' });
+    expect(data.customerByExternalId).toEqual({ id: customer.id, externalId: 'crm-42' });
+  });
+
+  test('customerByExternalId answers null for an unknown externalId and for a customer of another workspace', async () => {
+    await createCustomer(env, { email: 'theirs@example.com', externalId: 'crm-theirs' }, { key: env.b });
+    expect((await env.data(BY_EXTERNAL_ID, { externalId: 'crm-none' })).customerByExternalId).toBeNull();
+    expect((await env.data(BY_EXTERNAL_ID, { externalId: 'crm-theirs' })).customerByExternalId).toBeNull();
+  });
+
+  test('customer(id) answers null for an unknown id, a non-UUID id and a customer of another workspace', async () => {
+    const theirs = await createCustomer(env, { email: 'theirs@example.com' }, { key: env.b });
+    expect(await get(NOT_A_CUSTOMER)).toBeNull();
+    expect(await get('not-a-uuid')).toBeNull();
+    expect(await get(theirs.id)).toBeNull();
+  });
+
+  test('customerByEmail finds a customer under its new email after an update and not under the old one', async () => {
+    const customer = await createCustomer(env, { email: 'old@example.com' });
+    await update({ id: customer.id, email: 'New@example.com' });
+    expect((await env.data(BY_EMAIL, { email: 'new@example.com' })).customerByEmail).toEqual({ id: customer.id, email: 'new@example.com' });
+    expect((await env.data(BY_EMAIL, { email: 'old@example.com' })).customerByEmail).toBeNull();
+  });
+});
+
+describe('optimistic concurrency under a race', () => {
+  /** Makes every lookup by id see the customer as it was at `stale` (a writer that read before another committed). */
+  function seeStale(stale: Record<string, any>) {
+    const original = customersRepository.findCustomersBy;
+    return jest.spyOn(customersRepository, 'findCustomersBy').mockImplementation(async (db, workspaceId, column, values) => {
+      const rows = await original(db, workspaceId, column, values);
+      return column === 'id' ? rows.map((row) => (row.id === stale.id ? { ...row, version: stale.version, firstName: stale.firstName } : row)) : rows;
+    });
+  }
+
+  test('updateCustomer that loses a race to another writer reports VERSION_CONFLICT and writes nothing', async () => {
+    const customer = await createCustomer(env, { email: 'race@example.com' });
+    await update({ id: customer.id, firstName: 'Winner' });
+    const before = await snapshot(env.store);
+    const spy = seeStale(customer);
+    const result = await env.exec<{ updateCustomer: Payload }>(UPDATE, { input: { id: customer.id, firstName: 'Loser' } });
+    expect(spy).toHaveBeenCalledWith(expect.anything(), expect.any(String), 'id', [customer.id]);
+    spy.mockRestore();
+    expect(result.errors).toBeUndefined();
+    expect(result.data?.updateCustomer.userErrors.map((e) => e.code)).toEqual(['VERSION_CONFLICT']);
+    expect(await get(customer.id)).toMatchObject({ firstName: 'Winner', version: 2 });
+    expect(await snapshot(env.store)).toEqual(before);
+  });
+
+  test('archiveCustomer that loses a race to another writer reports VERSION_CONFLICT and writes nothing', async () => {
+    const customer = await createCustomer(env, { email: 'race@example.com' });
+    await update({ id: customer.id, firstName: 'Winner' });
+    const before = await snapshot(env.store);
+    const spy = seeStale(customer);
+    const result = await env.exec<{ archiveCustomer: Payload }>(ARCHIVE, { input: { id: customer.id } });
+    spy.mockRestore();
+    expect(result.errors).toBeUndefined();
+    expect(result.data?.archiveCustomer.userErrors.map((e) => e.code)).toEqual(['VERSION_CONFLICT']);
+    expect(await get(customer.id)).toMatchObject({ status: 'ACTIVE', version: 2 });
+    expect(await snapshot(env.store)).toEqual(before);
+  });
+});
+
+describe('errors do not cascade', () => {
+  test('createCustomer with an invalid state reports only the state, not the national phone number read in that country', async () => {
+    const { customer, userErrors } = await create({
+      email: 'cascade@example.com',
+      phone: '415-555-2671',
+      billingAddress: { state: 'XX', country: 'US' },
+    });
+    expect(customer).toBeNull();
+    expect(codes(userErrors)).toEqual([[['billingAddress', 'state'], 'INVALID']]);
   });
 });

@@ -156,6 +156,32 @@ describe('_entities', () => {
     expect(result.data?._entities).toEqual([null, null]);
   });
 
+  it('batches the lookups: one statement per entity type, whatever the number of representations', async () => {
+    const extra = await createCustomer(env, { email: 'third@alpha.test' });
+    env.statements.length = 0;
+    const data = await env.data(ENTITIES, {
+      r: [
+        { __typename: 'Customer', id: alphaTeam.id },
+        { __typename: 'Member', id: alphaMemberId },
+        { __typename: 'Customer', id: alphaOther.id },
+        { __typename: 'Customer', id: extra.id },
+        { __typename: 'Member', id: '0190a0a0-0000-7000-8000-000000000001' },
+      ],
+    });
+    expect((data._entities as unknown[]).map((e) => (e as { id?: string } | null)?.id ?? null)).toEqual([
+      alphaTeam.id,
+      alphaMemberId,
+      alphaOther.id,
+      extra.id,
+      null,
+    ]);
+    const customerReads = env.statements.filter((sql) => /from "customers"/i.test(sql));
+    const memberReads = env.statements.filter((sql) => /from "members"/i.test(sql));
+    // Member.customer for the one member is served from the same customer batch.
+    expect(customerReads).toHaveLength(1);
+    expect(memberReads).toHaveLength(1);
+  });
+
   it('does not resolve a Customer id as a Member or a Member id as a Customer', async () => {
     const data = await env.data(ENTITIES, {
       r: [

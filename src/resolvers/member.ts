@@ -1,12 +1,16 @@
 /** Member fields and mutations. */
 import type { Context } from '../context';
 import type { Resolvers } from '../generated/graphql';
+import type { MemberRecord } from '../store/records';
 import { addMember, removeMember, updateMember, type MemberResult } from '../services/members';
 import { isUuid } from '../ids';
 import { actorOf } from './who';
 
-function primed<T extends Pick<MemberResult, 'customer' | 'userErrors'>>(ctx: Context, result: T): T {
-  if (result.customer && result.userErrors.length === 0) ctx.loaders.customerChanged(result.customer);
+/** After a write, later fields of the same request see the new customer and member state. */
+function primed<T extends Pick<MemberResult, 'customer' | 'userErrors'>>(ctx: Context, result: T, member: { id: string | null; now: MemberRecord | null }): T {
+  if (!result.customer || result.userErrors.length > 0) return result;
+  ctx.loaders.customerChanged(result.customer);
+  if (member.id) ctx.loaders.memberChanged(member.id, member.now);
   return result;
 }
 
@@ -23,8 +27,17 @@ export const memberResolvers: Resolvers = {
   },
   MemberConnection: { totalCount: (connection) => connection.count() },
   Mutation: {
-    addMember: async (_, { input }, ctx) => primed(ctx, await addMember(ctx.db, actorOf(ctx), input)),
-    updateMember: async (_, { input }, ctx) => primed(ctx, await updateMember(ctx.db, actorOf(ctx), input)),
-    removeMember: async (_, { input }, ctx) => primed(ctx, await removeMember(ctx.db, actorOf(ctx), input)),
+    addMember: async (_, { input }, ctx) => {
+      const result = await addMember(ctx.db, actorOf(ctx), input);
+      return primed(ctx, result, { id: result.member?.id ?? null, now: result.member });
+    },
+    updateMember: async (_, { input }, ctx) => {
+      const result = await updateMember(ctx.db, actorOf(ctx), input);
+      return primed(ctx, result, { id: result.member?.id ?? null, now: result.member });
+    },
+    removeMember: async (_, { input }, ctx) => {
+      const result = await removeMember(ctx.db, actorOf(ctx), input);
+      return primed(ctx, result, { id: result.removedMemberId, now: null });
+    },
   },
 };

@@ -9,6 +9,7 @@ import {
   Problems,
   checkAddress,
   checkBirthDate,
+  checkCountry,
   checkCustomFieldValue,
   checkEmail,
   checkMetadata,
@@ -99,9 +100,13 @@ function applyProfile(next: CustomerRecord, input: CustomerProfileInput | null, 
 }
 
 function applyContact(next: CustomerRecord, input: CustomerFieldsInput, problems: Problems): void {
+  let region = next.billingAddress?.country ?? null;
   if (has(input, 'billingAddress')) {
     const address = input.billingAddress;
     next.billingAddress = address == null ? null : (checkAddress(address, ['billingAddress'], problems) ?? next.billingAddress);
+    // A bad state or line must not also make a national phone number invalid: the country
+    // alone decides its region (its own problems are already reported by checkAddress).
+    region = address == null ? null : (checkCountry(address.country, ['billingAddress', 'country'], new Problems()) ?? null);
   }
   if (has(input, 'phone')) {
     const raw = input.phone?.trim();
@@ -111,7 +116,7 @@ function applyContact(next: CustomerRecord, input: CustomerFieldsInput, problems
     } else {
       // Numbers without a country code (the group-members API sends them so) take the
       // billing address country as their region.
-      const parsed = checkPhone(raw, next.billingAddress?.country ?? null, ['phone'], problems);
+      const parsed = checkPhone(raw, region, ['phone'], problems);
       if (parsed) {
         next.phone = parsed.phone;
         next.phoneCountry = parsed.country;

@@ -81,7 +81,8 @@ export async function findCustomerPage(
   const paging = parsePaging(args);
   const column = SORT_COLUMNS[args.sort?.field ?? 'CREATED_AT'];
   const descending = (args.sort?.direction ?? 'ASC') === 'DESC';
-  const ordering = `customers.${column}`;
+  // The cursor names sort and direction: a position means nothing under another order.
+  const ordering = `customers.${column}.${descending ? 'desc' : 'asc'}`;
   const filter = buildCustomerFilter(args.filter, definitions);
   const rows = await listCustomers(db, workspaceId, {
     filter,

@@ -53,6 +53,28 @@ export async function guardUnique<T>(
   }
 }
 
+/**
+ * Another writer moved the customer past the version this transaction read. Thrown (not
+ * returned) so the transaction rolls back everything it did, the change sequence included.
+ */
+class VersionConflict extends Error {
+  constructor(readonly customer: CustomerRecord) {
+    super(`customer ${customer.id} moved past version ${customer.version}`);
+  }
+}
+
+/** Runs a customer write, turning a lost race (unique index or version) into a user error. */
+async function customerWrite(run: () => Promise<CustomerResult>): Promise<CustomerResult> {
+  try {
+    return await guardUnique(run, customerTaken);
+  } catch (error) {
+    if (!(error instanceof VersionConflict)) throw error;
+    const problems = new Problems();
+    problems.add(['id'], 'VERSION_CONFLICT', 'the customer was changed by another request meanwhile; read it again and retry');
+    return failure(problems, null);
+  }
+}
+
 function customerTaken(index: UniqueIndexName): CustomerResult | null {
   const taken = TAKEN_FIELD[index];
   if (!taken) return null;
@@ -85,8 +107,7 @@ async function diffFieldWrites(trx: Tx, customer: CustomerRecord, writes: FieldW
 }
 
 export async function createCustomer(db: Kysely<Database>, who: Actor, input: CreateCustomerInput): Promise<CustomerResult> {
-  return guardUnique(
-    () =>
+  return customerWrite(() =>
       withTransaction(db, async (trx) => {
         const problems = new Problems();
         const blank = blankCustomer(newId(), who.workspaceId, new Date().toISOString());
@@ -100,7 +121,6 @@ export async function createCustomer(db: Kysely<Database>, who: Actor, input: Cr
         await writeValues(trx, who.workspaceId, next.id, writes);
         return { customer: stored, userErrors: [] };
       }),
-    customerTaken,
   );
 }
 
@@ -126,8 +146,7 @@ export async function loadForChange(
 
 export async function updateCustomer(db: Kysely<Database>, who: Actor, input: UpdateCustomerInput): Promise<CustomerResult> {
   const { id, expectedVersion, ...fields } = input;
-  return guardUnique(
-    () =>
+  return customerWrite(() =>
       withTransaction(db, async (trx) => {
         const problems = new Problems();
         const before = await loadForChange(trx, who.workspaceId, id, expectedVersion, problems);
@@ -145,7 +164,6 @@ export async function updateCustomer(db: Kysely<Database>, who: Actor, input: Up
         if (Object.keys(changes).length === 0) return { customer: before, userErrors: [] };
         return commitOrConflict(trx, who, before, next, changes, writes);
       }),
-    customerTaken,
   );
 }
 
@@ -159,17 +177,13 @@ async function commitOrConflict(
   type: 'CUSTOMER_UPDATED' | 'CUSTOMER_ARCHIVED' | 'CUSTOMER_RESTORED' = 'CUSTOMER_UPDATED',
 ): Promise<CustomerResult> {
   const stored = await commitCustomerChange(trx, who, { before, after: next, type, changes });
-  if (!stored) {
-    const problems = new Problems();
-    problems.add(['id'], 'VERSION_CONFLICT', 'the customer was changed by another request meanwhile; read it again and retry');
-    return failure(problems, before);
-  }
+  if (!stored) throw new VersionConflict(before);
   await writeValues(trx, who.workspaceId, next.id, writes);
   return { customer: stored, userErrors: [] };
 }
 
 export async function archiveCustomer(db: Kysely<Database>, who: Actor, input: ArchiveCustomerInput): Promise<CustomerResult> {
-  return withTransaction(db, async (trx) => {
+  return customerWrite(() => withTransaction(db, async (trx) => {
     const problems = new Problems();
     const before = await loadForChange(trx, who.workspaceId, input.id, input.expectedVersion, problems);
     const reason = input.reason == null ? null : checkText(input.reason, LIMITS.freeText, ['reason'], problems);
@@ -185,11 +199,11 @@ export async function archiveCustomer(db: Kysely<Database>, who: Actor, input: A
       archiveReason: reason ?? null,
     };
     return commitOrConflict(trx, who, before, next, diffCustomers(before, next), [], 'CUSTOMER_ARCHIVED');
-  });
+  }));
 }
 
 export async function restoreCustomer(db: Kysely<Database>, who: Actor, input: RestoreCustomerInput): Promise<CustomerResult> {
-  return withTransaction(db, async (trx) => {
+  return customerWrite(() => withTransaction(db, async (trx) => {
     const problems = new Problems();
     const before = await loadForChange(trx, who.workspaceId, input.id, input.expectedVersion, problems);
     if (before?.status === 'ACTIVE') problems.add(['id'], 'INVALID', 'the customer is not archived');
@@ -203,5 +217,5 @@ export async function restoreCustomer(db: Kysely<Database>, who: Actor, input: R
       archiveReason: null,
     };
     return commitOrConflict(trx, who, before, next, diffCustomers(before, next), [], 'CUSTOMER_RESTORED');
-  });
+  }));
 }
