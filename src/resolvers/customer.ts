@@ -3,7 +3,9 @@ import { isUuid } from '../ids';
 import type { Context } from '../context';
 import type { Resolvers } from '../generated/graphql';
 import { displayName } from '../store/customers.repository';
-import type { CustomerRecord } from '../store/records';
+import type DataLoader from 'dataloader';
+import type { ChildPageKey } from '../loaders';
+import type { ActionRecord, CustomerRecord, MemberRecord } from '../store/records';
 import { findCustomerPage } from '../services/customer-query';
 import { archiveCustomer, createCustomer, restoreCustomer, updateCustomer, type CustomerResult } from '../services/customers';
 import { buildConnection, decodeCursor, encodeCursor, parsePaging, type PagingArgs } from '../services/paging';
@@ -16,30 +18,19 @@ function primed(ctx: Context, result: CustomerResult): CustomerResult {
   return result;
 }
 
-function memberPage(customer: CustomerRecord, args: PagingArgs, ctx: Context) {
+/** A nested connection (members oldest first, actions newest first), batched per page shape. */
+function childPage<T extends MemberRecord | ActionRecord>(
+  ordering: 'members' | 'actions',
+  customer: CustomerRecord,
+  args: PagingArgs,
+  loader: DataLoader<ChildPageKey, T[], string>,
+  count: () => Promise<number>,
+) {
   const paging = parsePaging({ first: args.first, after: args.after });
-  const after = paging.cursor ? decodeCursor('members', paging.cursor, 'after') : null;
-  return ctx.loaders.memberPage.load({ parentId: customer.id, limit: paging.limit + 1, after }).then((rows) =>
-    buildConnection(
-      rows,
-      paging,
-      (m) => encodeCursor('members', { value: m.createdAt, id: m.id }),
-      () => ctx.loaders.memberCount.load(customer.id),
-    ),
-  );
-}
-
-function actionPage(customer: CustomerRecord, args: PagingArgs, ctx: Context) {
-  const paging = parsePaging({ first: args.first, after: args.after });
-  const after = paging.cursor ? decodeCursor('actions', paging.cursor, 'after') : null;
-  return ctx.loaders.actionPage.load({ parentId: customer.id, limit: paging.limit + 1, after }).then((rows) =>
-    buildConnection(
-      rows,
-      paging,
-      (a) => encodeCursor('actions', { value: a.createdAt, id: a.id }),
-      () => ctx.loaders.actionCount.load(customer.id),
-    ),
-  );
+  const after = paging.cursor ? decodeCursor(ordering, paging.cursor, 'after') : null;
+  return loader
+    .load({ parentId: customer.id, limit: paging.limit + 1, after })
+    .then((rows) => buildConnection(rows, paging, (row) => encodeCursor(ordering, { value: row.createdAt, id: row.id }), count));
 }
 
 export const customerResolvers: Resolvers = {
@@ -61,8 +52,10 @@ export const customerResolvers: Resolvers = {
     avatarUrl: (customer) => customer.avatarUrl ?? gravatarUrl(customer.email),
     url: (customer, _, ctx) => `${ctx.publicUrl}/customers/${customer.id}`,
     customFields: (customer, _, ctx) => ctx.loaders.customFieldValues.load(customer.id),
-    members: (customer, args, ctx) => memberPage(customer, args, ctx),
-    actions: (customer, args, ctx) => actionPage(customer, args, ctx),
+    members: (customer, args, ctx) =>
+      childPage('members', customer, args, ctx.loaders.memberPage, () => ctx.loaders.memberCount.load(customer.id)),
+    actions: (customer, args, ctx) =>
+      childPage('actions', customer, args, ctx.loaders.actionPage, () => ctx.loaders.actionCount.load(customer.id)),
   },
   CustomerConnection: { totalCount: (connection) => connection.count() },
   Mutation: {

@@ -1,5 +1,6 @@
 /** The audit log: append-only, read newest first per customer. */
 import type { Kysely } from 'kysely';
+import { countChildren, listChildPages } from './child-pages';
 import { isoOf, jsonOf, jsonText } from './engine';
 import type { ActionRecord, ActionType, FieldChange } from './records';
 import type { ActionRow, Database } from './tables';
@@ -49,7 +50,7 @@ export async function findActionsByIds(db: Db, workspaceId: string, ids: readonl
   return rows.map(toActionRecord);
 }
 
-/** The newest `limit` actions of each customer, before `after` when given, in one statement. */
+/** The newest `limit` actions of each customer, before `after` when given. */
 export async function listActionsOfCustomers(
   db: Db,
   workspaceId: string,
@@ -58,41 +59,10 @@ export async function listActionsOfCustomers(
   after: KeysetPosition | null,
 ): Promise<ActionRecord[]> {
   if (customerIds.length === 0) return [];
-  const numbered = db
-    .selectFrom('actions')
-    .selectAll()
-    .select((eb) =>
-      eb.fn
-        .agg<number>('row_number')
-        .over((ob) => ob.partitionBy('customer_id').orderBy('created_at', 'desc').orderBy('id', 'desc'))
-        .as('position'),
-    )
-    .where('workspace_id', '=', workspaceId)
-    .where('customer_id', 'in', customerIds)
-    .$if(after !== null, (q) =>
-      q.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after?.value ?? '', after?.id ?? ''))),
-    );
-  const rows = await db
-    .selectFrom(numbered.as('a'))
-    .selectAll()
-    .where('position', '<=', limit)
-    .orderBy('customer_id')
-    .orderBy('position')
-    .execute();
+  const rows = await listChildPages(db, 'actions', workspaceId, customerIds, limit, after, true);
   return rows.map(toActionRecord);
 }
 
-export async function countActionsOfCustomers(
-  db: Db,
-  workspaceId: string,
-  customerIds: readonly string[],
-): Promise<Map<string, number>> {
-  const rows = await db
-    .selectFrom('actions')
-    .select(['customer_id', (eb) => eb.fn.countAll<number | string>().as('count')])
-    .where('workspace_id', '=', workspaceId)
-    .where('customer_id', 'in', customerIds)
-    .groupBy('customer_id')
-    .execute();
-  return new Map(rows.map((row) => [row.customer_id, Number(row.count)]));
+export function countActionsOfCustomers(db: Db, workspaceId: string, customerIds: readonly string[]) {
+  return countChildren(db, 'actions', workspaceId, customerIds);
 }

@@ -1,5 +1,6 @@
 /** Members of TEAM customers: batched lookups, per-parent pages, writes. */
 import type { Kysely } from 'kysely';
+import { countChildren, listChildPages } from './child-pages';
 import { isoOf } from './engine';
 import type { MemberRecord, MemberRole } from './records';
 import type { Database, MemberRow } from './tables';
@@ -32,10 +33,7 @@ export async function findMembersByIds(db: Db, workspaceId: string, ids: readonl
   return rows.map(toMemberRecord);
 }
 
-/**
- * The first `limit` members (oldest first) of each customer, after `after` when given, in one
- * statement: a window function numbers each customer's members and keeps the first `limit`.
- */
+/** The first `limit` members (oldest first) of each customer, after `after` when given. */
 export async function listMembersOfCustomers(
   db: Db,
   workspaceId: string,
@@ -44,43 +42,12 @@ export async function listMembersOfCustomers(
   after: KeysetPosition | null,
 ): Promise<MemberRecord[]> {
   if (customerIds.length === 0) return [];
-  const numbered = db
-    .selectFrom('members')
-    .selectAll()
-    .select((eb) =>
-      eb.fn
-        .agg<number>('row_number')
-        .over((ob) => ob.partitionBy('customer_id').orderBy('created_at').orderBy('id'))
-        .as('position'),
-    )
-    .where('workspace_id', '=', workspaceId)
-    .where('customer_id', 'in', customerIds)
-    .$if(after !== null, (q) =>
-      q.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(after?.value ?? '', after?.id ?? ''))),
-    );
-  const rows = await db
-    .selectFrom(numbered.as('m'))
-    .selectAll()
-    .where('position', '<=', limit)
-    .orderBy('customer_id')
-    .orderBy('position')
-    .execute();
+  const rows = await listChildPages(db, 'members', workspaceId, customerIds, limit, after, false);
   return rows.map(toMemberRecord);
 }
 
-export async function countMembersOfCustomers(
-  db: Db,
-  workspaceId: string,
-  customerIds: readonly string[],
-): Promise<Map<string, number>> {
-  const rows = await db
-    .selectFrom('members')
-    .select(['customer_id', (eb) => eb.fn.countAll<number | string>().as('count')])
-    .where('workspace_id', '=', workspaceId)
-    .where('customer_id', 'in', customerIds)
-    .groupBy('customer_id')
-    .execute();
-  return new Map(rows.map((row) => [row.customer_id, Number(row.count)]));
+export function countMembersOfCustomers(db: Db, workspaceId: string, customerIds: readonly string[]) {
+  return countChildren(db, 'members', workspaceId, customerIds);
 }
 
 /** A customer's member with this email or external id (for uniqueness checks before writing). */
