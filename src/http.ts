@@ -8,7 +8,9 @@ import { sql } from 'kysely';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import { contextFromHeaders, type Context, type ContextDeps } from './context';
 import { GraphQLError } from 'graphql';
-import { ErrorCode, INTERNAL_MESSAGE, isExpected } from './errors';
+import { ErrorCode, INTERNAL_MESSAGE, badUserInput, isExpected } from './errors';
+import { writeExportNdjson } from './export-stream';
+import { decodeExportCursor } from './services/export';
 import { explorerAsset, explorerHtml } from './explorer';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -95,6 +97,42 @@ async function authenticated(options: HttpOptions, headers: HeaderMap, requestId
   }
 }
 
+/** `GET /export/customers.ndjson?updatedSince=...&after=...`: the change feed as a stream. */
+async function handleExport(req: http.IncomingMessage, res: http.ServerResponse, url: URL, options: HttpOptions, requestId: string) {
+  const headers = new HeaderMap();
+  for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
+  let ctx: Context;
+  let afterSeq = 0;
+  let updatedSince: string | null = null;
+  try {
+    ctx = await authenticated(options, headers, requestId);
+    const after = url.searchParams.get('after');
+    if (after) afterSeq = decodeExportCursor(ctx.workspace.id, after);
+    updatedSince = parseInstant(url.searchParams.get('updatedSince'));
+  } catch (error) {
+    if (!(error instanceof GraphQLError)) throw error;
+    const status = (error.extensions.http as { status?: number } | undefined)?.status ?? 400;
+    return sendJson(res, status, { errors: [{ message: error.message, extensions: { code: error.extensions.code } }] });
+  }
+  res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
+  try {
+    await writeExportNdjson(ctx.db, ctx.workspace.id, res, { afterSeq, updatedSince });
+  } catch (error) {
+    // Headers are sent: the missing trailer tells the reader the stream is incomplete.
+    if (!res.destroyed) ctx.logger.error({ err: error }, 'export stream failed');
+  }
+  res.end();
+}
+
+function parseInstant(value: string | null): string | null {
+  if (value === null || value === '') return null;
+  const time = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(time)) {
+    throw badUserInput('`updatedSince` must be an ISO 8601 date-time such as 2026-01-31T00:00:00Z', 'updatedSince');
+  }
+  return new Date(time).toISOString();
+}
+
 async function handleHealth(res: http.ServerResponse, options: HttpOptions) {
   try {
     await sql`select 1`.execute(options.db);
@@ -129,6 +167,7 @@ async function route(req: http.IncomingMessage, res: http.ServerResponse, option
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname === '/graphql') return handleGraphql(req, res, url, options, requestId);
   if (url.pathname === '/health' && req.method === 'GET') return handleHealth(res, options);
+  if (url.pathname === '/export/customers.ndjson' && req.method === 'GET') return handleExport(req, res, url, options, requestId);
   if (options.explorer && req.method === 'GET' && handleExplorer(res, url)) return;
   sendJson(res, 404, { error: 'not found', hint: 'GraphQL is served at /graphql' });
 }

@@ -2,6 +2,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { CustomerRecord, MemberRecord, ActionRecord, CustomFieldDefinitionRecord, CustomFieldValueRecord, WorkspaceRecord } from '../store/records';
 import type { CustomerConnectionModel, MemberConnectionModel, ActionConnectionModel } from '../services/paging';
+import type { CustomerExportPage } from '../services/export';
 import type { Context } from '../context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -291,6 +292,25 @@ export type CustomerEdge = {
   node: Customer;
 };
 
+/** A page of the change feed: customers in the order they last changed. */
+export type CustomerExportConnection = {
+  __typename?: 'CustomerExportConnection';
+  edges: Array<CustomerExportEdge>;
+  nodes: Array<Customer>;
+  /**
+   * `endCursor` is set even on an empty page: store it and pass it as `after` next time to get
+   * exactly the customers that changed since.
+   */
+  pageInfo: PageInfo;
+};
+
+/** A customer in the change feed, with the cursor of its latest change. */
+export type CustomerExportEdge = {
+  __typename?: 'CustomerExportEdge';
+  cursor: Scalars['String']['output'];
+  node: Customer;
+};
+
 /** Filters for `customers`; all given filters must match. */
 export type CustomerFilter = {
   /** Billing address country (ISO 3166-1 alpha-2). */
@@ -511,6 +531,14 @@ export type Query = {
    * and cannot be combined. Archived customers are included only when `filter.status` asks for them.
    */
   customers: CustomerConnection;
+  /**
+   * The change feed for incremental sync. Customers come in the order of a per-workspace change
+   * sequence stamped by every create, update, archive, restore and member change, archived ones
+   * included, each at its latest state. A consumer that stores `pageInfo.endCursor` and resumes
+   * with `after` sees every change committed since, none skipped. `updatedSince` starts the feed
+   * at a point in time instead of the beginning. `first` is 1-1000 (default 100).
+   */
+  exportCustomers: CustomerExportConnection;
   /** Fetch any object that implements `Node` by id, within the caller's workspace. */
   node?: Maybe<Node>;
   /** Fetch several objects by id, in the order given; null for ids that do not exist in the caller's workspace. At most 100 ids. */
@@ -542,6 +570,13 @@ export type QueryCustomersArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   last?: InputMaybe<Scalars['Int']['input']>;
   sort?: InputMaybe<CustomerSort>;
+};
+
+
+export type QueryExportCustomersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  updatedSince?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 
@@ -799,6 +834,8 @@ export type ResolversTypes = ResolversObject<{
   Customer: ResolverTypeWrapper<CustomerRecord>;
   CustomerConnection: ResolverTypeWrapper<CustomerConnectionModel>;
   CustomerEdge: ResolverTypeWrapper<Omit<CustomerEdge, 'node'> & { node: ResolversTypes['Customer'] }>;
+  CustomerExportConnection: ResolverTypeWrapper<CustomerExportPage>;
+  CustomerExportEdge: ResolverTypeWrapper<Omit<CustomerExportEdge, 'node'> & { node: ResolversTypes['Customer'] }>;
   CustomerFilter: CustomerFilter;
   CustomerPayload: ResolverTypeWrapper<Omit<CustomerPayload, 'customer'> & { customer?: Maybe<ResolversTypes['Customer']> }>;
   CustomerProfile: ResolverTypeWrapper<CustomerProfile>;
@@ -857,6 +894,8 @@ export type ResolversParentTypes = ResolversObject<{
   Customer: CustomerRecord;
   CustomerConnection: CustomerConnectionModel;
   CustomerEdge: Omit<CustomerEdge, 'node'> & { node: ResolversParentTypes['Customer'] };
+  CustomerExportConnection: CustomerExportPage;
+  CustomerExportEdge: Omit<CustomerExportEdge, 'node'> & { node: ResolversParentTypes['Customer'] };
   CustomerFilter: CustomerFilter;
   CustomerPayload: Omit<CustomerPayload, 'customer'> & { customer?: Maybe<ResolversParentTypes['Customer']> };
   CustomerProfile: CustomerProfile;
@@ -995,6 +1034,17 @@ export type CustomerEdgeResolvers<ContextType = Context, ParentType extends Reso
   node?: Resolver<ResolversTypes['Customer'], ParentType, ContextType>;
 }>;
 
+export type CustomerExportConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CustomerExportConnection'] = ResolversParentTypes['CustomerExportConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['CustomerExportEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['Customer']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+}>;
+
+export type CustomerExportEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CustomerExportEdge'] = ResolversParentTypes['CustomerExportEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Customer'], ParentType, ContextType>;
+}>;
+
 export type CustomerPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CustomerPayload'] = ResolversParentTypes['CustomerPayload']> = ResolversObject<{
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
@@ -1082,6 +1132,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   customerByEmail?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerByEmailArgs, 'email'>>;
   customerByExternalId?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerByExternalIdArgs, 'externalId'>>;
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, Partial<QueryCustomersArgs>>;
+  exportCustomers?: Resolver<ResolversTypes['CustomerExportConnection'], ParentType, ContextType, Partial<QueryExportCustomersArgs>>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
   nodes?: Resolver<Array<Maybe<ResolversTypes['Node']>>, ParentType, ContextType, RequireFields<QueryNodesArgs, 'ids'>>;
   workspace?: Resolver<ResolversTypes['Workspace'], ParentType, ContextType>;
@@ -1126,6 +1177,8 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   Customer?: CustomerResolvers<ContextType>;
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
+  CustomerExportConnection?: CustomerExportConnectionResolvers<ContextType>;
+  CustomerExportEdge?: CustomerExportEdgeResolvers<ContextType>;
   CustomerPayload?: CustomerPayloadResolvers<ContextType>;
   CustomerProfile?: CustomerProfileResolvers<ContextType>;
   Date?: GraphQLScalarType;

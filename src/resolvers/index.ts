@@ -2,6 +2,7 @@ import type { Resolvers } from '../generated/graphql';
 import { actionResolvers } from './action';
 import { customFieldResolvers } from './custom-field';
 import { customerResolvers } from './customer';
+import { exportResolvers } from './export';
 import { memberResolvers } from './member';
 import { nodeResolvers } from './node';
 import { scalarResolvers } from './scalars';
@@ -14,4 +15,5 @@ export const resolverModules: Resolvers[] = [
   memberResolvers,
   actionResolvers,
   customFieldResolvers,
+  exportResolvers,
 ];

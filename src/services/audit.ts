@@ -70,6 +70,8 @@ export interface CustomerChange {
   type: ActionType;
   changes: Changes;
   memberId?: string | null;
+  /** Keep the record's createdAt/By/Via (an import of a customer created elsewhere). */
+  keepCreation?: boolean;
 }
 
 /**
@@ -87,7 +89,13 @@ export async function commitCustomerChange(trx: Tx, who: Actor, change: Customer
     updatedVia: who.via,
   };
   if (change.before === null) {
-    Object.assign(stamped, { createdAt: now, createdBy: who.actor, createdVia: who.via });
+    // Imports may carry the original creation; everything else is created now, by this actor.
+    Object.assign(
+      stamped,
+      change.keepCreation
+        ? { createdBy: change.after.createdBy ?? who.actor, createdVia: change.after.createdVia ?? who.via }
+        : { createdAt: now, createdBy: who.actor, createdVia: who.via },
+    );
     await insertCustomer(trx, stamped);
   } else if (!(await updateCustomer(trx, stamped, change.before.version))) {
     return null;

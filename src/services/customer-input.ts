@@ -10,6 +10,7 @@ import {
   checkAddress,
   checkBirthDate,
   checkCountry,
+  checkDecimal,
   checkCustomFieldValue,
   checkEmail,
   checkMetadata,
@@ -99,14 +100,14 @@ function applyProfile(next: CustomerRecord, input: CustomerProfileInput | null, 
   next.profile = profile;
 }
 
-function applyContact(next: CustomerRecord, input: CustomerFieldsInput, problems: Problems): void {
-  let region = next.billingAddress?.country ?? null;
+function applyContact(next: CustomerRecord, input: CustomerFieldsInput, problems: Problems, phoneRegion: string | null): void {
+  let region = next.billingAddress?.country ?? phoneRegion;
   if (has(input, 'billingAddress')) {
     const address = input.billingAddress;
     next.billingAddress = address == null ? null : (checkAddress(address, ['billingAddress'], problems) ?? next.billingAddress);
     // A bad state or line must not also make a national phone number invalid: the country
     // alone decides its region (its own problems are already reported by checkAddress).
-    region = address == null ? null : (checkCountry(address.country, ['billingAddress', 'country'], new Problems()) ?? null);
+    region = address == null ? phoneRegion : (checkCountry(address.country, ['billingAddress', 'country'], new Problems()) ?? phoneRegion);
   }
   if (has(input, 'phone')) {
     const raw = input.phone?.trim();
@@ -156,6 +157,55 @@ function applyCustomFields(
   return writes;
 }
 
+/**
+ * Read-only fields that only imports may set (the vendors' systems own them: revenue, sign-in
+ * counts, original creation and archiving), plus the region for national phone numbers.
+ */
+export interface CustomerExtras {
+  netRevenue?: string | null;
+  signInCount?: number | null;
+  lastRequestAt?: string | null;
+  bouncedAt?: string | null;
+  createdAt?: string | null;
+  createdBy?: string | null;
+  createdVia?: string | null;
+  status?: 'ACTIVE' | 'ARCHIVED' | null;
+  archivedAt?: string | null;
+  archivedBy?: string | null;
+  archivedVia?: string | null;
+  phoneRegion?: string | null;
+}
+
+function instant(value: string | null | undefined, path: string[], problems: Problems): string | null | undefined {
+  if (value === null || value === undefined) return value;
+  const time = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}[T ]/.test(value) || Number.isNaN(time)) {
+    problems.add(path, 'INVALID', 'must be an ISO 8601 date-time');
+    return undefined;
+  }
+  return new Date(time).toISOString();
+}
+
+function applyExtras(next: CustomerRecord, extras: CustomerExtras, problems: Problems): void {
+  if (extras.netRevenue !== undefined) next.netRevenue = extras.netRevenue === null ? null : (checkDecimal(extras.netRevenue, ['netRevenue'], problems) ?? null);
+  if (extras.signInCount !== undefined) {
+    const count = extras.signInCount ?? 0;
+    if (Number.isSafeInteger(count) && count >= 0) next.signInCount = count;
+    else problems.add(['signInCount'], 'INVALID', 'must be a whole number of at least 0');
+  }
+  for (const field of ['lastRequestAt', 'bouncedAt', 'archivedAt'] as const) {
+    const value = instant(extras[field], [field], problems);
+    if (value !== undefined) next[field] = value;
+  }
+  const createdAt = instant(extras.createdAt, ['createdAt'], problems);
+  if (createdAt) next.createdAt = createdAt;
+  for (const field of ['createdBy', 'createdVia', 'archivedBy', 'archivedVia'] as const) {
+    if (extras[field] !== undefined) next[field] = text(extras[field], LIMITS.shortText, [field], problems) ?? null;
+  }
+  if (extras.status) next.status = extras.status;
+  if (next.status === 'ARCHIVED') next.archivedAt ??= next.createdAt;
+}
+
 export interface AppliedInput {
   next: CustomerRecord;
   fieldWrites: FieldWrite[];
@@ -166,13 +216,15 @@ export function applyCustomerInput(
   input: CustomerFieldsInput,
   definitions: CustomFieldDefinitionRecord[],
   problems: Problems,
+  extras: CustomerExtras = {},
 ): AppliedInput {
   const next: CustomerRecord = { ...base };
   applyIdentity(base, next, input, problems);
   applyTexts(next, input, problems);
   applyFlags(next, input);
   if (has(input, 'profile')) applyProfile(next, input.profile ?? null, problems);
-  applyContact(next, input, problems);
+  applyContact(next, input, problems, extras.phoneRegion ?? null);
+  applyExtras(next, extras, problems);
   if (has(input, 'metadata')) {
     next.metadata = input.metadata == null ? {} : (checkMetadata(input.metadata, ['metadata'], problems) ?? next.metadata);
   }

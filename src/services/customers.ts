@@ -18,7 +18,7 @@ import { countMembersOfCustomers } from '../store/members.repository';
 import type { CustomerRecord } from '../store/records';
 import type { Database } from '../store/tables';
 import { commitCustomerChange, diffCustomers, type Actor, type Changes } from './audit';
-import { applyCustomerInput, blankCustomer, type CustomerFieldsInput, type FieldWrite } from './customer-input';
+import { applyCustomerInput, blankCustomer, type CustomerExtras, type CustomerFieldsInput, type FieldWrite } from './customer-input';
 import { LIMITS, Problems, checkText, type FieldError } from './validation';
 
 export interface CustomerResult {
@@ -57,7 +57,7 @@ export async function guardUnique<T>(
  * Another writer moved the customer past the version this transaction read. Thrown (not
  * returned) so the transaction rolls back everything it did, the change sequence included.
  */
-class VersionConflict extends Error {
+export class VersionConflict extends Error {
   constructor(readonly customer: CustomerRecord) {
     super(`customer ${customer.id} moved past version ${customer.version}`);
   }
@@ -106,22 +106,24 @@ async function diffFieldWrites(trx: Tx, customer: CustomerRecord, writes: FieldW
   });
 }
 
+/** Creates a customer inside the caller's transaction (createCustomer, imports). */
+export async function createInTx(trx: Tx, who: Actor, input: CustomerFieldsInput, extras: CustomerExtras = {}): Promise<CustomerResult> {
+  const problems = new Problems();
+  const blank = blankCustomer(newId(), who.workspaceId, new Date().toISOString());
+  const definitions = await findDefinitions(trx, who.workspaceId);
+  const { next, fieldWrites } = applyCustomerInput(blank, input, definitions, problems, extras);
+  await checkUniqueness(trx, null, next, problems);
+  if (!problems.empty) return failure(problems);
+  const changes = diffCustomers(null, next);
+  const writes = await diffFieldWrites(trx, next, fieldWrites, changes);
+  const keepCreation = extras.createdAt != null || extras.createdBy != null || extras.createdVia != null;
+  const stored = await commitCustomerChange(trx, who, { before: null, after: next, type: 'CUSTOMER_CREATED', changes, keepCreation });
+  await writeValues(trx, who.workspaceId, next.id, writes);
+  return { customer: stored, userErrors: [] };
+}
+
 export async function createCustomer(db: Kysely<Database>, who: Actor, input: CreateCustomerInput): Promise<CustomerResult> {
-  return customerWrite(() =>
-      withTransaction(db, async (trx) => {
-        const problems = new Problems();
-        const blank = blankCustomer(newId(), who.workspaceId, new Date().toISOString());
-        const definitions = await findDefinitions(trx, who.workspaceId);
-        const { next, fieldWrites } = applyCustomerInput(blank, input as CustomerFieldsInput, definitions, problems);
-        await checkUniqueness(trx, null, next, problems);
-        if (!problems.empty) return failure(problems);
-        const changes = diffCustomers(null, next);
-        const writes = await diffFieldWrites(trx, next, fieldWrites, changes);
-        const stored = await commitCustomerChange(trx, who, { before: null, after: next, type: 'CUSTOMER_CREATED', changes });
-        await writeValues(trx, who.workspaceId, next.id, writes);
-        return { customer: stored, userErrors: [] };
-      }),
-  );
+  return customerWrite(() => withTransaction(db, (trx) => createInTx(trx, who, input as CustomerFieldsInput)));
 }
 
 /** The customer to change, or a NOT_FOUND / VERSION_CONFLICT problem. */
@@ -144,26 +146,38 @@ export async function loadForChange(
   return customer;
 }
 
+/** Applies a partial update to `before` inside the caller's transaction (updateCustomer, imports). */
+export async function updateInTx(
+  trx: Tx,
+  who: Actor,
+  before: CustomerRecord,
+  fields: CustomerFieldsInput,
+  problems: Problems,
+  extras: CustomerExtras = {},
+): Promise<CustomerResult> {
+  const definitions = await findDefinitions(trx, who.workspaceId);
+  const { next, fieldWrites } = applyCustomerInput(before, fields, definitions, problems, extras);
+  await checkUniqueness(trx, before, next, problems);
+  if (before.type === 'TEAM' && next.type !== 'TEAM') {
+    const members = (await countMembersOfCustomers(trx, who.workspaceId, [before.id])).get(before.id) ?? 0;
+    if (members > 0) problems.add(['type'], 'INVALID', `remove the team's ${members} member(s) before changing its type`);
+  }
+  if (!problems.empty) return failure(problems, before);
+  const changes = diffCustomers(before, next);
+  const writes = await diffFieldWrites(trx, next, fieldWrites, changes);
+  if (Object.keys(changes).length === 0) return { customer: before, userErrors: [] };
+  return commitOrConflict(trx, who, before, next, changes, writes);
+}
+
 export async function updateCustomer(db: Kysely<Database>, who: Actor, input: UpdateCustomerInput): Promise<CustomerResult> {
   const { id, expectedVersion, ...fields } = input;
   return customerWrite(() =>
-      withTransaction(db, async (trx) => {
-        const problems = new Problems();
-        const before = await loadForChange(trx, who.workspaceId, id, expectedVersion, problems);
-        if (!before) return failure(problems);
-        const definitions = await findDefinitions(trx, who.workspaceId);
-        const { next, fieldWrites } = applyCustomerInput(before, fields, definitions, problems);
-        await checkUniqueness(trx, before, next, problems);
-        if (before.type === 'TEAM' && next.type !== 'TEAM') {
-          const members = (await countMembersOfCustomers(trx, who.workspaceId, [before.id])).get(before.id) ?? 0;
-          if (members > 0) problems.add(['type'], 'INVALID', `remove the team's ${members} member(s) before changing its type`);
-        }
-        if (!problems.empty) return failure(problems, before);
-        const changes = diffCustomers(before, next);
-        const writes = await diffFieldWrites(trx, next, fieldWrites, changes);
-        if (Object.keys(changes).length === 0) return { customer: before, userErrors: [] };
-        return commitOrConflict(trx, who, before, next, changes, writes);
-      }),
+    withTransaction(db, async (trx) => {
+      const problems = new Problems();
+      const before = await loadForChange(trx, who.workspaceId, id, expectedVersion, problems);
+      if (!before) return failure(problems);
+      return updateInTx(trx, who, before, fields, problems);
+    }),
   );
 }
 

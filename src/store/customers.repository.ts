@@ -264,3 +264,23 @@ export function sortValueOf(c: CustomerRecord, column: CustomerSortColumn): stri
       return (displayName(c) ?? c.email).toLowerCase();
   }
 }
+
+/**
+ * One page of the change feed: customers whose latest change sequence lies in (after, upTo],
+ * in sequence order. One range scan of the (workspace_id, change_seq) index.
+ */
+export async function listChangedCustomers(
+  db: Db,
+  workspaceId: string,
+  range: { after: number; upTo: number; updatedSince: string | null; limit: number },
+): Promise<CustomerRecord[]> {
+  let query = db
+    .selectFrom('customers')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('change_seq', '>', range.after)
+    .where('change_seq', '<=', range.upTo);
+  if (range.updatedSince) query = query.where('updated_at', '>=', range.updatedSince);
+  const rows = await query.orderBy('change_seq').limit(range.limit).execute();
+  return rows.map(toCustomerRecord);
+}

@@ -96,3 +96,18 @@ export async function updateMember(db: Db, member: MemberRecord): Promise<void> 
 export async function deleteMember(db: Db, workspaceId: string, id: string): Promise<void> {
   await db.deleteFrom('members').where('id', '=', id).where('workspace_id', '=', workspaceId).execute();
 }
+
+/** Every member of the given customers, oldest first (exports; one statement). */
+export async function findMembersOfCustomers(db: Db, workspaceId: string, customerIds: readonly string[]): Promise<MemberRecord[]> {
+  if (customerIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('members')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('customer_id', 'in', customerIds)
+    .orderBy('customer_id')
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  return rows.map(toMemberRecord);
+}

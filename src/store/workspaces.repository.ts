@@ -124,3 +124,13 @@ export async function nextChangeSeq(db: Db, workspaceId: string): Promise<number
     .executeTakeFirstOrThrow();
   return Number(row.change_seq);
 }
+
+/**
+ * The last change sequence committed in the workspace. Every sequence up to it belongs to a
+ * committed change (see nextChangeSeq), so a feed read up to this point can never later
+ * find a gap filled in below it.
+ */
+export async function committedChangeSeq(db: Db, workspaceId: string): Promise<number> {
+  const row = await db.selectFrom('workspaces').select('change_seq').where('id', '=', workspaceId).executeTakeFirstOrThrow();
+  return Number(row.change_seq);
+}
