@@ -28,7 +28,15 @@ export interface AppOptions {
 
 /** Opens the database and brings it to the latest migration, or refuses when MIGRATE=false. */
 export async function prepareStore(config: Config, logger: Logger, extra: StoreOptions = {}): Promise<Store> {
-  const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.poolSize, ...extra });
+  const store = openStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.poolSize,
+    connectTimeoutMs: config.connectTimeoutMs,
+    statementTimeoutMs: config.statementTimeoutMs,
+    onPoolError: (error) => logger.warn({ err: error }, 'an idle database connection failed; it was discarded'),
+    ...extra,
+  });
   try {
     if (config.migrate) {
       const applied = await migrateToLatest(store.db);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `customer-gateway`: the operator CLI for API keys, workspaces and migrations. It opens the
+ * `customer-gateway`: the operator CLI for API keys, workspaces, migrations, export and import. It opens the
  * same database as the server (DATA_DIR / DATABASE_URL) and is safe to run while the server is
  * up: SQLite runs in WAL mode with a busy timeout, and key writes take the write lock up front.
  *
@@ -10,6 +10,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { Kysely } from 'kysely';
+import { addSyncCommands } from './cli-sync';
 import { loadConfig } from './config';
 import { checkWorkspaceName, issueKey } from './services/keys';
 import { migrateToLatest, openStore } from './store/db';
@@ -21,12 +22,15 @@ export interface CliIo {
   stdout: (line: string) => void;
   stderr: (line: string) => void;
   env?: NodeJS.ProcessEnv;
+  /** Where progress bars or lines go; process.stderr by default. */
+  progressStream?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
 interface Ctx {
   stdout: (line: string) => void;
   stderr: (line: string) => void;
   env: NodeJS.ProcessEnv;
+  progressStream: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
 type Db = Kysely<Database>;
@@ -188,6 +192,14 @@ function buildProgram(ctx: Ctx): Command {
     .command('migrate')
     .description('apply pending database migrations and print their names')
     .action(() => migrate(ctx));
+  addSyncCommands(
+    program,
+    {
+      ...ctx,
+      withWorkspace: (name, fn) => withMigratedDb(ctx, async (db) => fn(db, (await requireWorkspace(db, name)).id)),
+    },
+    workspaceName,
+  );
   return program;
 }
 
@@ -202,7 +214,7 @@ function reportError(ctx: Ctx, error: unknown): number {
 
 /** Runs the CLI with `argv` (arguments only, no node/script path); resolves to the exit code. */
 export async function runCli(argv: string[], io: CliIo = processIo()): Promise<number> {
-  const ctx: Ctx = { stdout: io.stdout, stderr: io.stderr, env: io.env ?? process.env };
+  const ctx: Ctx = { stdout: io.stdout, stderr: io.stderr, env: io.env ?? process.env, progressStream: io.progressStream ?? process.stderr };
   try {
     await buildProgram(ctx).parseAsync(argv, { from: 'user' });
     return 0;

@@ -16,6 +16,8 @@ export interface Config {
   /** Grace period for in-flight requests on SIGTERM/SIGINT, in milliseconds. */
   shutdownTimeoutMs: number;
   poolSize: number;
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -55,5 +57,7 @@ export function loadConfig(env: Env = process.env): Config {
     explorer: boolVar(env, 'EXPLORER', true),
     shutdownTimeoutMs: intVar(env, 'SHUTDOWN_TIMEOUT_MS', 10000, 0, 600000),
     poolSize: intVar(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
+    connectTimeoutMs: intVar(env, 'DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 600000),
+    statementTimeoutMs: intVar(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 30000, 0, 3600000),
   };
 }

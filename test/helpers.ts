@@ -3,15 +3,13 @@
  * TEST_DATABASE_URL is set), the real Apollo server, two workspaces with keys, and a
  * statement counter fed by Kysely's log hook.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { ApolloServer } from '@apollo/server';
 import { createContext, type Context } from '../src/context';
 import { createLogger } from '../src/logger';
 import { createApolloServer } from '../src/server';
 import { issueKey, type IssuedKey } from '../src/services/keys';
-import { migrateToLatest, openStore, type Store } from '../src/store/db';
+import { migrateToLatest, type Store } from '../src/store/db';
+import { createTestDatabase } from './databases';
 
 export const PUBLIC_URL = 'https://customers.example.test';
 
@@ -41,17 +39,11 @@ export interface Result<T> {
 
 export const silentLogger = createLogger('silent');
 
-function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'cg-test-'));
-}
-
 /** A fresh database: a new SQLite file, or a fresh schema on the test PostgreSQL server. */
 export async function createTestEnv(): Promise<TestEnv> {
   const statements: string[] = [];
-  const dir = tempDir();
-  const store = openStore({
-    databaseUrl: process.env.TEST_DATABASE_URL,
-    dataDir: dir,
+  const database = await createTestDatabase();
+  const store = database.open({
     onQuery: (event) => {
       if (event.level === 'query') statements.push(event.query.sql);
     },
@@ -87,7 +79,7 @@ export async function createTestEnv(): Promise<TestEnv> {
     async close() {
       await apollo.stop();
       await store.close();
-      fs.rmSync(dir, { recursive: true, force: true });
+      await database.drop();
     },
   };
 }

@@ -38,8 +38,12 @@ export const customerResolvers: Resolvers = {
     customer: (_, { id }, ctx) => (isUuid(id) ? ctx.loaders.customerById.load(id) : null),
     customerByExternalId: (_, { externalId }, ctx) => ctx.loaders.customerByExternalId.load(externalId.trim()),
     customerByEmail: (_, { email }, ctx) => ctx.loaders.customerByEmail.load(email.trim().toLowerCase()),
-    customers: async (_, args, ctx) =>
-      findCustomerPage(ctx.db, ctx.workspace.id, args, await ctx.loaders.customFieldDefinitions()),
+    customers: async (_, args, ctx) => {
+      const page = await findCustomerPage(ctx.db, ctx.workspace.id, args, await ctx.loaders.customFieldDefinitions());
+      // Nested nodes that point back at their customer (member.customer) find it here.
+      for (const customer of page.nodes) ctx.loaders.customerById.prime(customer.id, customer);
+      return page;
+    },
   },
   Customer: {
     __resolveReference: (reference, ctx) => {
@@ -52,8 +56,11 @@ export const customerResolvers: Resolvers = {
     avatarUrl: (customer) => customer.avatarUrl ?? gravatarUrl(customer.email),
     url: (customer, _, ctx) => `${ctx.publicUrl}/customers/${customer.id}`,
     customFields: (customer, _, ctx) => ctx.loaders.customFieldValues.load(customer.id),
-    members: (customer, args, ctx) =>
-      childPage('members', customer, args, ctx.loaders.memberPage, () => ctx.loaders.memberCount.load(customer.id)),
+    members: async (customer, args, ctx) => {
+      const page = await childPage('members', customer, args, ctx.loaders.memberPage, () => ctx.loaders.memberCount.load(customer.id));
+      for (const member of page.nodes) ctx.loaders.memberById.prime(member.id, member);
+      return page;
+    },
     actions: (customer, args, ctx) =>
       childPage('actions', customer, args, ctx.loaders.actionPage, () => ctx.loaders.actionCount.load(customer.id)),
   },

@@ -173,6 +173,7 @@ export interface CustomerExtras {
   archivedAt?: string | null;
   archivedBy?: string | null;
   archivedVia?: string | null;
+  archiveReason?: string | null;
   phoneRegion?: string | null;
 }
 
@@ -202,6 +203,7 @@ function applyExtras(next: CustomerRecord, extras: CustomerExtras, problems: Pro
   for (const field of ['createdBy', 'createdVia', 'archivedBy', 'archivedVia'] as const) {
     if (extras[field] !== undefined) next[field] = text(extras[field], LIMITS.shortText, [field], problems) ?? null;
   }
+  if (extras.archiveReason !== undefined) next.archiveReason = text(extras.archiveReason, LIMITS.freeText, ['archiveReason'], problems) ?? null;
   if (extras.status) next.status = extras.status;
   if (next.status === 'ARCHIVED') next.archivedAt ??= next.createdAt;
 }

@@ -84,24 +84,23 @@ async function commitMemberChange(
   return stored;
 }
 
+/** Adds a member inside the caller's transaction (addMember, imports). */
+export async function addMemberInTx(trx: Tx, who: Actor, input: AddMemberInput): Promise<MemberResult> {
+  const problems = new Problems();
+  const customer = await loadForChange(trx, who.workspaceId, input.customerId, null, problems, ['customerId']);
+  if (customer && customer.type !== 'TEAM') problems.add(['customerId'], 'INVALID', 'members can only be added to TEAM customers');
+  const now = new Date().toISOString();
+  const blank: MemberRecord = { id: newId(), workspaceId: who.workspaceId, customerId: input.customerId, email: '', name: null, externalId: null, role: 'MEMBER', createdAt: now, updatedAt: now };
+  const member = applyMemberInput(blank, { ...input, role: input.role ?? 'MEMBER' }, problems);
+  if (customer && member.email) await checkMemberUniqueness(trx, member, problems);
+  if (!customer || !problems.empty) return failure(problems);
+  await insertMember(trx, member);
+  const stored = await commitMemberChange(trx, who, customer, 'MEMBER_ADDED', member, memberChanges(null, member));
+  return { member, customer: stored, userErrors: [] };
+}
+
 export async function addMember(db: Kysely<Database>, who: Actor, input: AddMemberInput): Promise<MemberResult> {
-  return guardUnique(
-    () =>
-      withTransaction(db, async (trx) => {
-        const problems = new Problems();
-        const customer = await loadForChange(trx, who.workspaceId, input.customerId, null, problems, ['customerId']);
-        if (customer && customer.type !== 'TEAM') problems.add(['customerId'], 'INVALID', 'members can only be added to TEAM customers');
-        const now = new Date().toISOString();
-        const blank: MemberRecord = { id: newId(), workspaceId: who.workspaceId, customerId: input.customerId, email: '', name: null, externalId: null, role: 'MEMBER', createdAt: now, updatedAt: now };
-        const member = applyMemberInput(blank, { ...input, role: input.role ?? 'MEMBER' }, problems);
-        if (customer && member.email) await checkMemberUniqueness(trx, member, problems);
-        if (!customer || !problems.empty) return failure(problems);
-        await insertMember(trx, member);
-        const stored = await commitMemberChange(trx, who, customer, 'MEMBER_ADDED', member, memberChanges(null, member));
-        return { member, customer: stored, userErrors: [] };
-      }),
-    memberTaken,
-  );
+  return guardUnique(() => withTransaction(db, (trx) => addMemberInTx(trx, who, input)), memberTaken);
 }
 
 async function loadMember(trx: Tx, workspaceId: string, id: string, problems: Problems) {

@@ -1,6 +1,6 @@
 /** Custom field definitions and the values customers hold for them. */
 import type { Kysely } from 'kysely';
-import { isoOf, jsonOf, jsonText } from './engine';
+import { isoOf, jsonText } from './engine';
 import type {
   CustomFieldDefinitionRecord,
   CustomFieldScalar,
@@ -86,7 +86,7 @@ export async function findValuesOfCustomers(
   return rows.map((row) => ({
     customerId: row.customer_id,
     key: row.field_key,
-    value: jsonOf<CustomFieldScalar>(row.value),
+    value: JSON.parse(row.value) as CustomFieldScalar,
   }));
 }
 

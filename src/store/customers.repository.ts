@@ -284,3 +284,15 @@ export async function listChangedCustomers(
   const rows = await query.orderBy('change_seq').limit(range.limit).execute();
   return rows.map(toCustomerRecord);
 }
+
+/** How many customers changed after `after` (for progress totals). */
+export async function countChangedCustomers(db: Db, workspaceId: string, after: number, updatedSince: string | null): Promise<number> {
+  let query = db
+    .selectFrom('customers')
+    .select((eb) => eb.fn.countAll<number | string>().as('count'))
+    .where('workspace_id', '=', workspaceId)
+    .where('change_seq', '>', after);
+  if (updatedSince) query = query.where('updated_at', '>=', updatedSince);
+  const row = await query.executeTakeFirstOrThrow();
+  return Number(row.count);
+}

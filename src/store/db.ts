@@ -20,6 +20,12 @@ export interface StoreOptions {
   onQuery?: (event: LogEvent) => void;
   /** PostgreSQL pool size. */
   poolSize?: number;
+  /** PostgreSQL: how long to wait for a connection, in milliseconds. */
+  connectTimeoutMs?: number;
+  /** PostgreSQL: statements running longer are cancelled (0 = no limit), in milliseconds. */
+  statementTimeoutMs?: number;
+  /** Told about errors of idle pooled connections (a restarted database), which would otherwise crash the process. */
+  onPoolError?: (error: Error) => void;
 }
 
 export interface Store {
@@ -49,7 +55,16 @@ function openSqlite(file: string): SqliteDatabase.Database {
 export function openStore(options: StoreOptions): Store {
   const log = options.onQuery ? (event: LogEvent) => options.onQuery?.(event) : undefined;
   if (options.databaseUrl && /^postgres(ql)?:\/\//.test(options.databaseUrl)) {
-    const pool = new Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    const pool = new Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: options.statementTimeoutMs ?? 30_000,
+    });
+    // A pooled connection dropped while idle (database restart, failover) is discarded by the
+    // pool; without a listener the 'error' event would end the process.
+    pool.on('error', (error) => options.onPoolError?.(error));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log });
     return { db, engine: 'postgres', close: () => db.destroy() };
   }

@@ -50,7 +50,7 @@ export type Tx = Kysely<Database>;
  * SQLITE_BUSY half-way when another process (the CLI) writes; busy_timeout makes it wait.
  */
 export async function withTransaction<T>(db: Kysely<Database>, fn: (trx: Tx) => Promise<T>): Promise<T> {
-  if (engineOf(db) === 'postgres') return db.transaction().execute(fn);
+  if (engineOf(db) === 'postgres') return withPostgresRetry(db, fn);
   return db.connection().execute(async (conn) => {
     await sql`begin immediate`.execute(conn);
     try {
@@ -62,6 +62,54 @@ export async function withTransaction<T>(db: Kysely<Database>, fn: (trx: Tx) => 
       throw error;
     }
   });
+}
+
+/** PostgreSQL errors after which the whole transaction was rolled back and may run again. */
+const RETRYABLE_IN_TRANSACTION = new Set(['40001', '40P01']);
+/** Connection failures: retried only when they happen before the transaction's work began. */
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001']);
+
+export const POSTGRES_RETRY = { attempts: 5, baseDelayMs: 20 };
+
+/**
+ * PostgreSQL transactions are retried on serialization failures and deadlocks (the database
+ * rolled everything back, so running again cannot write twice) and on connection failures
+ * before the work started. A failure after the work began, when the commit may or may not
+ * have happened, is never retried: it surfaces as an error instead of a silent double write.
+ */
+async function withPostgresRetry<T>(db: Kysely<Database>, fn: (trx: Tx) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    let started = false;
+    try {
+      return await db.transaction().execute((trx) => {
+        started = true;
+        return fn(trx);
+      });
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      const retryable = typeof code === 'string' && (RETRYABLE_IN_TRANSACTION.has(code) || (!started && CONNECTION_ERRORS.has(code)));
+      if (!retryable || attempt >= POSTGRES_RETRY.attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, POSTGRES_RETRY.baseDelayMs * 2 ** attempt * Math.random()));
+    }
+  }
+}
+
+/**
+ * Runs `fn` inside a savepoint of the current transaction: when it throws, only its own
+ * writes are undone and the transaction can go on (PostgreSQL would otherwise refuse every
+ * further statement of an aborted transaction). Used to isolate one record of a batch.
+ */
+export async function withSavepoint<T>(trx: Tx, fn: () => Promise<T>): Promise<T> {
+  await sql`savepoint batch_item`.execute(trx);
+  try {
+    const result = await fn();
+    await sql`release savepoint batch_item`.execute(trx);
+    return result;
+  } catch (error) {
+    await sql`rollback to savepoint batch_item`.execute(trx);
+    await sql`release savepoint batch_item`.execute(trx);
+    throw error;
+  }
 }
 
 /**

@@ -120,8 +120,8 @@ export interface CustomFieldValuesTable {
   workspace_id: string;
   customer_id: string;
   field_key: string;
-  /** The typed value as JSON. */
-  value: JsonColumn;
+  /** The typed value as JSON text (text on both engines). */
+  value: string;
   /** Canonical text of the value (strings lower-cased) for equality filters. */
   value_text: string;
   /** Copy of the definition's flag: the partial index covers searchable values only. */

@@ -144,7 +144,8 @@ export async function up(db: AnyKysely): Promise<void> {
     .addColumn('workspace_id', 'text', (c) => c.notNull())
     .addColumn('customer_id', 'text', (c) => c.notNull().references('customers.id'))
     .addColumn('field_key', 'text', (c) => c.notNull())
-    .addColumn('value', t.json, (c) => c.notNull())
+    // Text on both engines: a jsonb scalar would come back already decoded, a text one not.
+    .addColumn('value', 'text', (c) => c.notNull())
     .addColumn('value_text', 'text', (c) => c.notNull())
     .addColumn('searchable', 'integer', (c) => c.notNull())
     .addPrimaryKeyConstraint('custom_field_values_pk', ['customer_id', 'field_key'])
