@@ -11,7 +11,7 @@ import type {
   UpdateCustomerInput,
 } from '../generated/graphql';
 import { newId, isUuid } from '../ids';
-import { findCustomersBy } from '../store/customers.repository';
+import { findCustomerForChange, findCustomersBy } from '../store/customers.repository';
 import { findDefinitions, findValuesOfCustomers, writeValues } from '../store/custom-fields.repository';
 import { uniqueViolation, withTransaction, type Tx, type UniqueIndexName } from '../store/engine';
 import { countMembersOfCustomers } from '../store/members.repository';
@@ -135,7 +135,7 @@ export async function loadForChange(
   problems: Problems,
   idField: string[] = ['id'],
 ): Promise<CustomerRecord | null> {
-  const [customer] = isUuid(id) ? await findCustomersBy(trx, workspaceId, 'id', [id]) : [];
+  const customer = isUuid(id) ? await findCustomerForChange(trx, workspaceId, id) : null;
   if (!customer) {
     problems.add(idField, 'NOT_FOUND', 'no customer with this id in this workspace');
     return null;

@@ -1,7 +1,7 @@
 /** Customers: row <-> record translation, batched lookups, keyset pages, writes. */
 import { sql } from 'kysely';
 import type { ExpressionBuilder, Kysely, SelectQueryBuilder } from 'kysely';
-import { isoOf, jsonOf, jsonText, likeContains } from './engine';
+import { engineOf, isoOf, jsonOf, jsonText, likeContains } from './engine';
 import type { CustomerRecord, CustomerStatus, CustomerType, MetadataValue } from './records';
 import type { CustomerRow, Database, NewCustomerRow } from './tables';
 
@@ -295,4 +295,20 @@ export async function countChangedCustomers(db: Db, workspaceId: string, after: 
   if (updatedSince) query = query.where('updated_at', '>=', updatedSince);
   const row = await query.executeTakeFirstOrThrow();
   return Number(row.count);
+}
+
+/**
+ * The customer a write transaction is about to change, locked against concurrent writers on
+ * PostgreSQL (SELECT ... FOR UPDATE), so two updates without `expectedVersion` apply one after
+ * the other instead of one failing. SQLite needs no lock: its write transactions are serial.
+ */
+export async function findCustomerForChange(db: Db, workspaceId: string, id: string): Promise<CustomerRecord | null> {
+  const row = await db
+    .selectFrom('customers')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .$if(engineOf(db) === 'postgres', (q) => q.forUpdate())
+    .executeTakeFirst();
+  return row ? toCustomerRecord(row) : null;
 }
