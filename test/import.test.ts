@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { runCli } from '../src/cli';
 import { createTestDatabase } from './databases';
 
@@ -9,17 +10,28 @@ test('explore', async () => {
   const db = await createTestDatabase();
   try {
     const env = db.env;
-    const run = async (...argv: string[]) => { const out: string[] = []; const err: string[] = []; const code = await runCli(argv, { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env, progressStream: new (require('stream').PassThrough)() }); return { code, out, err }; };
-    console.log(JSON.stringify(await run('key', 'create', '--workspace', 'w')));
+    const run = async (...argv: string[]) => { const out: string[] = []; const err: string[] = []; const ps = new PassThrough(); let prog = ''; ps.on('data', (d) => prog += d); const code = await runCli(argv, { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env, progressStream: ps }); return { code, out, err, prog }; };
+    await run('key', 'create', '--workspace', 'w');
+    await run('key', 'create', '--workspace', 'v');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'x-'));
     const fmts: [string, string][] = [['kajabi.json','kajabi'],['crm.json','crm'],['khoros.ndjson','khoros'],['rapidly.json','rapidly'],['group-members.json','group-members'],['customers.csv','csv'],['customers.ndjson','ndjson']];
     for (const [f, fmt] of fmts) {
       fs.copyFileSync(path.join(FIX, f), path.join(dir, f));
       const r = await run('import', '--workspace', 'w', '--format', fmt, path.join(dir, f));
-      const rej = fs.existsSync(path.join(dir, f + '.rejects.ndjson')) ? fs.readFileSync(path.join(dir, f + '.rejects.ndjson'), 'utf8') : '';
-      console.log(f, JSON.stringify(r), '\n', rej);
+      const r2 = await run('import', '--workspace', 'w', '--format', fmt, path.join(dir, f));
+      console.log(f, JSON.stringify(r), JSON.stringify(r2));
     }
-    const e = await run('export', '--workspace', 'w', '--out', path.join(dir, 'out.ndjson'));
-    console.log(JSON.stringify(e), fs.readFileSync(path.join(dir, 'out.ndjson'), 'utf8'));
+    const r = await run('import', '--workspace', 'v', '--format', 'csv', path.join(dir, 'customers.csv'));
+    console.log('fresh csv', JSON.stringify(r), fs.readFileSync(path.join(dir, 'customers.csv.rejects.ndjson'), 'utf8'));
+    const e = await run('export', '--workspace', 'v');
+    console.log(JSON.stringify(e));
+    const b = await run('export', '--workspace', 'v', '--after', 'garbage');
+    console.log(JSON.stringify(b));
+    const c = await run('import', '--workspace', 'v', '--format', 'nope', 'x');
+    console.log(JSON.stringify(c));
+    const d = await run('import', '--workspace', 'v', '--format', 'csv', '/nonexist.csv');
+    console.log(JSON.stringify(d));
+    const g = await run('import', '--workspace', 'ghost', '--format', 'csv', path.join(dir, 'customers.csv'));
+    console.log(JSON.stringify(g));
   } finally { await db.drop(); }
 });
