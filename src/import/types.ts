@@ -3,33 +3,18 @@
  * mappers can share these types without importing the dispatcher that imports them.
  */
 import type { CreateCustomerInput, CustomFieldValueType, MemberRole } from '../generated/graphql';
+import type { CustomerExtras } from '../services/customer-input';
 import type { FieldError } from '../services/validation';
 
 export type ImportFormat = 'ndjson' | 'csv' | 'kajabi' | 'crm' | 'khoros' | 'rapidly' | 'group-members';
 
 export const IMPORT_FORMATS: readonly ImportFormat[] = ['ndjson', 'csv', 'kajabi', 'crm', 'khoros', 'rapidly', 'group-members'];
 
-/** Read-only customer fields that only imports may set (all optional; validated by the engine). */
-export interface ImportExtras {
-  netRevenue?: string | null;
-  signInCount?: number | null;
-  lastRequestAt?: string | null;
-  bouncedAt?: string | null;
-  createdAt?: string | null;
-  createdBy?: string | null;
-  createdVia?: string | null;
-  status?: 'ACTIVE' | 'ARCHIVED';
-  archivedAt?: string | null;
-  archivedBy?: string | null;
-  archivedVia?: string | null;
-  /** Why the customer was archived (ndjson exports carry it). */
-  archiveReason?: string | null;
-  /**
-   * ISO 3166-1 alpha-2 region to read a phone number without a country code in (the CRM's
-   * `phoneCountry`). Without it the engine falls back to the billing address country.
-   */
-  phoneRegion?: string;
-}
+/**
+ * Read-only customer fields that only imports may set, and the region for national phone
+ * numbers (the CRM's `phoneCountry`): the engine applies them through the same path as input.
+ */
+export type ImportExtras = CustomerExtras;
 
 export interface ImportMember {
   email: string;
