@@ -1,0 +1,689 @@
+/**
+ * Benchmark (not a test): bulk import and export on the embedded SQLite store.
+ *
+ *   npm run bench:sync
+ *
+ * Requirement: import 100,000 generated customers in the ndjson format and export them again;
+ * report records/s and peak RSS, and the ratio against a raw better-sqlite3 insert / scan of the
+ * same rows in the same run. Aims: import >= 30% of the raw insert rate, export >= 50% of the
+ * raw scan rate, peak RSS < 250 MB while exporting 1,000,000 rows.
+ *
+ * The parent generates the NDJSON file (deterministic PRNG), then runs every phase in a fresh
+ * child process (fork of this file with the phase name), so each phase's peak RSS
+ * (`process.resourceUsage().maxRSS` at the child's end) is its own. Each child prints one JSON
+ * line on stdout; progress goes to stderr. Results: bench/results/sync.json.
+ *
+ * Environment knobs (for quick runs and diagnosis; the defaults are the requirement):
+ *   BENCH_RECORDS=100000        customers in the generated NDJSON file
+ *   BENCH_EXPORT_ROWS=1000000   customers seeded for the export-1m / raw-scan-1m phases (0 skips them)
+ *   BENCH_PHASES=a,b            run only these phases (plus what they depend on is NOT added)
+ *   BENCH_CPU_PROF=phase[,..]   run these phases under `node --cpu-prof` (profiles to BENCH_PROF_DIR or the temp dir)
+ *   BENCH_KEEP=1                keep the temp dir
+ */
+import { fork } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Writable } from 'node:stream';
+import SqliteDatabase from 'better-sqlite3';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { newId } from '../src/ids';
+import { writeExportNdjson } from '../src/export-stream';
+import { readRecords } from '../src/import/sources';
+import { importCustomers } from '../src/services/import';
+import { issueKey } from '../src/services/keys';
+import { migrateToLatest, openStore } from '../src/store/db';
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 100_000);
+const EXPORT_ROWS = Number(process.env.BENCH_EXPORT_ROWS ?? 1_000_000);
+const BATCH = 500;
+const SEED = 0x5eed_2024;
+const AIMS = { importVsRawInsert: 0.3, exportVsRawScan: 0.5, export1mPeakRssMb: 250 };
+const ACTOR = { actor: 'bench', via: 'import' };
+
+interface PhaseResult {
+  phase: string;
+  records: number;
+  seconds: number;
+  recordsPerSecond: number;
+  peakRssMb: number;
+  [extra: string]: unknown;
+}
+
+interface PhaseArgs {
+  root: string;
+  file: string;
+  rawDir: string;
+  importDir: string;
+  seedDir: string;
+  workspaceId?: string;
+  seedWorkspaceId?: string;
+}
+
+const log = (message: string) => process.stderr.write(`[bench:sync] ${message}\n`);
+
+function dbFile(dir: string): string {
+  return path.join(dir, 'customer-gateway.sqlite');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deterministic data
+
+/** mulberry32: a small, fast, seeded PRNG. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const FIRST = ['James', 'Mary', 'Robert', 'Patricia', 'John', 'Jennifer', 'Michael', 'Linda', 'David', 'Elizabeth', 'William', 'Barbara', 'Richard', 'Susan', 'Joseph', 'Jessica', 'Thomas', 'Sarah', 'Carlos', 'Karen', 'Wei', 'Aisha', 'Mateo', 'Sofia', 'Noah', 'Olivia', 'Liam', 'Emma', 'Hiroshi', 'Priya', 'Omar', 'Zoe'];
+const LAST = ['Smith', 'Johnson', 'Williams', 'Brown', 'Jones', 'Garcia', 'Miller', 'Davis', 'Rodriguez', 'Martinez', 'Hernandez', 'Lopez', 'Gonzalez', 'Wilson', 'Anderson', 'Thomas', 'Taylor', 'Moore', 'Jackson', 'Martin', 'Lee', 'Perez', 'Thompson', 'White', 'Harris', 'Chen', 'Nguyen', 'Patel', 'Kim', "O'Brien"];
+const STATES = ['AL', 'AK', 'AZ', 'AR', 'CA', 'CO', 'CT', 'DE', 'FL', 'GA', 'HI', 'ID', 'IL', 'IN', 'IA', 'KS', 'KY', 'LA', 'ME', 'MD', 'MA', 'MI', 'MN', 'MS', 'MO', 'MT', 'NE', 'NV', 'NH', 'NJ', 'NM', 'NY', 'NC', 'ND', 'OH', 'OK', 'OR', 'PA', 'RI', 'SC', 'SD', 'TN', 'TX', 'UT', 'VT', 'VA', 'WA', 'WV', 'WI', 'WY'];
+const CITIES = ['Springfield', 'Riverside', 'Franklin', 'Greenville', 'Bristol', 'Clinton', 'Fairview', 'Salem', 'Madison', 'Georgetown', 'Arlington', 'Ashland', 'Burlington', 'Manchester', 'Oxford'];
+const STREETS = ['Main St', 'Oak Ave', 'Pine St', 'Maple Dr', 'Cedar Ln', 'Elm St', 'Washington Blvd', 'Lake Rd', 'Hill St', 'Park Ave', 'Sunset Blvd', 'River Rd'];
+const AREA_CODES = ['201', '202', '206', '212', '213', '303', '305', '312', '404', '415', '503', '512', '602', '617', '702', '713', '720', '805', '919', '971'];
+const DOMAINS = ['example.com', 'mail.example.org', 'acme.test', 'corp.example.net', 'shop.example.io'];
+const BIO_WORDS = ['avid', 'reader', 'runner', 'coffee', 'lover', 'product', 'designer', 'engineer', 'parent', 'traveler', 'photographer', 'gardener', 'musician', 'teacher', 'founder', 'of', 'a', 'small', 'bakery', 'in', 'the', 'city', 'who', 'enjoys', 'hiking', 'and', 'board', 'games'];
+const PLANS = ['free', 'starter', 'pro', 'enterprise'];
+const SOURCES = ['web', 'referral', 'ads', 'partner', 'event'];
+
+interface ExportShape {
+  [key: string]: unknown;
+  members: { id: string; email: string; name: string | null; externalId: string | null; role: string; createdAt: string; updatedAt: string }[];
+}
+
+/** A generator of export-shaped customers (services/export-record.ts), one per call, deterministic. */
+function customerGenerator(seed: number, validatePhones = true) {
+  const rand = prng(seed);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)];
+  const int = (min: number, max: number) => min + Math.floor(rand() * (max - min + 1));
+  const base = Date.UTC(2020, 0, 1);
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const hex = (n: number) => {
+    let s = '';
+    for (let i = 0; i < n; i++) s += Math.floor(rand() * 16).toString(16);
+    return s;
+  };
+  const uuid = () => `${hex(8)}-${hex(4)}-7${hex(3)}-${pick(['8', '9', 'a', 'b'])}${hex(3)}-${hex(12)}`;
+  const phone = () => {
+    for (;;) {
+      const number = `+1${pick(AREA_CODES)}${int(2, 9)}${int(0, 9)}${int(0, 9)}${String(int(0, 9999)).padStart(4, '0')}`;
+      if (number.slice(5, 7) === '11' || number.slice(5, 8) === '555') continue;
+      if (!validatePhones || parsePhoneNumberFromString(number)?.isValid()) return number;
+    }
+  };
+
+  return (i: number): ExportShape => {
+    const first = pick(FIRST);
+    const last = pick(LAST);
+    const local = `${first}.${last}`.toLowerCase().replace(/[^a-z.]/g, '');
+    const email = `${local}.${i}@${pick(DOMAINS)}`;
+    const created = base + int(0, 4 * 365 * 86400) * 1000;
+    const updated = created + int(0, 200 * 86400) * 1000;
+    const team = rand() < 0.1;
+    const metadata: Record<string, string | number | boolean> = { plan: pick(PLANS), source: pick(SOURCES) };
+    if (rand() < 0.5) metadata.score = int(0, 1000);
+    const bioLength = int(6, 18);
+    const bio = Array.from({ length: bioLength }, () => pick(BIO_WORDS)).join(' ');
+    const displayName = team ? `${last} Household` : `${first} ${last}`;
+    const members: ExportShape['members'] = team
+      ? [0, 1].map((m) => ({
+          id: uuid(),
+          email: `${m === 0 ? local : `${pick(FIRST).toLowerCase()}.${last.toLowerCase().replace(/[^a-z]/g, '')}`}.m${m}.${i}@${pick(DOMAINS)}`,
+          name: m === 0 ? `${first} ${last}` : `${pick(FIRST)} ${last}`,
+          externalId: null,
+          role: m === 0 ? 'OWNER' : 'MEMBER',
+          createdAt: iso(created + m * 1000),
+          updatedAt: iso(created + m * 1000),
+        }))
+      : [];
+    return {
+      id: uuid(),
+      externalId: `crm-${String(i).padStart(7, '0')}`,
+      email,
+      emailVerified: rand() < 0.7,
+      firstName: first,
+      lastName: last,
+      name: displayName,
+      explicitName: team ? displayName : null,
+      phone: phone(),
+      phoneCountry: 'US',
+      birthDate: rand() < 0.6 ? `${int(1950, 2004)}-${String(int(1, 12)).padStart(2, '0')}-${String(int(1, 28)).padStart(2, '0')}` : null,
+      gender: rand() < 0.5 ? pick(['female', 'male', 'non-binary']) : null,
+      avatarUrl: `https://www.gravatar.com/avatar/${hex(64)}?d=404`,
+      explicitAvatarUrl: null,
+      profile: {
+        bio,
+        location: `${pick(CITIES)}, ${pick(STATES)}`,
+        website: rand() < 0.3 ? `https://${local.replace('.', '-')}.example.com/` : null,
+        socials: { twitter: rand() < 0.3 ? `@${local.replace('.', '_')}` : null, facebook: null, instagram: rand() < 0.2 ? local.replace('.', '') : null },
+      },
+      billingAddress: {
+        line1: `${int(1, 9999)} ${pick(STREETS)}`,
+        line2: rand() < 0.2 ? `Apt ${int(1, 400)}` : null,
+        city: pick(CITIES),
+        state: pick(STATES),
+        postalCode: String(int(10000, 99999)),
+        country: 'US',
+      },
+      type: team ? 'TEAM' : 'INDIVIDUAL',
+      metadata,
+      unsubscribed: rand() < 0.05,
+      internalNote: rand() < 0.1 ? 'VIP: call before renewal' : null,
+      netRevenue: `${int(0, 50000)}.${String(int(0, 99)).padStart(2, '0')}`,
+      signInCount: int(0, 500),
+      lastRequestAt: iso(updated),
+      bouncedAt: null,
+      status: 'ACTIVE',
+      archivedAt: null,
+      archivedBy: null,
+      archivedVia: null,
+      archiveReason: null,
+      createdAt: iso(created),
+      createdBy: 'legacy-crm',
+      createdVia: 'api',
+      updatedAt: iso(updated),
+      updatedBy: 'legacy-crm',
+      updatedVia: 'api',
+      version: 1 + members.length,
+      customFields: [],
+      members,
+    };
+  };
+}
+
+async function generateFile(file: string, count: number): Promise<void> {
+  const next = customerGenerator(SEED);
+  const out = fs.createWriteStream(file);
+  let chunk: string[] = [];
+  for (let i = 0; i < count; i++) {
+    chunk.push(JSON.stringify(next(i)));
+    if (chunk.length === 1000 || i === count - 1) {
+      if (!out.write(chunk.join('\n') + '\n')) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+      chunk = [];
+    }
+  }
+  await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows as the gateway stores them (store/customers.repository.ts toCustomerRow, members, actions)
+
+const CUSTOMER_COLUMNS = [
+  'id', 'workspace_id', 'external_id', 'email', 'email_verified', 'first_name', 'last_name', 'name', 'sort_name', 'search_text',
+  'phone', 'phone_country', 'birth_date', 'gender', 'avatar_url', 'bio', 'location', 'website', 'twitter', 'facebook', 'instagram',
+  'billing_line1', 'billing_line2', 'billing_city', 'billing_state', 'billing_postal_code', 'billing_country', 'type', 'metadata',
+  'unsubscribed', 'internal_note', 'net_revenue', 'sign_in_count', 'last_request_at', 'bounced_at', 'status', 'archived_at',
+  'archived_by', 'archived_via', 'archive_reason', 'created_at', 'created_by', 'created_via', 'updated_at', 'updated_by',
+  'updated_via', 'version', 'change_seq',
+] as const;
+const MEMBER_COLUMNS = ['id', 'workspace_id', 'customer_id', 'email', 'name', 'external_id', 'role', 'created_at', 'updated_at'] as const;
+const ACTION_COLUMNS = ['id', 'workspace_id', 'customer_id', 'member_id', 'type', 'actor', 'via', 'changes', 'created_at'] as const;
+
+const insertSql = (table: string, columns: readonly string[]) =>
+  `insert into ${table} (${columns.join(', ')}) values (${columns.map((c) => `@${c}`).join(', ')})`;
+
+type Row = Record<string, string | number | null>;
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Loose = any;
+
+/** The customers row for an export-shaped record, as toCustomerRow would write it. */
+function customerRow(r: Loose, id: string, workspaceId: string, changeSeq: number, version: number, now: string): Row {
+  const a = r.billingAddress;
+  const p = r.profile ?? {};
+  const s = p.socials ?? {};
+  const explicitName: string | null = r.explicitName ?? null;
+  const shown = explicitName ?? ([r.firstName, r.lastName].filter((x: unknown) => x).join(' ') || null);
+  const email = String(r.email).trim().toLowerCase();
+  return {
+    id,
+    workspace_id: workspaceId,
+    external_id: r.externalId ?? null,
+    email,
+    email_verified: r.emailVerified ? 1 : 0,
+    first_name: r.firstName ?? null,
+    last_name: r.lastName ?? null,
+    name: explicitName,
+    sort_name: (shown ?? email).toLowerCase(),
+    search_text: [email, r.firstName, r.lastName, shown].filter((x) => x).join('\n').toLowerCase(),
+    phone: r.phone ?? null,
+    phone_country: r.phone ? 'US' : null,
+    birth_date: r.birthDate ?? null,
+    gender: r.gender ?? null,
+    avatar_url: r.explicitAvatarUrl ?? null,
+    bio: p.bio ?? null,
+    location: p.location ?? null,
+    website: p.website ?? null,
+    twitter: s.twitter ?? null,
+    facebook: s.facebook ?? null,
+    instagram: s.instagram ?? null,
+    billing_line1: a?.line1 ?? null,
+    billing_line2: a?.line2 ?? null,
+    billing_city: a?.city ?? null,
+    billing_state: a?.state ?? null,
+    billing_postal_code: a?.postalCode ?? null,
+    billing_country: a?.country ?? null,
+    type: r.type,
+    metadata: JSON.stringify(r.metadata ?? {}),
+    unsubscribed: r.unsubscribed ? 1 : 0,
+    internal_note: r.internalNote ?? null,
+    net_revenue: r.netRevenue ?? null,
+    sign_in_count: r.signInCount ?? 0,
+    last_request_at: r.lastRequestAt ?? null,
+    bounced_at: r.bouncedAt ?? null,
+    status: r.status ?? 'ACTIVE',
+    archived_at: r.archivedAt ?? null,
+    archived_by: r.archivedBy ?? null,
+    archived_via: r.archivedVia ?? null,
+    archive_reason: r.archiveReason ?? null,
+    created_at: r.createdAt ?? now,
+    created_by: r.createdBy ?? ACTOR.actor,
+    created_via: r.createdVia ?? ACTOR.via,
+    updated_at: now,
+    updated_by: ACTOR.actor,
+    updated_via: ACTOR.via,
+    version,
+    change_seq: changeSeq,
+  };
+}
+
+/** The audit changes of a creation: every set field, from null (like diffCustomers(null, next)). */
+function creationChanges(row: Row, record: Loose): string {
+  const changes: Record<string, { from: null; to: unknown }> = {};
+  for (const [key, column] of [
+    ['externalId', 'external_id'], ['email', 'email'], ['firstName', 'first_name'], ['lastName', 'last_name'], ['name', 'name'],
+    ['phone', 'phone'], ['birthDate', 'birth_date'], ['gender', 'gender'], ['profile.bio', 'bio'], ['profile.location', 'location'],
+    ['profile.website', 'website'], ['profile.socials.twitter', 'twitter'], ['profile.socials.instagram', 'instagram'],
+    ['internalNote', 'internal_note'], ['netRevenue', 'net_revenue'], ['lastRequestAt', 'last_request_at'], ['status', 'status'],
+  ] as const) {
+    if (row[column] !== null) changes[key] = { from: null, to: row[column] };
+  }
+  if (row.email_verified) changes.emailVerified = { from: null, to: true };
+  if (record.billingAddress) changes.billingAddress = { from: null, to: record.billingAddress };
+  changes.type = { from: null, to: row.type };
+  changes.metadata = { from: null, to: record.metadata };
+  if (row.sign_in_count) changes.signInCount = { from: null, to: row.sign_in_count };
+  return JSON.stringify(changes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child-side helpers
+
+function peakRssMb(): number {
+  return Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
+}
+
+function report(phase: string, records: number, seconds: number, extra: Record<string, unknown> = {}): void {
+  const result: PhaseResult = {
+    phase,
+    records,
+    seconds: Math.round(seconds * 1000) / 1000,
+    recordsPerSecond: Math.round(records / seconds),
+    peakRssMb: peakRssMb(),
+    ...extra,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/** A migrated store in `dir` with one workspace; returns the workspace id. */
+async function freshStore(dir: string, workspace: string): Promise<string> {
+  const store = openStore({ dataDir: dir });
+  try {
+    await migrateToLatest(store.db);
+    const issued = await issueKey(store.db, { workspace });
+    return issued.workspace.id;
+  } finally {
+    await store.close();
+  }
+}
+
+/** The same connection settings as store/db.ts openSqlite. */
+function openRaw(file: string): SqliteDatabase.Database {
+  const db = new SqliteDatabase(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+function devNull(): Writable {
+  return fs.createWriteStream('/dev/null');
+}
+
+async function write(out: Writable, text: string): Promise<void> {
+  if (!out.write(text)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+}
+
+async function finish(out: Writable): Promise<void> {
+  await new Promise<void>((resolve) => out.end(() => resolve()));
+}
+
+function progressEvery(label: string, total: number, step: number) {
+  let next = step;
+  return (done: number) => {
+    if (done >= next) {
+      log(`  ${label}: ${done.toLocaleString('en-US')} / ${total.toLocaleString('en-US')}`);
+      while (next <= done) next += step;
+    }
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phases (each runs in its own child process)
+
+/** better-sqlite3 directly: the same rows (customers, members, one action per write) in transactions of 500. */
+async function rawInsert(args: PhaseArgs): Promise<void> {
+  const workspaceId = await freshStore(args.rawDir, 'bench-raw');
+  const db = openRaw(dbFile(args.rawDir));
+  const insertCustomer = db.prepare(insertSql('customers', CUSTOMER_COLUMNS));
+  const insertMember = db.prepare(insertSql('members', MEMBER_COLUMNS));
+  const insertAction = db.prepare(insertSql('actions', ACTION_COLUMNS));
+  const bumpSeq = db.prepare('update workspaces set change_seq = ? where id = ?');
+  let seq = 0;
+  const writeBatch = db.transaction((records: Loose[]) => {
+    const now = new Date().toISOString();
+    for (const record of records) {
+      const id = newId();
+      const members = (record.members ?? []) as Loose[];
+      seq += 1 + members.length;
+      const row = customerRow(record, id, workspaceId, seq, 1 + members.length, now);
+      insertCustomer.run(row);
+      insertAction.run({ id: newId(), workspace_id: workspaceId, customer_id: id, member_id: null, type: 'CUSTOMER_CREATED', actor: ACTOR.actor, via: ACTOR.via, changes: creationChanges(row, record), created_at: now });
+      for (const m of members) {
+        const member = { id: newId(), workspace_id: workspaceId, customer_id: id, email: String(m.email).toLowerCase(), name: m.name ?? null, external_id: m.externalId ?? null, role: m.role ?? 'MEMBER', created_at: now, updated_at: now };
+        insertMember.run(member);
+        const changes = JSON.stringify({ email: { from: null, to: member.email }, name: { from: null, to: member.name }, role: { from: null, to: member.role } });
+        insertAction.run({ id: newId(), workspace_id: workspaceId, customer_id: id, member_id: member.id, type: 'MEMBER_ADDED', actor: ACTOR.actor, via: ACTOR.via, changes, created_at: now });
+      }
+    }
+    bumpSeq.run(seq, workspaceId);
+  });
+  const progress = progressEvery('raw-insert', RECORDS, 25_000);
+  const started = performance.now();
+  // The same source work as the import: stream the file line by line and JSON.parse each line.
+  const lines = createInterface({ input: fs.createReadStream(args.file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let batch: Loose[] = [];
+  let count = 0;
+  for await (const line of lines) {
+    if (line.trim() === '') continue;
+    batch.push(JSON.parse(line));
+    if (batch.length >= BATCH) {
+      writeBatch.immediate(batch);
+      count += batch.length;
+      batch = [];
+      progress(count);
+    }
+  }
+  if (batch.length > 0) {
+    writeBatch.immediate(batch);
+    count += batch.length;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const customers = (db.prepare('select count(*) as n from customers').get() as { n: number }).n;
+  db.close();
+  report('raw-insert', count, seconds, { customersInDb: customers });
+}
+
+/** The gateway: importCustomers(ndjson, batch 500) from readRecords(file) into a fresh migrated store. */
+async function importPhase(args: PhaseArgs): Promise<void> {
+  const workspaceId = await freshStore(args.importDir, 'bench-import');
+  const store = openStore({ dataDir: args.importDir });
+  const progress = progressEvery('import', RECORDS, 10_000);
+  const started = performance.now();
+  const summary = await importCustomers(store.db, { workspaceId, ...ACTOR }, readRecords(args.file), {
+    format: 'ndjson',
+    batchSize: BATCH,
+    onBatch: (s) => progress(s.read),
+  });
+  const seconds = (performance.now() - started) / 1000;
+  await store.close();
+  if (summary.rejected > 0 || summary.created !== summary.read) log(`  WARNING: import summary ${JSON.stringify(summary)}`);
+  report('import', summary.read, seconds, { workspaceId, summary });
+}
+
+/** better-sqlite3 iterate() over the customers in (workspace_id, change_seq) order, JSON.stringify per row, to /dev/null. */
+async function rawScan(phase: string, dir: string, workspaceId: string): Promise<void> {
+  const db = openRaw(dbFile(dir));
+  const out = devNull();
+  const started = performance.now();
+  const rows = db.prepare('select * from customers where workspace_id = ? order by workspace_id, change_seq').iterate(workspaceId);
+  let lines: string[] = [];
+  let count = 0;
+  for (const row of rows) {
+    lines.push(JSON.stringify(row));
+    count += 1;
+    if (lines.length === 1000) {
+      await write(out, lines.join('\n') + '\n');
+      lines = [];
+    }
+  }
+  if (lines.length > 0) await write(out, lines.join('\n') + '\n');
+  await finish(out);
+  const seconds = (performance.now() - started) / 1000;
+  db.close();
+  report(phase, count, seconds);
+}
+
+/** The gateway: writeExportNdjson (default page size) to /dev/null. */
+async function exportPhase(phase: string, dir: string, workspaceId: string, total: number): Promise<void> {
+  const store = openStore({ dataDir: dir });
+  const out = devNull();
+  const progress = progressEvery(phase, total, Math.max(100_000, Math.floor(total / 4)));
+  const started = performance.now();
+  const result = await writeExportNdjson(store.db, workspaceId, out, { onProgress: progress });
+  await finish(out);
+  const seconds = (performance.now() - started) / 1000;
+  await store.close();
+  report(phase, result.exported, seconds);
+}
+
+/**
+ * 1,000,000 customers, fast: raw prepared inserts into a migrated store (synchronous off, large
+ * transactions), change_seq 1..N and the workspace counter at N; ~10% TEAM with 2 members.
+ */
+async function seed1m(args: PhaseArgs): Promise<void> {
+  const workspaceId = await freshStore(args.seedDir, 'bench-export');
+  const db = new SqliteDatabase(dbFile(args.seedDir));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = OFF');
+  db.pragma('cache_size = -131072');
+  const insertCustomer = db.prepare(insertSql('customers', CUSTOMER_COLUMNS));
+  const insertMember = db.prepare(insertSql('members', MEMBER_COLUMNS));
+  // Phones need no validation here: the export reads them as stored.
+  const next = customerGenerator(SEED + 1, false);
+  const now = new Date().toISOString();
+  const writeRange = db.transaction((from: number, to: number) => {
+    for (let i = from; i < to; i++) {
+      const record = next(i) as Loose;
+      const id = newId();
+      insertCustomer.run(customerRow(record, id, workspaceId, i + 1, 1 + record.members.length, now));
+      for (const m of record.members as Loose[]) {
+        insertMember.run({ id: newId(), workspace_id: workspaceId, customer_id: id, email: m.email, name: m.name, external_id: m.externalId, role: m.role, created_at: m.createdAt, updated_at: m.updatedAt });
+      }
+    }
+  });
+  const started = performance.now();
+  const step = 50_000;
+  for (let from = 0; from < EXPORT_ROWS; from += step) {
+    writeRange(from, Math.min(from + step, EXPORT_ROWS));
+    if ((from + step) % 250_000 === 0) log(`  seed-1m: ${(from + step).toLocaleString('en-US')} / ${EXPORT_ROWS.toLocaleString('en-US')}`);
+  }
+  db.prepare('update workspaces set change_seq = ? where id = ?').run(EXPORT_ROWS, workspaceId);
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const seconds = (performance.now() - started) / 1000;
+  db.close();
+  const sizeMb = Math.round(fs.statSync(dbFile(args.seedDir)).size / 1048576);
+  report('seed-1m', EXPORT_ROWS, seconds, { workspaceId, dbSizeMb: sizeMb });
+}
+
+async function runPhase(phase: string, args: PhaseArgs): Promise<void> {
+  switch (phase) {
+    case 'raw-insert':
+      return rawInsert(args);
+    case 'import':
+      return importPhase(args);
+    case 'raw-scan':
+      return rawScan('raw-scan', args.importDir, required(args.workspaceId));
+    case 'export':
+      return exportPhase('export', args.importDir, required(args.workspaceId), RECORDS);
+    case 'seed-1m':
+      return seed1m(args);
+    case 'raw-scan-1m':
+      return rawScan('raw-scan-1m', args.seedDir, required(args.seedWorkspaceId));
+    case 'export-1m':
+      return exportPhase('export-1m', args.seedDir, required(args.seedWorkspaceId), EXPORT_ROWS);
+    default:
+      throw new Error(`unknown phase ${phase}`);
+  }
+}
+
+function required(value: string | undefined): string {
+  if (!value) throw new Error('workspace id missing: run the phase that creates it first');
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent
+
+function runChild(phase: string, args: PhaseArgs): Promise<PhaseResult> {
+  const profiled = (process.env.BENCH_CPU_PROF ?? '').split(',').includes(phase);
+  const profDir = process.env.BENCH_PROF_DIR ?? path.join(args.root, 'profiles');
+  const execArgv = profiled ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${phase}.cpuprofile`] : [];
+  return new Promise((resolve, reject) => {
+    const child = fork(__filename, ['--phase', phase, JSON.stringify(args)], { execArgv, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    let stdout = '';
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      const line = stdout.trim().split('\n').pop() ?? '';
+      if (code !== 0) return reject(new Error(`phase ${phase} failed (exit ${code ?? signal}): ${stdout}`));
+      try {
+        resolve(JSON.parse(line) as PhaseResult);
+      } catch {
+        reject(new Error(`phase ${phase} printed no result line: ${stdout}`));
+      }
+    });
+  });
+}
+
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+
+async function parent(): Promise<void> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-sync-'));
+  const args: PhaseArgs = {
+    root,
+    file: path.join(root, 'customers.ndjson'),
+    rawDir: path.join(root, 'raw'),
+    importDir: path.join(root, 'import'),
+    seedDir: path.join(root, 'seed-1m'),
+  };
+  const only = process.env.BENCH_PHASES?.split(',').map((p) => p.trim());
+  const wanted = (phase: string) => !only || only.includes(phase);
+  const results: Record<string, PhaseResult> = {};
+  const overall = performance.now();
+  try {
+    log(`generating ${RECORDS.toLocaleString('en-US')} customers (NDJSON, export shape) in ${root}`);
+    let started = performance.now();
+    await generateFile(args.file, RECORDS);
+    const fileMb = fs.statSync(args.file).size / 1048576;
+    log(`  generated ${fileMb.toFixed(1)} MB in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+    const phases = ['raw-insert', 'import', 'raw-scan', 'export', ...(EXPORT_ROWS > 0 ? ['seed-1m', 'raw-scan-1m', 'export-1m'] : [])];
+    for (const phase of phases) {
+      if (!wanted(phase)) continue;
+      log(`phase ${phase} ...`);
+      started = performance.now();
+      const result = await runChild(phase, args);
+      results[phase] = result;
+      if (phase === 'import') args.workspaceId = String(result.workspaceId);
+      if (phase === 'seed-1m') args.seedWorkspaceId = String(result.seedWorkspaceId ?? result.workspaceId);
+      log(`  ${phase}: ${result.records.toLocaleString('en-US')} records in ${result.seconds} s (${result.recordsPerSecond.toLocaleString('en-US')}/s), peak RSS ${result.peakRssMb} MB [child wall ${((performance.now() - started) / 1000).toFixed(1)} s]`);
+    }
+
+    const ratio = (a: string, b: string) => (results[a] && results[b] ? results[a].recordsPerSecond / results[b].recordsPerSecond : null);
+    const importRatio = ratio('import', 'raw-insert');
+    const exportRatio = ratio('export', 'raw-scan');
+    const export1mRatio = ratio('export-1m', 'raw-scan-1m');
+    const export1mRss = results['export-1m']?.peakRssMb ?? null;
+    const verdict = (ok: boolean | null) => (ok === null ? 'n/a' : ok ? 'PASS' : 'MISS');
+    const aims = {
+      import: { ratio: importRatio, aim: AIMS.importVsRawInsert, result: verdict(importRatio === null ? null : importRatio >= AIMS.importVsRawInsert) },
+      export: { ratio: exportRatio, aim: AIMS.exportVsRawScan, result: verdict(exportRatio === null ? null : exportRatio >= AIMS.exportVsRawScan) },
+      export1m: { ratio: export1mRatio, aim: AIMS.exportVsRawScan, result: verdict(export1mRatio === null ? null : export1mRatio >= AIMS.exportVsRawScan) },
+      export1mPeakRss: { peakRssMb: export1mRss, aimMb: AIMS.export1mPeakRssMb, result: verdict(export1mRss === null ? null : export1mRss < AIMS.export1mPeakRssMb) },
+    };
+
+    const table = [
+      ['phase', 'records', 'records/s', 'seconds', 'peak RSS MB'],
+      ...Object.values(results).map((r) => [r.phase, r.records.toLocaleString('en-US'), r.recordsPerSecond.toLocaleString('en-US'), r.seconds.toFixed(2), r.peakRssMb.toFixed(1)]),
+    ];
+    const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
+    const lines = table.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
+    lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+    const summary = [
+      '',
+      `bench:sync  node ${process.version}, ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model ?? ''}, ${RECORDS.toLocaleString('en-US')} records, export-1m ${EXPORT_ROWS.toLocaleString('en-US')} rows`,
+      '',
+      ...lines,
+      '',
+      importRatio === null ? 'import: n/a' : `import: ${pct(importRatio)} of raw insert (aim >= ${pct(AIMS.importVsRawInsert)}): ${aims.import.result}`,
+      exportRatio === null ? 'export: n/a' : `export: ${pct(exportRatio)} of raw scan (aim >= ${pct(AIMS.exportVsRawScan)}): ${aims.export.result}`,
+      export1mRatio === null ? 'export-1m: n/a' : `export-1m: ${pct(export1mRatio)} of raw scan-1m (aim >= ${pct(AIMS.exportVsRawScan)}): ${aims.export1m.result}`,
+      export1mRss === null ? 'export-1m peak RSS: n/a' : `export-1m peak RSS: ${export1mRss} MB (aim < ${AIMS.export1mPeakRssMb} MB): ${aims.export1mPeakRss.result}`,
+      '',
+    ];
+    process.stdout.write(summary.join('\n') + '\n');
+
+    const resultsDir = path.join(__dirname, '..', '..', 'bench', 'results');
+    fs.mkdirSync(resultsDir, { recursive: true });
+    const json = {
+      benchmark: 'sync',
+      date: new Date().toISOString(),
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? null,
+      totalMemoryMb: Math.round(os.totalmem() / 1048576),
+      records: RECORDS,
+      exportRows: EXPORT_ROWS,
+      batchSize: BATCH,
+      ndjsonFileMb: Math.round(fileMb * 10) / 10,
+      phases: results,
+      ratios: { importVsRawInsert: importRatio, exportVsRawScan: exportRatio, export1mVsRawScan1m: export1mRatio },
+      aims,
+      totalSeconds: Math.round((performance.now() - overall) / 100) / 10,
+    };
+    fs.writeFileSync(path.join(resultsDir, 'sync.json'), JSON.stringify(json, null, 2) + '\n');
+    log(`results written to ${path.relative(process.cwd(), path.join(resultsDir, 'sync.json'))} (total ${json.totalSeconds} s)`);
+  } finally {
+    if (process.env.BENCH_KEEP) log(`kept ${root}`);
+    else fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const phaseIndex = process.argv.indexOf('--phase');
+if (phaseIndex >= 0) {
+  const phase = process.argv[phaseIndex + 1];
+  const args = JSON.parse(process.argv[phaseIndex + 2]) as PhaseArgs;
+  runPhase(phase, args).catch((error: unknown) => {
+    process.stderr.write(`[bench:sync] phase ${phase} failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  });
+} else {
+  parent().catch((error: unknown) => {
+    process.stderr.write(`[bench:sync] failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  });
+}
