@@ -4,8 +4,8 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import readline from 'node:readline';
+import { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
 import { writeExportNdjson } from './export-stream';
@@ -22,6 +22,8 @@ export interface SyncCtx {
   stderr: (line: string) => void;
   /** Where progress goes (process.stderr in the real CLI). */
   progressStream: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Where bulk data goes (process.stdout in the real CLI); else lines through `stdout`. */
+  stdoutStream?: Writable;
   withWorkspace(name: string, fn: (db: Kysely<Database>, workspaceId: string) => Promise<void>): Promise<void>;
 }
 
@@ -39,16 +41,33 @@ function parseSince(value: string | undefined): string | null {
   return new Date(time).toISOString();
 }
 
+/** A writable that hands each complete line to `write` (in-process callers of the CLI). */
+function lineWriter(write: (line: string) => void): Writable {
+  let pending = '';
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      const lines = (pending + chunk.toString('utf8')).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) write(line);
+      done();
+    },
+    final(done) {
+      if (pending) write(pending);
+      done();
+    },
+  });
+}
+
 async function runExport(ctx: SyncCtx, options: ExportOptions): Promise<void> {
   const updatedSince = parseSince(options.since);
   await ctx.withWorkspace(options.workspace, async (db, workspaceId) => {
     const afterSeq = options.after ? decodeExportCursor(workspaceId, options.after, '--after') : 0;
     const total = await countChangedCustomers(db, workspaceId, afterSeq, updatedSince);
-    const out = options.out ? fs.createWriteStream(options.out) : process.stdout;
+    const out = options.out ? fs.createWriteStream(options.out) : (ctx.stdoutStream ?? lineWriter(ctx.stdout));
     const progress = createProgress({ label: 'export', total, stream: ctx.progressStream });
     const result = await writeExportNdjson(db, workspaceId, out, { afterSeq, updatedSince, onProgress: (n) => progress.update(n) });
     progress.stop();
-    if (options.out) await new Promise<void>((resolve, reject) => (out as fs.WriteStream).end((error?: Error | null) => (error ? reject(error) : resolve())));
+    if (out !== ctx.stdoutStream) await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
     ctx.stderr(`exported ${result.exported} customer(s)${options.out ? ` to ${options.out}` : ''}; resume with --after ${result.endCursor}`);
     if (options.out) ctx.stdout(result.endCursor);
   });
@@ -110,7 +129,7 @@ async function runImport(ctx: SyncCtx, file: string, options: ImportCliOptions):
         onBatch: (s) => progress.update(s.read, `created ${s.created} updated ${s.updated} unchanged ${s.unchanged} rejected ${s.rejected}`),
       });
       progress.stop();
-      const rejected = summary.rejected > 0 ? ` (see ${path.basename(rejects.target)})` : '';
+      const rejected = summary.rejected > 0 ? ` (see ${rejects.target})` : '';
       ctx.stdout(`created ${summary.created}, updated ${summary.updated}, unchanged ${summary.unchanged}, rejected ${summary.rejected}${rejected}`);
     } finally {
       rejects.close();

@@ -8,6 +8,7 @@
  * capture results (`KEY=$(customer-gateway key create --workspace acme | tail -1)`). Any
  * failure is one line on stderr and exit code 1; stacks only with DEBUG set.
  */
+import type { Writable } from 'node:stream';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { Kysely } from 'kysely';
 import { addSyncCommands } from './cli-sync';
@@ -24,6 +25,8 @@ export interface CliIo {
   env?: NodeJS.ProcessEnv;
   /** Where progress bars or lines go; process.stderr by default. */
   progressStream?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Where bulk output (export without --out) goes with back-pressure; else lines through stdout. */
+  stdoutStream?: Writable;
 }
 
 interface Ctx {
@@ -31,6 +34,7 @@ interface Ctx {
   stderr: (line: string) => void;
   env: NodeJS.ProcessEnv;
   progressStream: NodeJS.WritableStream & { isTTY?: boolean };
+  stdoutStream?: Writable;
 }
 
 type Db = Kysely<Database>;
@@ -50,6 +54,7 @@ function processIo(): CliIo {
   return {
     stdout: (line) => process.stdout.write(`${line}\n`),
     stderr: (line) => process.stderr.write(`${line}\n`),
+    stdoutStream: process.stdout,
   };
 }
 
@@ -214,7 +219,7 @@ function reportError(ctx: Ctx, error: unknown): number {
 
 /** Runs the CLI with `argv` (arguments only, no node/script path); resolves to the exit code. */
 export async function runCli(argv: string[], io: CliIo = processIo()): Promise<number> {
-  const ctx: Ctx = { stdout: io.stdout, stderr: io.stderr, env: io.env ?? process.env, progressStream: io.progressStream ?? process.stderr };
+  const ctx: Ctx = { stdout: io.stdout, stderr: io.stderr, env: io.env ?? process.env, progressStream: io.progressStream ?? process.stderr, stdoutStream: io.stdoutStream };
   try {
     await buildProgram(ctx).parseAsync(argv, { from: 'user' });
     return 0;

@@ -1,0 +1,839 @@
+/**
+ * Benchmark (not a test): read throughput of 1 and 2 gateway processes on SQLite and PostgreSQL.
+ *
+ *   scripts/with-postgres.sh npm run bench:scale      (PostgreSQL + SQLite)
+ *   npm run bench:scale                               (SQLite only: BENCH_DATABASE_URL unset)
+ *
+ * Requirement (issue "PostgreSQL backend and scale-out"): the same scenarios as SQLite, run
+ * against PostgreSQL on this machine, with 1 and 2 gateway processes; report requests/s and p99
+ * for `customer(id)` and a page of 100 customers with members, and the ratio to SQLite in the
+ * same run.
+ *
+ * What it does:
+ * - seeds 20,000 generated customers (deterministic PRNG; about a third TEAM with 2-3 members)
+ *   through importCustomers (ndjson format) into a fresh SQLite DATA_DIR and a fresh PostgreSQL
+ *   database created from BENCH_DATABASE_URL (an admin URL), one API key each (issueKey);
+ * - for each engine and 1, then 2 processes, spawns compiled gateways (`dist/src/index.js`) on
+ *   that database (on SQLite two processes share one file) and drives every scenario with
+ *   autocannon: 2 s warm-up, 10 s measured, 16 connections split evenly over the processes (one
+ *   autocannon instance per process, run concurrently; requests/s summed, worst p50/p99 taken);
+ * - counts non-2xx responses, connection errors/timeouts, bodies containing `"errors"` and (for
+ *   customer(id)) `"customer":null`; a run with any of them is reported as invalid;
+ * - measures CPU time of the load generator, the gateways and the PostgreSQL cluster per request
+ *   (/proc), and PostgreSQL transactions per request (pg_stat_database), to see where time goes;
+ * - prints a table and the PostgreSQL/SQLite ratios, writes bench/results/scale.json, and stops
+ *   every process (SIGTERM), deletes temp dirs and drops the database, also on failure.
+ *
+ * Gateways run with LOG_LEVEL=warn, which also silences their (info level) "listening" line, so
+ * the bench picks a free port itself, passes it as PORT and waits until GET /health answers 200.
+ *
+ * The load generator (this process, one thread), the gateways and PostgreSQL all share this
+ * machine's cores: the figures compare engines and process counts under the same constraint,
+ * they are not capacity numbers for a dedicated server.
+ *
+ * Environment knobs (the defaults are the requirement):
+ *   BENCH_DATABASE_URL      PostgreSQL admin URL (scripts/with-postgres.sh sets it); unset: SQLite only
+ *   BENCH_CUSTOMERS=20000   customers to seed
+ *   BENCH_DURATION=10       measured seconds per scenario
+ *   BENCH_WARMUP=2          warm-up seconds per scenario
+ *   BENCH_CONNECTIONS=16    connections in total, split over the processes
+ *   BENCH_PROCESSES=1,2     gateway process counts to run
+ *   BENCH_ENGINES=sqlite,postgres
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { Client } from 'pg';
+import { importCustomers, type SourceItem } from '../src/services/import';
+import { issueKey } from '../src/services/keys';
+import { migrateToLatest, openStore } from '../src/store/db';
+
+// ---------------------------------------------------------------------------------------------
+// autocannon has no type declarations; the part of its API used here.
+
+interface Histogram {
+  average: number;
+  mean: number;
+  stddev: number;
+  min: number;
+  max: number;
+  total: number;
+  p50: number;
+  p90: number;
+  p99: number;
+}
+interface AutocannonResult {
+  requests: Histogram & { sent: number };
+  latency: Histogram;
+  throughput: Histogram;
+  duration: number;
+  errors: number;
+  timeouts: number;
+  mismatches: number;
+  non2xx: number;
+  '2xx': number;
+  statusCodeStats?: Record<string, { count: number }>;
+}
+interface AutocannonRequest {
+  body?: string;
+  setupRequest?: (request: { body?: string | Buffer }, context: unknown) => { body?: string | Buffer };
+  onResponse?: (status: number, body: string) => void;
+}
+interface AutocannonInstance extends Promise<AutocannonResult> {
+  stop(): void;
+}
+type Autocannon = (options: {
+  url: string;
+  connections: number;
+  duration: number;
+  method: 'POST';
+  headers: Record<string, string>;
+  body?: string;
+  requests?: AutocannonRequest[];
+  verifyBody?: (body: string) => boolean;
+  timeout?: number;
+}) => AutocannonInstance;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const autocannon = require('autocannon') as Autocannon;
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 20_000);
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const PROCESS_COUNTS = (process.env.BENCH_PROCESSES ?? '1,2').split(',').map(Number);
+const ENGINES = (process.env.BENCH_ENGINES ?? 'sqlite,postgres').split(',') as Engine[];
+const ADMIN_URL = process.env.BENCH_DATABASE_URL || undefined;
+const ROTATING_IDS = 1000;
+const POOL_SIZE = 10;
+const SEED = 0x5ca1_e0ff;
+const SERVER = path.resolve(__dirname, '../src/index.js');
+const RESULTS = path.resolve(__dirname, '../../bench/results/scale.json');
+const CLK_TCK = 100; // Linux USER_HZ; /proc/<pid>/stat times are in these ticks
+
+type Engine = 'sqlite' | 'postgres';
+
+const log = (message: string) => process.stderr.write(`[bench:scale] ${message}\n`);
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Deterministic data: ExportedCustomer-shaped records (services/export-record.ts) for the ndjson mapper
+
+/** mulberry32: a small, fast, seeded PRNG. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const FIRST = ['James', 'Mary', 'Robert', 'Patricia', 'John', 'Jennifer', 'Michael', 'Linda', 'David', 'Elizabeth', 'William', 'Barbara', 'Richard', 'Susan', 'Joseph', 'Jessica', 'Thomas', 'Sarah', 'Carlos', 'Karen', 'Wei', 'Aisha', 'Mateo', 'Sofia', 'Noah', 'Olivia', 'Liam', 'Emma', 'Hiroshi', 'Priya', 'Omar', 'Zoe', 'Chloé', 'Jürgen'];
+const LAST = ['Smith', 'Johnson', 'Williams', 'Brown', 'Jones', 'Garcia', 'Miller', 'Davis', 'Rodriguez', 'Martinez', 'Hernandez', 'Lopez', 'Gonzalez', 'Wilson', 'Anderson', 'Thomas', 'Taylor', 'Moore', 'Jackson', 'Martin', 'Lee', 'Perez', 'Thompson', 'White', 'Harris', 'Chen', 'Nguyen', 'Patel', 'Kim', "O'Brien", 'Müller', 'Tremblay'];
+const US_STATES = ['AL', 'AZ', 'CA', 'CO', 'CT', 'FL', 'GA', 'IL', 'IN', 'MA', 'MD', 'MI', 'MN', 'MO', 'NC', 'NJ', 'NY', 'OH', 'OR', 'PA', 'TN', 'TX', 'UT', 'VA', 'WA', 'WI'];
+const US_AREA_CODES = ['201', '202', '206', '212', '213', '303', '305', '312', '404', '415', '503', '512', '602', '617', '702', '713', '720', '805', '919', '971'];
+const CA_PROVINCES: [string, string[], string[]][] = [
+  ['ON', ['Toronto', 'Ottawa', 'Hamilton'], ['416', '613', '905']],
+  ['QC', ['Montréal', 'Québec', 'Laval'], ['514', '418', '450']],
+  ['BC', ['Vancouver', 'Victoria', 'Surrey'], ['604', '250', '778']],
+  ['AB', ['Calgary', 'Edmonton', 'Red Deer'], ['403', '780', '587']],
+];
+const CITIES = ['Springfield', 'Riverside', 'Franklin', 'Greenville', 'Bristol', 'Clinton', 'Fairview', 'Salem', 'Madison', 'Georgetown', 'Arlington', 'Ashland', 'Burlington', 'Manchester', 'Oxford'];
+const STREETS = ['Main St', 'Oak Ave', 'Pine St', 'Maple Dr', 'Cedar Ln', 'Elm St', 'Washington Blvd', 'Lake Rd', 'Hill St', 'Park Ave', 'Sunset Blvd', 'River Rd'];
+const DOMAINS = ['example.com', 'mail.example.org', 'acme.test', 'corp.example.net', 'shop.example.io'];
+const TEAM_SUFFIXES = ['Household', 'Family', '& Co', 'Studio', 'Consulting', 'Labs'];
+const BIO_WORDS = ['avid', 'reader', 'runner', 'coffee', 'lover', 'product', 'designer', 'engineer', 'parent', 'traveler', 'photographer', 'gardener', 'musician', 'teacher', 'founder', 'of', 'a', 'small', 'bakery', 'in', 'the', 'city', 'who', 'enjoys', 'hiking', 'and', 'board', 'games'];
+const PLANS = ['free', 'starter', 'pro', 'enterprise'];
+const SOURCES = ['web', 'referral', 'ads', 'partner', 'event'];
+
+const ascii = (s: string) => s.normalize('NFD').replace(/[^A-Za-z]/g, '').toLowerCase();
+
+/** A generator of export-shaped customers, one per call, deterministic for a seed. */
+function customerGenerator(seed: number) {
+  const rand = prng(seed);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)];
+  const int = (min: number, max: number) => min + Math.floor(rand() * (max - min + 1));
+  const base = Date.UTC(2019, 0, 1);
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const phone = (areaCodes: string[]) => {
+    for (;;) {
+      const number = `+1${pick(areaCodes)}${int(2, 9)}${int(0, 9)}${int(0, 9)}${String(int(0, 9999)).padStart(4, '0')}`;
+      if (number.slice(5, 7) === '11' || number.slice(5, 8) === '555') continue;
+      if (parsePhoneNumberFromString(number)?.isValid()) return number;
+    }
+  };
+
+  return (i: number): Record<string, unknown> => {
+    const first = pick(FIRST);
+    const last = pick(LAST);
+    const local = `${ascii(first)}.${ascii(last)}`;
+    const created = base + int(0, 5 * 365 * 86400) * 1000;
+    const lastSeen = created + int(0, 300 * 86400) * 1000;
+    const team = rand() < 1 / 3;
+    const canadian = rand() < 0.15;
+    const [state, cities, areaCodes] = canadian ? pick(CA_PROVINCES) : [pick(US_STATES), CITIES, US_AREA_CODES];
+    const teamName = `${last} ${pick(TEAM_SUFFIXES)}`;
+    const metadata: Record<string, string> = { plan: pick(PLANS), source: pick(SOURCES) };
+    if (rand() < 0.4) metadata.accountManager = `${ascii(pick(FIRST))}@support.example`;
+    const members = team
+      ? Array.from({ length: int(2, 3) }, (_, m) => {
+          const memberFirst = m === 0 ? first : pick(FIRST);
+          return {
+            email: `${ascii(memberFirst)}.${ascii(last)}.m${m}.${i}@${pick(DOMAINS)}`,
+            name: `${memberFirst} ${last}`,
+            externalId: null,
+            role: m === 0 ? 'OWNER' : 'MEMBER',
+          };
+        })
+      : [];
+    return {
+      externalId: `cust-${String(i).padStart(6, '0')}`,
+      email: `${local}.${i}@${pick(DOMAINS)}`,
+      emailVerified: rand() < 0.7,
+      firstName: first,
+      lastName: last,
+      explicitName: team ? teamName : null,
+      phone: rand() < 0.85 ? phone(areaCodes) : null,
+      birthDate: !team && rand() < 0.5 ? `${int(1950, 2004)}-${String(int(1, 12)).padStart(2, '0')}-${String(int(1, 28)).padStart(2, '0')}` : null,
+      gender: !team && rand() < 0.4 ? pick(['female', 'male', 'non-binary']) : null,
+      explicitAvatarUrl: null,
+      profile: {
+        bio: rand() < 0.6 ? Array.from({ length: int(6, 18) }, () => pick(BIO_WORDS)).join(' ') : null,
+        location: `${pick(cities)}, ${state}`,
+        website: rand() < 0.25 ? `https://${local.replace('.', '-')}.example.com/` : null,
+        socials: { twitter: rand() < 0.3 ? `@${local.replace('.', '_')}` : null, facebook: null, instagram: rand() < 0.2 ? local.replace('.', '') : null },
+      },
+      billingAddress: {
+        line1: `${int(1, 9999)} ${pick(STREETS)}`,
+        line2: rand() < 0.2 ? `Apt ${int(1, 400)}` : null,
+        city: pick(cities),
+        state,
+        postalCode: canadian ? `${pick(['M', 'H', 'V', 'T'])}${int(1, 9)}${pick(['A', 'B', 'C', 'E'])} ${int(1, 9)}${pick(['J', 'K', 'L'])}${int(1, 9)}` : String(int(10000, 99999)),
+        country: canadian ? 'CA' : 'US',
+      },
+      type: team ? 'TEAM' : 'INDIVIDUAL',
+      metadata,
+      unsubscribed: rand() < 0.05,
+      internalNote: rand() < 0.05 ? 'VIP: call before renewal' : null,
+      netRevenue: `${int(0, 50000)}.${String(int(0, 99)).padStart(2, '0')}`,
+      signInCount: int(0, 500),
+      lastRequestAt: iso(lastSeen),
+      bouncedAt: null,
+      status: 'ACTIVE',
+      createdAt: iso(created),
+      createdBy: 'legacy-crm',
+      createdVia: 'api',
+      customFields: [],
+      members,
+    };
+  };
+}
+
+async function* generatedCustomers(count: number): AsyncGenerator<SourceItem> {
+  const next = customerGenerator(SEED);
+  for (let i = 0; i < count; i++) yield { line: i + 1, raw: next(i) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resources to release on exit (also on failure and Ctrl-C)
+
+const gatewaysRunning = new Set<Gateway>();
+const tempDirs: string[] = [];
+const databasesToDrop: string[] = [];
+const cannonsRunning = new Set<AutocannonInstance>();
+
+async function adminQuery<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+let cleaningUp: Promise<void> | null = null;
+function cleanup(): Promise<void> {
+  cleaningUp ??= (async () => {
+    for (const cannon of cannonsRunning) cannon.stop();
+    await Promise.all([...gatewaysRunning].map((g) => stopGateway(g).catch((e) => log(`stopping gateway ${g.pid}: ${String(e)}`))));
+    for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+    for (const name of databasesToDrop.splice(0)) {
+      await adminQuery(`drop database if exists ${name} with (force)`).then(
+        () => log(`dropped database ${name}`),
+        (e) => log(`could not drop database ${name}: ${String(e)}`),
+      );
+    }
+  })();
+  return cleaningUp;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: cleaning up`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+// Last resort (an uncaught exit path): never leave gateways behind.
+process.on('exit', () => {
+  for (const g of gatewaysRunning) g.child.kill('SIGKILL');
+});
+
+// ---------------------------------------------------------------------------------------------
+// Seeding
+
+interface Seeded {
+  engine: Engine;
+  env: Record<string, string>;
+  key: string;
+  ids: string[];
+  /** PostgreSQL database name (for pg_stat_database). */
+  database?: string;
+  seconds: number;
+  summary: Record<string, number>;
+}
+
+async function seed(engine: Engine): Promise<Seeded> {
+  let env: Record<string, string>;
+  let database: string | undefined;
+  if (engine === 'postgres') {
+    database = `cg_bench_${crypto.randomBytes(5).toString('hex')}`;
+    await adminQuery(`create database ${database}`);
+    databasesToDrop.push(database);
+    const url = new URL(ADMIN_URL!);
+    url.pathname = `/${database}`;
+    env = { DATABASE_URL: url.toString() };
+  } else {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-bench-scale-'));
+    tempDirs.push(dir);
+    env = { DATA_DIR: dir };
+  }
+  const store = openStore({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR });
+  try {
+    await migrateToLatest(store.db);
+    // A normal (rate-limited) key, as a frontend would use.
+    const issued = await issueKey(store.db, { workspace: 'bench', name: 'bench:scale' });
+    const started = performance.now();
+    let firstReject: unknown = null;
+    const summary = await importCustomers(
+      store.db,
+      { workspaceId: issued.workspace.id, actor: 'bench-seed', via: 'import' },
+      generatedCustomers(CUSTOMERS),
+      {
+        format: 'ndjson',
+        batchSize: 500,
+        onReject: (r) => {
+          firstReject ??= r;
+        },
+        onBatch: (s) => {
+          if (s.read % 5000 === 0) log(`${engine}: seeded ${s.read} / ${CUSTOMERS}`);
+        },
+      },
+    );
+    const seconds = (performance.now() - started) / 1000;
+    if (summary.created !== CUSTOMERS) {
+      throw new Error(`${engine}: seeding created ${summary.created} of ${CUSTOMERS} (first reject: ${JSON.stringify(firstReject)})`);
+    }
+    // Every 20th customer by external id: the same customers on both engines.
+    const rows = await store.db
+      .selectFrom('customers')
+      .select(['id', 'external_id'])
+      .where('workspace_id', '=', issued.workspace.id)
+      .orderBy('external_id')
+      .execute();
+    const step = Math.max(1, Math.floor(rows.length / ROTATING_IDS));
+    const ids = rows.filter((_, i) => i % step === 0).slice(0, ROTATING_IDS).map((r) => r.id);
+    const members = await store.db
+      .selectFrom('members')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('workspace_id', '=', issued.workspace.id)
+      .executeTakeFirstOrThrow();
+    log(`${engine}: seeded ${summary.created} customers with ${Number(members.n)} members in ${seconds.toFixed(1)} s (${Math.round(CUSTOMERS / seconds)}/s)`);
+    return { engine, env, key: issued.key, ids, database, seconds, summary: { ...summary, members: Number(members.n) } };
+  } finally {
+    await store.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gateway processes
+
+interface Gateway {
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  output: string[];
+  exited: Promise<number | null>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startGateway(env: Record<string, string>, label: string): Promise<Gateway> {
+  const port = await freePort();
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    EXPLORER: 'false',
+    DATABASE_POOL_SIZE: String(POOL_SIZE),
+  };
+  if (!env.DATABASE_URL) delete childEnv.DATABASE_URL;
+  const child = spawn(process.execPath, [SERVER], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const gateway: Gateway = { url: `http://127.0.0.1:${port}`, pid: child.pid!, child, output, exited };
+  gatewaysRunning.add(gateway);
+  void exited.then(() => gatewaysRunning.delete(gateway));
+  let url = gateway.url;
+  for (const stream of [child.stdout!, child.stderr!]) {
+    readline.createInterface({ input: stream }).on('line', (line) => {
+      output.push(line);
+      if (output.length > 50) output.shift();
+      if (line.includes('customer-gateway listening')) {
+        url = (JSON.parse(line) as { url: string }).url.replace(/\/graphql$/, '').replace('localhost', '127.0.0.1');
+      } else {
+        log(`${label} (pid ${child.pid}): ${line}`);
+      }
+    });
+  }
+  // LOG_LEVEL=warn hides the info-level "listening" line: wait for /health instead.
+  const deadline = Date.now() + 30_000;
+  let exitCode: number | null | undefined;
+  void exited.then((code) => (exitCode = code));
+  for (;;) {
+    if (exitCode !== undefined) throw new Error(`${label} exited with ${exitCode} before listening:\n${output.join('\n')}`);
+    if (Date.now() > deadline) throw new Error(`${label} did not answer /health within 30 s:\n${output.join('\n')}`);
+    const healthy = await fetch(`${url}/health`).then((r) => r.status === 200, () => false);
+    if (healthy) break;
+    await sleep(100);
+  }
+  gateway.url = url;
+  return gateway;
+}
+
+async function stopGateway(gateway: Gateway): Promise<void> {
+  if (gateway.child.exitCode !== null || gateway.child.signalCode !== null) return;
+  gateway.child.kill('SIGTERM');
+  const code = await Promise.race([gateway.exited, sleep(15_000).then(() => 'timeout' as const)]);
+  if (code === 'timeout') {
+    log(`gateway ${gateway.pid} did not stop within 15 s of SIGTERM: killing it`);
+    gateway.child.kill('SIGKILL');
+    await gateway.exited;
+  } else if (code !== 0) {
+    log(`gateway ${gateway.pid} exited with ${code}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU accounting from /proc (cheap "where does the time go")
+
+function processCpuMs(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  } catch {
+    return 0; // gone
+  }
+}
+
+/** CPU of the PostgreSQL cluster serving the bench: its postmaster and all its children. */
+function postgresCpuMs(postmaster: number | null): number {
+  if (postmaster === null) return 0;
+  let total = processCpuMs(postmaster);
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = fs.readFileSync(`/proc/${entry}/status`, 'utf8');
+      if (Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) === postmaster) total += processCpuMs(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total;
+}
+
+/** Busy and total jiffies of the whole machine (/proc/stat). */
+function machineTicks(): { busy: number; total: number } {
+  const [, ...values] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const n = values.map(Number);
+  const total = n.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = n[3] + n[4];
+  return { busy: total - idle, total };
+}
+
+interface CpuSnapshot {
+  loadgenMs: number;
+  gatewaysMs: number;
+  postgresMs: number;
+  machine: { busy: number; total: number };
+}
+
+function cpuSnapshot(gateways: Gateway[], postmaster: number | null): CpuSnapshot {
+  const usage = process.cpuUsage();
+  return {
+    loadgenMs: (usage.user + usage.system) / 1000,
+    gatewaysMs: gateways.reduce((sum, g) => sum + processCpuMs(g.pid), 0),
+    postgresMs: postgresCpuMs(postmaster),
+    machine: machineTicks(),
+  };
+}
+
+async function pgTransactions(database: string | undefined): Promise<number | null> {
+  if (!database) return null;
+  const [row] = await adminQuery<{ n: string }>('select xact_commit + xact_rollback as n from pg_stat_database where datname = $1', [database]);
+  return row ? Number(row.n) : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+const CUSTOMER_QUERY =
+  'query($id: ID!) { customer(id: $id) { id email name phone type status version createdAt updatedAt billingAddress { country state city } } }';
+const PAGE_QUERY = '{ customers(first: 100) { nodes { id email name type status members(first: 10) { nodes { id email role } } } } }';
+
+interface Scenario {
+  name: string;
+  /** autocannon request list for one instance (offset spreads instances over the ids). */
+  requests(ids: string[], offset: number, counters: Counters): AutocannonRequest[];
+  /** One response checked before the load, so a broken query fails loudly. */
+  check(data: Record<string, any>): string | null; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body(ids: string[]): string;
+}
+
+interface Counters {
+  errorBodies: number;
+  nullCustomers: number;
+  samples: string[];
+}
+
+function sample(counters: Counters, what: string) {
+  if (counters.samples.length < 3) counters.samples.push(what.slice(0, 500));
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    name: 'customer(id)',
+    body: (ids) => JSON.stringify({ query: CUSTOMER_QUERY, variables: { id: ids[0] } }),
+    requests: (ids, offset, counters) => {
+      let next = offset;
+      return [
+        {
+          setupRequest: (request) => {
+            request.body = JSON.stringify({ query: CUSTOMER_QUERY, variables: { id: ids[next++ % ids.length] } });
+            return request;
+          },
+          onResponse: (status, body) => {
+            if (body.includes('"customer":null')) {
+              counters.nullCustomers += 1;
+              sample(counters, `${status} ${body}`);
+            }
+          },
+        },
+      ];
+    },
+    check: (data) => (data.customer?.id ? null : 'customer(id) returned no customer'),
+  },
+  {
+    name: 'page of 100 + members',
+    body: () => JSON.stringify({ query: PAGE_QUERY }),
+    requests: () => [{ body: JSON.stringify({ query: PAGE_QUERY }) }],
+    check: (data) => {
+      const nodes = data.customers?.nodes ?? [];
+      if (nodes.length !== 100) return `expected 100 customers, got ${nodes.length}`;
+      const withMembers = nodes.filter((n: { members: { nodes: unknown[] } }) => n.members.nodes.length > 0).length;
+      return withMembers === 0 ? 'no customer on the page has members' : null;
+    },
+  },
+];
+
+interface RunResult {
+  engine: Engine;
+  processes: number;
+  scenario: string;
+  requestsPerSecond: number;
+  /** Worst (highest) p50 / p99 over the autocannon instances, ms. */
+  p50: number;
+  p99: number;
+  meanLatency: number;
+  requests: number;
+  errors: number;
+  errorDetail: { non2xx: number; connectionErrors: number; timeouts: number; bodiesWithErrors: number; nullCustomers: number; warmupErrors: number };
+  errorSamples: string[];
+  valid: boolean;
+  responseBytes: number;
+  cpuMsPerRequest: { loadgen: number; gateways: number; postgres: number };
+  machineBusy: number;
+  pgTransactionsPerRequest: number | null;
+}
+
+async function runCannons(gateways: Gateway[], seeded: Seeded, scenario: Scenario, seconds: number, counters: Counters) {
+  const perProcess = Math.max(1, Math.floor(CONNECTIONS / gateways.length));
+  const instances = gateways.map((g, i) => {
+    const instance = autocannon({
+      url: `${g.url}/graphql`,
+      connections: perProcess,
+      duration: seconds,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${seeded.key}` },
+      requests: scenario.requests(seeded.ids, Math.floor((i * seeded.ids.length) / gateways.length), counters),
+      verifyBody: (body) => {
+        if (!body.includes('"errors"')) return true;
+        counters.errorBodies += 1;
+        sample(counters, body);
+        return false;
+      },
+    });
+    cannonsRunning.add(instance);
+    return instance.finally(() => cannonsRunning.delete(instance));
+  });
+  return Promise.all(instances);
+}
+
+async function measure(engine: Engine, gateways: Gateway[], seeded: Seeded, scenario: Scenario, postmaster: number | null): Promise<RunResult> {
+  // Sanity: one request through every gateway, checked for shape.
+  let responseBytes = 0;
+  for (const g of gateways) {
+    const response = await fetch(`${g.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${seeded.key}` },
+      body: scenario.body(seeded.ids),
+    });
+    const text = await response.text();
+    responseBytes = text.length;
+    const parsed = JSON.parse(text) as { data?: Record<string, unknown>; errors?: unknown };
+    const problem = response.status !== 200 || parsed.errors ? `HTTP ${response.status}: ${text.slice(0, 500)}` : scenario.check(parsed.data ?? {});
+    if (problem) throw new Error(`${engine} ${scenario.name} sanity check failed on ${g.url}: ${problem}`);
+  }
+
+  const warm: Counters = { errorBodies: 0, nullCustomers: 0, samples: [] };
+  const warmResults = await runCannons(gateways, seeded, scenario, WARMUP, warm);
+  const warmupErrors = warm.errorBodies + warm.nullCustomers + warmResults.reduce((s, r) => s + r.non2xx + r.errors, 0);
+
+  // PostgreSQL backends report their statistics at most once a second: let them settle.
+  if (seeded.database) await sleep(1200);
+  const xactBefore = await pgTransactions(seeded.database);
+  const before = cpuSnapshot(gateways, postmaster);
+  const counters: Counters = { errorBodies: 0, nullCustomers: 0, samples: [...warm.samples] };
+  const results = await runCannons(gateways, seeded, scenario, DURATION, counters);
+  const after = cpuSnapshot(gateways, postmaster);
+  if (seeded.database) await sleep(1200);
+  const xactAfter = await pgTransactions(seeded.database);
+
+  const requests = results.reduce((s, r) => s + r['2xx'] + r.non2xx, 0);
+  const requestsPerSecond = results.reduce((s, r) => s + (r['2xx'] + r.non2xx) / r.duration, 0);
+  const detail = {
+    non2xx: results.reduce((s, r) => s + r.non2xx, 0),
+    connectionErrors: results.reduce((s, r) => s + r.errors - r.timeouts, 0),
+    timeouts: results.reduce((s, r) => s + r.timeouts, 0),
+    bodiesWithErrors: counters.errorBodies,
+    nullCustomers: counters.nullCustomers,
+    warmupErrors,
+  };
+  const errors = detail.non2xx + detail.connectionErrors + detail.timeouts + detail.bodiesWithErrors + detail.nullCustomers;
+  const per = (ms: number) => (requests > 0 ? Number((ms / requests).toFixed(3)) : 0);
+  const machine = { busy: after.machine.busy - before.machine.busy, total: after.machine.total - before.machine.total };
+  return {
+    engine,
+    processes: gateways.length,
+    scenario: scenario.name,
+    requestsPerSecond: Math.round(requestsPerSecond),
+    p50: Math.max(...results.map((r) => r.latency.p50)),
+    p99: Math.max(...results.map((r) => r.latency.p99)),
+    meanLatency: Number((results.reduce((s, r) => s + r.latency.mean * (r['2xx'] + r.non2xx), 0) / Math.max(1, requests)).toFixed(2)),
+    requests,
+    errors,
+    errorDetail: detail,
+    errorSamples: counters.samples,
+    valid: errors === 0 && warmupErrors === 0,
+    responseBytes,
+    cpuMsPerRequest: {
+      loadgen: per(after.loadgenMs - before.loadgenMs),
+      gateways: per(after.gatewaysMs - before.gatewaysMs),
+      postgres: per(after.postgresMs - before.postgresMs),
+    },
+    machineBusy: machine.total > 0 ? Number((machine.busy / machine.total).toFixed(3)) : 0,
+    pgTransactionsPerRequest: xactBefore !== null && xactAfter !== null && requests > 0 ? Number(((xactAfter - xactBefore) / requests).toFixed(2)) : null,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n');
+}
+
+async function postmasterPid(): Promise<number | null> {
+  if (!ADMIN_URL) return null;
+  const [row] = await adminQuery<{ pid: number }>('select pg_backend_pid() as pid');
+  try {
+    const status = fs.readFileSync(`/proc/${row.pid}/status`, 'utf8');
+    return Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) || null;
+  } catch {
+    return null; // PostgreSQL on another machine (or container): no CPU figures for it
+  }
+}
+
+async function main(): Promise<void> {
+  if (!fs.existsSync(SERVER)) throw new Error(`${SERVER} is missing: run \`npm run build\` (bench:scale compiles src with tsc first)`);
+  const notes: string[] = [
+    `The load generator (autocannon in this one Node process), the gateways and PostgreSQL share this machine's ${os.cpus().length} cores: compare the rows with each other, they are not capacity figures.`,
+  ];
+  let engines = ENGINES.filter((e) => e === 'sqlite' || e === 'postgres');
+  if (engines.includes('postgres') && !ADMIN_URL) {
+    const note = 'PostgreSQL skipped: BENCH_DATABASE_URL is unset (run `scripts/with-postgres.sh npm run bench:scale`).';
+    process.stdout.write(`NOTE: ${note}\n`);
+    notes.push(note);
+    engines = engines.filter((e) => e !== 'postgres');
+  }
+  const postmaster = engines.includes('postgres') ? await postmasterPid() : null;
+  const pgVersion = engines.includes('postgres') ? (await adminQuery<{ v: string }>('show server_version as v'))[0]?.v : null;
+  log(`seeding ${CUSTOMERS} customers into ${engines.join(' and ')} (in parallel)`);
+  const seededList = await Promise.all(engines.map((e) => seed(e)));
+
+  const results: RunResult[] = [];
+  for (const seeded of seededList) {
+    for (const count of PROCESS_COUNTS) {
+      const label = `${seeded.engine} x${count}`;
+      log(`${label}: starting ${count} gateway process(es)`);
+      const gateways = await Promise.all(Array.from({ length: count }, (_, i) => startGateway(seeded.env, `${label} #${i + 1}`)));
+      try {
+        for (const scenario of SCENARIOS) {
+          log(`${label}: ${scenario.name}: ${WARMUP} s warm-up + ${DURATION} s, ${CONNECTIONS} connections`);
+          const result = await measure(seeded.engine, gateways, seeded, scenario, seeded.engine === 'postgres' ? postmaster : null);
+          results.push(result);
+          log(
+            `${label}: ${scenario.name}: ${result.requestsPerSecond} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, errors ${result.errors}` +
+              (result.errorSamples.length ? `\n  e.g. ${result.errorSamples.join('\n  e.g. ')}` : ''),
+          );
+        }
+      } finally {
+        await Promise.all(gateways.map(stopGateway));
+      }
+    }
+  }
+
+  // Table
+  const rows = [['engine', 'processes', 'scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'valid', 'cpu ms/req gw+pg+lg', 'pg xact/req', 'busy']];
+  for (const r of results) {
+    rows.push([
+      r.engine,
+      String(r.processes),
+      r.scenario,
+      String(r.requestsPerSecond),
+      String(r.p50),
+      String(r.p99),
+      String(r.errors),
+      r.valid ? 'yes' : 'INVALID',
+      `${r.cpuMsPerRequest.gateways.toFixed(2)}+${r.cpuMsPerRequest.postgres.toFixed(2)}+${r.cpuMsPerRequest.loadgen.toFixed(2)}`,
+      r.pgTransactionsPerRequest === null ? '-' : String(r.pgTransactionsPerRequest),
+      `${Math.round(r.machineBusy * 100)}%`,
+    ]);
+  }
+  const out: string[] = [];
+  out.push('');
+  out.push(`bench:scale: ${CUSTOMERS} customers, ${WARMUP} s warm-up + ${DURATION} s per row, ${CONNECTIONS} connections split over the processes, pool ${POOL_SIZE}/process`);
+  out.push(`node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}${pgVersion ? `, PostgreSQL ${pgVersion}` : ''}`);
+  out.push('');
+  out.push(table(rows));
+  out.push('');
+  out.push('p50/p99: the worst of the per-process autocannon instances. cpu ms/req: CPU time per request of the gateway processes + the');
+  out.push('PostgreSQL cluster + the load generator. pg xact/req: PostgreSQL transactions (= statements outside transactions) per request.');
+  out.push('busy: whole-machine CPU use while measuring.');
+
+  const ratios: { processes: number; scenario: string; requestsPerSecond: number; p99: number; valid: boolean }[] = [];
+  if (engines.includes('postgres') && engines.includes('sqlite')) {
+    const ratioRows = [['processes', 'scenario', '', 'req/s pg/sqlite', 'p99 pg/sqlite', 'valid']];
+    for (const count of PROCESS_COUNTS) {
+      for (const scenario of SCENARIOS) {
+        const pg = results.find((r) => r.engine === 'postgres' && r.processes === count && r.scenario === scenario.name);
+        const lite = results.find((r) => r.engine === 'sqlite' && r.processes === count && r.scenario === scenario.name);
+        if (!pg || !lite) continue;
+        const ratio = {
+          processes: count,
+          scenario: scenario.name,
+          requestsPerSecond: Number((pg.requestsPerSecond / lite.requestsPerSecond).toFixed(2)),
+          p99: Number((pg.p99 / Math.max(lite.p99, 0.001)).toFixed(2)),
+          valid: pg.valid && lite.valid,
+        };
+        ratios.push(ratio);
+        ratioRows.push([String(count), scenario.name, '', ratio.requestsPerSecond.toFixed(2), ratio.p99.toFixed(2), ratio.valid ? 'yes' : 'INVALID']);
+      }
+    }
+    out.push('');
+    out.push('PostgreSQL / SQLite, same run:');
+    out.push(table(ratioRows));
+  }
+  const scaling: { engine: Engine; scenario: string; requestsPerSecond2vs1: number }[] = [];
+  if (PROCESS_COUNTS.includes(1) && PROCESS_COUNTS.includes(2)) {
+    for (const engine of engines) {
+      for (const scenario of SCENARIOS) {
+        const one = results.find((r) => r.engine === engine && r.processes === 1 && r.scenario === scenario.name);
+        const two = results.find((r) => r.engine === engine && r.processes === 2 && r.scenario === scenario.name);
+        if (one && two) scaling.push({ engine, scenario: scenario.name, requestsPerSecond2vs1: Number((two.requestsPerSecond / one.requestsPerSecond).toFixed(2)) });
+      }
+    }
+    out.push('');
+    out.push('2 processes / 1 process (req/s): ' + scaling.map((s) => `${s.engine} ${s.scenario} ${s.requestsPerSecond2vs1.toFixed(2)}`).join('; '));
+  }
+  const invalid = results.filter((r) => !r.valid);
+  if (invalid.length > 0) {
+    out.push('');
+    out.push(`INVALID runs (errors during warm-up or measurement): ${invalid.map((r) => `${r.engine} x${r.processes} ${r.scenario} ${JSON.stringify(r.errorDetail)}`).join('; ')}`);
+  }
+  out.push('');
+  for (const note of notes) out.push(`Note: ${note}`);
+  process.stdout.write(out.join('\n') + '\n');
+
+  fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
+  const json = {
+    benchmark: 'scale',
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    totalMemoryMb: Math.round(os.totalmem() / 1024 / 1024),
+    postgresVersion: pgVersion,
+    config: { customers: CUSTOMERS, warmupSeconds: WARMUP, durationSeconds: DURATION, connections: CONNECTIONS, processCounts: PROCESS_COUNTS, poolSizePerProcess: POOL_SIZE, rotatingIds: ROTATING_IDS },
+    queries: { customer: CUSTOMER_QUERY, page: PAGE_QUERY },
+    seeding: Object.fromEntries(seededList.map((s) => [s.engine, { seconds: Number(s.seconds.toFixed(1)), ...s.summary }])),
+    results,
+    ratiosPostgresToSqlite: ratios,
+    scaling2vs1: scaling,
+    notes,
+  };
+  fs.writeFileSync(RESULTS, JSON.stringify(json, null, 2) + '\n');
+  log(`results written to ${path.relative(process.cwd(), RESULTS)}`);
+  if (invalid.length > 0) process.exitCode = 1;
+}
+
+main()
+  .catch((error: unknown) => {
+    process.exitCode = 1;
+    log(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  })
+  .finally(() => cleanup());
