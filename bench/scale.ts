@@ -11,8 +11,9 @@
  *
  * What it does:
  * - seeds 20,000 generated customers (deterministic PRNG; about a third TEAM with 2-3 members)
- *   through importCustomers (ndjson format) into a fresh SQLite DATA_DIR and a fresh PostgreSQL
- *   database created from BENCH_DATABASE_URL (an admin URL), one API key each (issueKey);
+ *   through importCustomers (ndjson format) into a fresh SQLite DATA_DIR, and copies the rows it
+ *   wrote (same ids, same audit log) into a fresh PostgreSQL database created from
+ *   BENCH_DATABASE_URL (an admin URL), then VACUUM ANALYZE; one API key each (issueKey);
  * - for each engine and 1, then 2 processes, spawns compiled gateways (`dist/src/index.js`) on
  *   that database (on SQLite two processes share one file) and drives every scenario with
  *   autocannon: 2 s warm-up, 10 s measured, 16 connections split evenly over the processes (one
@@ -20,7 +21,7 @@
  * - counts non-2xx responses, connection errors/timeouts, bodies containing `"errors"` and (for
  *   customer(id)) `"customer":null`; a run with any of them is reported as invalid;
  * - measures CPU time of the load generator, the gateways and the PostgreSQL cluster per request
- *   (/proc), and PostgreSQL transactions per request (pg_stat_database), to see where time goes;
+ *   (/proc), and the database statements per request (an in-process app with a query hook);
  * - prints a table and the PostgreSQL/SQLite ratios, writes bench/results/scale.json, and stops
  *   every process (SIGTERM), deletes temp dirs and drops the database, also on failure.
  *
@@ -39,6 +40,8 @@
  *   BENCH_CONNECTIONS=16    connections in total, split over the processes
  *   BENCH_PROCESSES=1,2     gateway process counts to run
  *   BENCH_ENGINES=sqlite,postgres
+ *   BENCH_PG_SEED=copy      copy: PostgreSQL gets the rows the SQLite import wrote (seconds);
+ *                           import: importCustomers into PostgreSQL too (about 2.5 min for 20,000)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -48,10 +51,16 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import SqliteDatabase from 'better-sqlite3';
+import type { Kysely } from 'kysely';
 import { Client } from 'pg';
+import { createApp } from '../src/app';
+import { loadConfig } from '../src/config';
+import { createLogger } from '../src/logger';
 import { importCustomers, type SourceItem } from '../src/services/import';
 import { issueKey } from '../src/services/keys';
-import { migrateToLatest, openStore } from '../src/store/db';
+import { migrateToLatest, openStore, SQLITE_FILE_NAME } from '../src/store/db';
+import type { Database } from '../src/store/tables';
 
 // ---------------------------------------------------------------------------------------------
 // autocannon has no type declarations; the part of its API used here.
@@ -111,6 +120,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const PROCESS_COUNTS = (process.env.BENCH_PROCESSES ?? '1,2').split(',').map(Number);
 const ENGINES = (process.env.BENCH_ENGINES ?? 'sqlite,postgres').split(',') as Engine[];
 const ADMIN_URL = process.env.BENCH_DATABASE_URL || undefined;
+const PG_SEED = process.env.BENCH_PG_SEED === 'import' ? 'import' : 'copy';
 const ROTATING_IDS = 1000;
 const POOL_SIZE = 10;
 const SEED = 0x5ca1_e0ff;
@@ -297,27 +307,31 @@ interface Seeded {
   env: Record<string, string>;
   key: string;
   ids: string[];
-  /** PostgreSQL database name (for pg_stat_database). */
+  /** PostgreSQL database name (dropped at the end). */
   database?: string;
+  method: string;
   seconds: number;
   summary: Record<string, number>;
 }
 
-async function seed(engine: Engine): Promise<Seeded> {
-  let env: Record<string, string>;
-  let database: string | undefined;
-  if (engine === 'postgres') {
-    database = `cg_bench_${crypto.randomBytes(5).toString('hex')}`;
-    await adminQuery(`create database ${database}`);
-    databasesToDrop.push(database);
-    const url = new URL(ADMIN_URL!);
-    url.pathname = `/${database}`;
-    env = { DATABASE_URL: url.toString() };
-  } else {
+/** A fresh database for the engine: a temp DATA_DIR, or a new database on the admin URL's server. */
+async function freshDatabase(engine: Engine): Promise<{ env: Record<string, string>; database?: string }> {
+  if (engine === 'sqlite') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-bench-scale-'));
     tempDirs.push(dir);
-    env = { DATA_DIR: dir };
+    return { env: { DATA_DIR: dir } };
   }
+  const database = `cg_bench_${crypto.randomBytes(5).toString('hex')}`;
+  await adminQuery(`create database ${database}`);
+  databasesToDrop.push(database);
+  const url = new URL(ADMIN_URL!);
+  url.pathname = `/${database}`;
+  return { env: { DATABASE_URL: url.toString() }, database };
+}
+
+/** Seeds through importCustomers (ndjson): the real validation and write path, one record at a time. */
+async function seedByImport(engine: Engine): Promise<Seeded> {
+  const { env, database } = await freshDatabase(engine);
   const store = openStore({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR });
   try {
     await migrateToLatest(store.db);
@@ -336,7 +350,7 @@ async function seed(engine: Engine): Promise<Seeded> {
           firstReject ??= r;
         },
         onBatch: (s) => {
-          if (s.read % 5000 === 0) log(`${engine}: seeded ${s.read} / ${CUSTOMERS}`);
+          if (s.read % 5000 === 0) log(`${engine}: imported ${s.read} / ${CUSTOMERS}`);
         },
       },
     );
@@ -344,23 +358,72 @@ async function seed(engine: Engine): Promise<Seeded> {
     if (summary.created !== CUSTOMERS) {
       throw new Error(`${engine}: seeding created ${summary.created} of ${CUSTOMERS} (first reject: ${JSON.stringify(firstReject)})`);
     }
-    // Every 20th customer by external id: the same customers on both engines.
-    const rows = await store.db
-      .selectFrom('customers')
-      .select(['id', 'external_id'])
-      .where('workspace_id', '=', issued.workspace.id)
-      .orderBy('external_id')
-      .execute();
-    const step = Math.max(1, Math.floor(rows.length / ROTATING_IDS));
-    const ids = rows.filter((_, i) => i % step === 0).slice(0, ROTATING_IDS).map((r) => r.id);
-    const members = await store.db
-      .selectFrom('members')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('workspace_id', '=', issued.workspace.id)
-      .executeTakeFirstOrThrow();
-    log(`${engine}: seeded ${summary.created} customers with ${Number(members.n)} members in ${seconds.toFixed(1)} s (${Math.round(CUSTOMERS / seconds)}/s)`);
-    return { engine, env, key: issued.key, ids, database, seconds, summary: { ...summary, members: Number(members.n) } };
+    const seeded = await describeSeed(store.db, issued.workspace.id);
+    log(`${engine}: imported ${summary.created} customers with ${seeded.members} members in ${seconds.toFixed(1)} s (${Math.round(CUSTOMERS / seconds)}/s)`);
+    return { engine, env, key: issued.key, ids: seeded.ids, database, method: 'importCustomers (ndjson)', seconds, summary: { ...summary, members: seeded.members } };
   } finally {
+    await store.close();
+  }
+}
+
+/** The ids to rotate over (every n-th customer by external id: the same customers on every engine) and the member count. */
+async function describeSeed(db: Kysely<Database>, workspaceId: string) {
+  const rows = await db.selectFrom('customers').select(['id', 'external_id']).where('workspace_id', '=', workspaceId).orderBy('external_id').execute();
+  const step = Math.max(1, Math.floor(rows.length / ROTATING_IDS));
+  const ids = rows.filter((_, i) => i % step === 0).slice(0, ROTATING_IDS).map((r) => r.id);
+  const members = await db
+    .selectFrom('members')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('workspace_id', '=', workspaceId)
+    .executeTakeFirstOrThrow();
+  return { ids, members: Number(members.n) };
+}
+
+/** Tables in foreign-key order; the kysely_migration* tables are the migrator's own. */
+const TABLES = ['workspaces', 'api_keys', 'customers', 'members', 'actions', 'custom_field_definitions', 'custom_field_values'];
+
+/**
+ * Seeds PostgreSQL with exactly the rows the import wrote to SQLite (same ids, same audit log):
+ * a migrated fresh database, multi-row inserts in one transaction, then VACUUM ANALYZE (what
+ * autovacuum would soon do after a bulk load). Importing record by record over the network is
+ * about 3x slower than into SQLite (BENCH_PG_SEED=import does it) and would not fit the time budget.
+ */
+async function seedByCopy(from: Seeded): Promise<Seeded> {
+  const { env, database } = await freshDatabase('postgres');
+  const started = performance.now();
+  const store = openStore({ databaseUrl: env.DATABASE_URL });
+  const source = new SqliteDatabase(path.join(from.env.DATA_DIR, SQLITE_FILE_NAME), { readonly: true });
+  const client = new Client({ connectionString: env.DATABASE_URL });
+  try {
+    await migrateToLatest(store.db);
+    await client.connect();
+    await client.query('begin');
+    const copied: Record<string, number> = {};
+    for (const table of TABLES) {
+      const columns = (source.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name);
+      const rows = source.prepare(`select ${columns.join(', ')} from ${table}`).raw().all() as unknown[][];
+      const perInsert = Math.max(1, Math.floor(30_000 / columns.length));
+      for (let i = 0; i < rows.length; i += perInsert) {
+        const chunk = rows.slice(i, i + perInsert);
+        const values = chunk.map((_, r) => `(${columns.map((__, c) => `$${r * columns.length + c + 1}`).join(', ')})`).join(', ');
+        await client.query(`insert into ${table} (${columns.join(', ')}) values ${values}`, chunk.flat());
+      }
+      copied[table] = rows.length;
+    }
+    await client.query('commit');
+    await client.query('vacuum analyze');
+    // One key of its own, issued on this database (the copied one would work too).
+    const [workspace] = source.prepare(`select id from workspaces where name = 'bench'`).all() as { id: string }[];
+    const issued = await issueKey(store.db, { workspace: 'bench', name: 'bench:scale' });
+    if (issued.workspace.id !== workspace.id) throw new Error('the copied workspace was not found on PostgreSQL');
+    const seeded = await describeSeed(store.db, issued.workspace.id);
+    if (seeded.ids.join() !== from.ids.join()) throw new Error('PostgreSQL and SQLite disagree on the seeded customers');
+    const seconds = (performance.now() - started) / 1000;
+    log(`postgres: copied ${copied.customers} customers, ${copied.members} members, ${copied.actions} actions from SQLite in ${seconds.toFixed(1)} s`);
+    return { engine: 'postgres', env, key: issued.key, ids: seeded.ids, database, method: 'row copy of the SQLite import + VACUUM ANALYZE', seconds, summary: copied };
+  } finally {
+    source.close();
+    await client.end().catch(() => undefined);
     await store.close();
   }
 }
@@ -500,12 +563,6 @@ function cpuSnapshot(gateways: Gateway[], postmaster: number | null): CpuSnapsho
   };
 }
 
-async function pgTransactions(database: string | undefined): Promise<number | null> {
-  if (!database) return null;
-  const [row] = await adminQuery<{ n: string }>('select xact_commit + xact_rollback as n from pg_stat_database where datname = $1', [database]);
-  return row ? Number(row.n) : null;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Scenarios
 
@@ -585,7 +642,10 @@ interface RunResult {
   responseBytes: number;
   cpuMsPerRequest: { loadgen: number; gateways: number; postgres: number };
   machineBusy: number;
-  pgTransactionsPerRequest: number | null;
+  /** Cores' worth of CPU used by processes other than the bench, its gateways and its PostgreSQL (another workload: noisy figures). */
+  otherCores: number;
+  /** Database statements per request (counted in-process, see statementsPerRequest). */
+  statementsPerRequest: number | null;
 }
 
 async function runCannons(gateways: Gateway[], seeded: Seeded, scenario: Scenario, seconds: number, counters: Counters) {
@@ -606,12 +666,19 @@ async function runCannons(gateways: Gateway[], seeded: Seeded, scenario: Scenari
       },
     });
     cannonsRunning.add(instance);
-    return instance.finally(() => cannonsRunning.delete(instance));
+    return Promise.resolve(instance).finally(() => cannonsRunning.delete(instance));
   });
   return Promise.all(instances);
 }
 
-async function measure(engine: Engine, gateways: Gateway[], seeded: Seeded, scenario: Scenario, postmaster: number | null): Promise<RunResult> {
+async function measure(
+  engine: Engine,
+  gateways: Gateway[],
+  seeded: Seeded,
+  scenario: Scenario,
+  postmaster: number | null,
+  statements: Record<string, number>,
+): Promise<RunResult> {
   // Sanity: one request through every gateway, checked for shape.
   let responseBytes = 0;
   for (const g of gateways) {
@@ -631,15 +698,12 @@ async function measure(engine: Engine, gateways: Gateway[], seeded: Seeded, scen
   const warmResults = await runCannons(gateways, seeded, scenario, WARMUP, warm);
   const warmupErrors = warm.errorBodies + warm.nullCustomers + warmResults.reduce((s, r) => s + r.non2xx + r.errors, 0);
 
-  // PostgreSQL backends report their statistics at most once a second: let them settle.
-  if (seeded.database) await sleep(1200);
-  const xactBefore = await pgTransactions(seeded.database);
+  const startedAt = performance.now();
   const before = cpuSnapshot(gateways, postmaster);
   const counters: Counters = { errorBodies: 0, nullCustomers: 0, samples: [...warm.samples] };
   const results = await runCannons(gateways, seeded, scenario, DURATION, counters);
   const after = cpuSnapshot(gateways, postmaster);
-  if (seeded.database) await sleep(1200);
-  const xactAfter = await pgTransactions(seeded.database);
+  const elapsedMs = performance.now() - startedAt;
 
   const requests = results.reduce((s, r) => s + r['2xx'] + r.non2xx, 0);
   const requestsPerSecond = results.reduce((s, r) => s + (r['2xx'] + r.non2xx) / r.duration, 0);
@@ -674,8 +738,44 @@ async function measure(engine: Engine, gateways: Gateway[], seeded: Seeded, scen
       postgres: per(after.postgresMs - before.postgresMs),
     },
     machineBusy: machine.total > 0 ? Number((machine.busy / machine.total).toFixed(3)) : 0,
-    pgTransactionsPerRequest: xactBefore !== null && xactAfter !== null && requests > 0 ? Number(((xactAfter - xactBefore) / requests).toFixed(2)) : null,
+    otherCores: Number(
+      Math.max(
+        0,
+        ((machine.busy * 1000) / CLK_TCK - (after.loadgenMs - before.loadgenMs) - (after.gatewaysMs - before.gatewaysMs) - (after.postgresMs - before.postgresMs)) /
+          elapsedMs,
+      ).toFixed(2),
+    ),
+    statementsPerRequest: statements[scenario.name] ?? null,
   };
+}
+
+/**
+ * Database statements one request of each scenario costs (the round trips to PostgreSQL), counted
+ * exactly: an in-process app on the same database with a query hook, one warm-up request first.
+ */
+async function statementsPerRequest(seeded: Seeded): Promise<Record<string, number>> {
+  let statements = 0;
+  const config = loadConfig({ ...seeded.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', EXPLORER: 'false', DATABASE_POOL_SIZE: '2' });
+  const app = await createApp({ config, logger: createLogger('silent'), store: { onQuery: () => (statements += 1) } });
+  try {
+    const url = await app.listen(0, '127.0.0.1');
+    const counts: Record<string, number> = {};
+    for (const scenario of SCENARIOS) {
+      const post = () =>
+        fetch(`${url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${seeded.key}` },
+          body: scenario.body(seeded.ids),
+        }).then((r) => r.text());
+      await post();
+      const before = statements;
+      await post();
+      counts[scenario.name] = statements - before;
+    }
+    return counts;
+  } finally {
+    await app.stop(1000);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -688,12 +788,17 @@ function table(rows: string[][]): string {
 
 async function postmasterPid(): Promise<number | null> {
   if (!ADMIN_URL) return null;
-  const [row] = await adminQuery<{ pid: number }>('select pg_backend_pid() as pid');
+  // The backend serving this connection is a child of the postmaster (read while it lives).
+  const client = new Client({ connectionString: ADMIN_URL });
+  await client.connect();
   try {
-    const status = fs.readFileSync(`/proc/${row.pid}/status`, 'utf8');
+    const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
+    const status = fs.readFileSync(`/proc/${rows[0].pid}/status`, 'utf8');
     return Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) || null;
   } catch {
     return null; // PostgreSQL on another machine (or container): no CPU figures for it
+  } finally {
+    await client.end();
   }
 }
 
@@ -709,13 +814,35 @@ async function main(): Promise<void> {
     notes.push(note);
     engines = engines.filter((e) => e !== 'postgres');
   }
+  // Is anything else keeping the machine busy? (Figures taken meanwhile are disturbed.)
+  const idleBefore = machineTicks();
+  await sleep(1000);
+  const idleAfter = machineTicks();
+  const busyCores = ((idleAfter.busy - idleBefore.busy) / Math.max(1, idleAfter.total - idleBefore.total)) * os.cpus().length;
+  if (busyCores > 0.2) {
+    const note = `Before the run, something else already kept ${busyCores.toFixed(2)} cores busy on this machine.`;
+    log(note);
+    notes.push(note);
+  }
   const postmaster = engines.includes('postgres') ? await postmasterPid() : null;
-  const pgVersion = engines.includes('postgres') ? (await adminQuery<{ v: string }>('show server_version as v'))[0]?.v : null;
-  log(`seeding ${CUSTOMERS} customers into ${engines.join(' and ')} (in parallel)`);
-  const seededList = await Promise.all(engines.map((e) => seed(e)));
+  const pgVersion = engines.includes('postgres') ? (await adminQuery<{ v: string }>('select current_setting($$server_version$$) as v'))[0]?.v : null;
+  // SQLite through importCustomers; PostgreSQL gets the same rows copied (or imported: BENCH_PG_SEED=import).
+  const seededList: Seeded[] = [];
+  let sqliteSeed: Seeded | undefined;
+  if (engines.includes('sqlite') || PG_SEED === 'copy') {
+    log(`importing ${CUSTOMERS} customers into SQLite`);
+    sqliteSeed = await seedByImport('sqlite');
+    if (engines.includes('sqlite')) seededList.push(sqliteSeed);
+  }
+  if (engines.includes('postgres')) {
+    log(PG_SEED === 'copy' ? 'copying the seeded rows into a fresh PostgreSQL database' : `importing ${CUSTOMERS} customers into PostgreSQL`);
+    seededList.push(PG_SEED === 'copy' ? await seedByCopy(sqliteSeed!) : await seedByImport('postgres'));
+  }
 
   const results: RunResult[] = [];
   for (const seeded of seededList) {
+    const statements = await statementsPerRequest(seeded);
+    log(`${seeded.engine}: database statements per request: ${JSON.stringify(statements)}`);
     for (const count of PROCESS_COUNTS) {
       const label = `${seeded.engine} x${count}`;
       log(`${label}: starting ${count} gateway process(es)`);
@@ -723,7 +850,7 @@ async function main(): Promise<void> {
       try {
         for (const scenario of SCENARIOS) {
           log(`${label}: ${scenario.name}: ${WARMUP} s warm-up + ${DURATION} s, ${CONNECTIONS} connections`);
-          const result = await measure(seeded.engine, gateways, seeded, scenario, seeded.engine === 'postgres' ? postmaster : null);
+          const result = await measure(seeded.engine, gateways, seeded, scenario, seeded.engine === 'postgres' ? postmaster : null, statements);
           results.push(result);
           log(
             `${label}: ${scenario.name}: ${result.requestsPerSecond} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, errors ${result.errors}` +
@@ -731,13 +858,16 @@ async function main(): Promise<void> {
           );
         }
       } finally {
+        // autocannon abandons the requests in flight when its time is up; let the gateways finish
+        // them before SIGTERM (else they fail on a closed database and log it).
+        await sleep(1000);
         await Promise.all(gateways.map(stopGateway));
       }
     }
   }
 
   // Table
-  const rows = [['engine', 'processes', 'scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'valid', 'cpu ms/req gw+pg+lg', 'pg xact/req', 'busy']];
+  const rows = [['engine', 'processes', 'scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'valid', 'cpu ms/req gw+pg+lg', 'stmts/req', 'busy', 'other']];
   for (const r of results) {
     rows.push([
       r.engine,
@@ -749,8 +879,9 @@ async function main(): Promise<void> {
       String(r.errors),
       r.valid ? 'yes' : 'INVALID',
       `${r.cpuMsPerRequest.gateways.toFixed(2)}+${r.cpuMsPerRequest.postgres.toFixed(2)}+${r.cpuMsPerRequest.loadgen.toFixed(2)}`,
-      r.pgTransactionsPerRequest === null ? '-' : String(r.pgTransactionsPerRequest),
+      r.statementsPerRequest === null ? '-' : String(r.statementsPerRequest),
       `${Math.round(r.machineBusy * 100)}%`,
+      r.otherCores.toFixed(2),
     ]);
   }
   const out: string[] = [];
@@ -761,8 +892,13 @@ async function main(): Promise<void> {
   out.push(table(rows));
   out.push('');
   out.push('p50/p99: the worst of the per-process autocannon instances. cpu ms/req: CPU time per request of the gateway processes + the');
-  out.push('PostgreSQL cluster + the load generator. pg xact/req: PostgreSQL transactions (= statements outside transactions) per request.');
-  out.push('busy: whole-machine CPU use while measuring.');
+  out.push('PostgreSQL cluster + the load generator. stmts/req: database statements (round trips on PostgreSQL) per request.');
+  out.push('busy: whole-machine CPU use while measuring; other: cores used meanwhile by anything else on the machine (kernel, other jobs).');
+  const noisy = results.filter((r) => r.otherCores > 0.2);
+  if (noisy.length > 0) {
+    const note = `${noisy.length} row(s) ran while something else used > 0.2 cores of this machine: those figures are disturbed, re-run on a quiet machine.`;
+    notes.push(note);
+  }
 
   const ratios: { processes: number; scenario: string; requestsPerSecond: number; p99: number; valid: boolean }[] = [];
   if (engines.includes('postgres') && engines.includes('sqlite')) {
@@ -820,7 +956,7 @@ async function main(): Promise<void> {
     postgresVersion: pgVersion,
     config: { customers: CUSTOMERS, warmupSeconds: WARMUP, durationSeconds: DURATION, connections: CONNECTIONS, processCounts: PROCESS_COUNTS, poolSizePerProcess: POOL_SIZE, rotatingIds: ROTATING_IDS },
     queries: { customer: CUSTOMER_QUERY, page: PAGE_QUERY },
-    seeding: Object.fromEntries(seededList.map((s) => [s.engine, { seconds: Number(s.seconds.toFixed(1)), ...s.summary }])),
+    seeding: Object.fromEntries(seededList.map((s) => [s.engine, { method: s.method, seconds: Number(s.seconds.toFixed(1)), ...s.summary }])),
     results,
     ratiosPostgresToSqlite: ratios,
     scaling2vs1: scaling,

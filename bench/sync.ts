@@ -73,7 +73,7 @@ interface PhaseArgs {
 
 const log = (message: string) => process.stderr.write(`[bench:sync] ${message}\n`);
 
-function dbFile(dir: string): string {
+export function dbFile(dir: string): string {
   return path.join(dir, 'customer-gateway.sqlite');
 }
 
@@ -109,7 +109,7 @@ interface ExportShape {
 }
 
 /** A generator of export-shaped customers (services/export-record.ts), one per call, deterministic. */
-function customerGenerator(seed: number, isValidPhone: (e164: string) => boolean = () => true) {
+export function customerGenerator(seed: number, isValidPhone: (e164: string) => boolean = () => true) {
   const rand = prng(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)];
   const int = (min: number, max: number) => min + Math.floor(rand() * (max - min + 1));
@@ -208,7 +208,7 @@ function customerGenerator(seed: number, isValidPhone: (e164: string) => boolean
   };
 }
 
-async function generateFile(file: string, count: number): Promise<void> {
+export async function generateFile(file: string, count: number): Promise<void> {
   // Every phone is checked with the gateway's own phone metadata, so no record is rejected.
   const { parsePhoneNumberFromString } = require('libphonenumber-js/max') as typeof import('libphonenumber-js/max');
   const next = customerGenerator(SEED, (e164) => parsePhoneNumberFromString(e164)?.isValid() ?? false);
@@ -327,6 +327,28 @@ function creationChanges(row: Row, record: Loose): string {
 // ---------------------------------------------------------------------------------------------
 // Child-side helpers
 
+const mb = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
+
+/**
+ * Samples process.memoryUsage() every 200 ms while a phase runs: where the RSS peak comes from
+ * (V8 heap vs buffers outside it vs the rest: SQLite's page cache, native code).
+ */
+function memorySampler() {
+  let peak = process.memoryUsage();
+  let maxHeapUsed = peak.heapUsed;
+  const sample = () => {
+    const now = process.memoryUsage();
+    if (now.rss > peak.rss) peak = now;
+    maxHeapUsed = Math.max(maxHeapUsed, now.heapUsed);
+  };
+  const timer = setInterval(sample, 200);
+  return () => {
+    clearInterval(timer);
+    sample();
+    return { atRssPeak: { rssMb: mb(peak.rss), heapTotalMb: mb(peak.heapTotal), heapUsedMb: mb(peak.heapUsed), externalMb: mb(peak.external), arrayBuffersMb: mb(peak.arrayBuffers) }, maxHeapUsedMb: mb(maxHeapUsed) };
+  };
+}
+
 function peakRssMb(): number {
   return Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
 }
@@ -344,7 +366,7 @@ function report(phase: string, records: number, seconds: number, extra: Record<s
 }
 
 /** A migrated store in `dir` with one workspace; returns the workspace id. */
-async function freshStore(dir: string, workspace: string): Promise<string> {
+export async function freshStore(dir: string, workspace: string): Promise<string> {
   const { openStore, migrateToLatest } = gateway.db();
   const { issueKey } = gateway.keys();
   const store = openStore({ dataDir: dir });
@@ -453,6 +475,7 @@ async function importPhase(args: PhaseArgs): Promise<void> {
   const { readRecords } = gateway.sources();
   const store = openStore({ dataDir: args.importDir });
   const progress = progressEvery('import', RECORDS, 10_000);
+  const memory = memorySampler();
   const started = performance.now();
   const summary = await importCustomers(store.db, { workspaceId, ...ACTOR }, readRecords(args.file), {
     format: 'ndjson',
@@ -462,13 +485,14 @@ async function importPhase(args: PhaseArgs): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   await store.close();
   if (summary.rejected > 0 || summary.created !== summary.read) log(`  WARNING: import summary ${JSON.stringify(summary)}`);
-  report('import', summary.read, seconds, { summary });
+  report('import', summary.read, seconds, { summary, memory: memory() });
 }
 
 /** better-sqlite3 iterate() over the customers in (workspace_id, change_seq) order, JSON.stringify per row, to /dev/null. */
 async function rawScan(phase: string, dir: string, workspaceId: string): Promise<void> {
   const db = openRaw(dbFile(dir));
   const out = devNull();
+  const memory = memorySampler();
   const started = performance.now();
   const rows = db.prepare('select * from customers where workspace_id = ? order by workspace_id, change_seq').iterate(workspaceId);
   let lines: string[] = [];
@@ -485,7 +509,7 @@ async function rawScan(phase: string, dir: string, workspaceId: string): Promise
   await finish(out);
   const seconds = (performance.now() - started) / 1000;
   db.close();
-  report(phase, count, seconds);
+  report(phase, count, seconds, { memory: memory() });
 }
 
 /** The gateway: writeExportNdjson (default page size) to /dev/null. */
@@ -495,6 +519,7 @@ async function exportPhase(phase: string, dir: string, workspaceId: string, tota
   const store = openStore({ dataDir: dir });
   const out = devNull();
   const progress = progressEvery(phase, total, Math.max(100_000, Math.floor(total / 4)));
+  const memory = memorySampler();
   const started = performance.now();
   const result = await writeExportNdjson(store.db, workspaceId, out, { onProgress: progress });
   // writeExportNdjson races once('drain') against once('close'): the loser's listeners stay.
@@ -502,7 +527,7 @@ async function exportPhase(phase: string, dir: string, workspaceId: string, tota
   await finish(out);
   const seconds = (performance.now() - started) / 1000;
   await store.close();
-  report(phase, result.exported, seconds, { listenersLeft });
+  report(phase, result.exported, seconds, { listenersLeft, memory: memory() });
 }
 
 /**
@@ -696,7 +721,9 @@ async function parent(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 
 const phaseIndex = process.argv.indexOf('--phase');
-if (phaseIndex >= 0) {
+if (require.main !== module) {
+  // Imported (bench/sync-breakdown.ts uses the generator): run nothing.
+} else if (phaseIndex >= 0) {
   const phase = process.argv[phaseIndex + 1];
   const args = JSON.parse(process.argv[phaseIndex + 2]) as PhaseArgs;
   runPhase(phase, args).catch((error: unknown) => {

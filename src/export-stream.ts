@@ -14,8 +14,18 @@ export interface ExportResult {
   exported: number;
 }
 
+/** Writes, then waits for `drain` (or the reader going away) when the buffer is full. */
 async function writeLine(out: Writable, line: string): Promise<void> {
-  if (!out.write(line)) await Promise.race([once(out, 'drain'), once(out, 'close')]);
+  if (out.write(line)) return;
+  // Both waits are cancelled once one fires, so no listener is left behind per page.
+  const done = new AbortController();
+  const waits = [once(out, 'drain', { signal: done.signal }), once(out, 'close', { signal: done.signal })];
+  try {
+    await Promise.race(waits);
+  } finally {
+    done.abort();
+    await Promise.allSettled(waits);
+  }
 }
 
 export async function writeExportNdjson(

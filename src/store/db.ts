@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
-import type { LogEvent } from 'kysely';
+import type { LogEvent, SqliteDatabase as SqliteDialectDatabase } from 'kysely';
 import { Pool } from 'pg';
 import { engineOf, type Engine } from './engine';
 import { migrationProvider } from './migrations';
@@ -52,6 +52,33 @@ function openSqlite(file: string): SqliteDatabase.Database {
   return database;
 }
 
+/** Most statements repeat with new parameters; past this many distinct texts the oldest go. */
+export const STATEMENT_CACHE_SIZE = 1000;
+
+/**
+ * Kysely's SQLite driver prepares every statement anew, which costs more than running it.
+ * better-sqlite3 statements are reusable, so they are kept by SQL text (least recently used
+ * dropped first). Safe because Kysely runs one statement at a time on this connection and
+ * never leaves an iterator open (no `.stream()` on SQLite here).
+ */
+function cachingDatabase(database: SqliteDatabase.Database): SqliteDialectDatabase {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(sqlText: string) {
+      let statement = cache.get(sqlText);
+      if (statement) {
+        cache.delete(sqlText);
+      } else {
+        statement = database.prepare(sqlText);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+      }
+      cache.set(sqlText, statement);
+      return statement;
+    },
+  };
+}
+
 export function openStore(options: StoreOptions): Store {
   const log = options.onQuery ? (event: LogEvent) => options.onQuery?.(event) : undefined;
   if (options.databaseUrl && /^postgres(ql)?:\/\//.test(options.databaseUrl)) {
@@ -72,7 +99,7 @@ export function openStore(options: StoreOptions): Store {
     throw new Error(`DATABASE_URL must start with postgres:// or postgresql://, got "${options.databaseUrl.split(':')[0]}:..."`);
   }
   const database = openSqlite(sqlitePath(options));
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }), log });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(database) }), log });
   return { db, engine: engineOf(db), close: () => db.destroy() };
 }
 
