@@ -15,7 +15,7 @@ import { findCustomerForChange, findCustomersBy } from '../store/customers.repos
 import { findDefinitions, findValuesOfCustomers, writeValues } from '../store/custom-fields.repository';
 import { uniqueViolation, withTransaction, type Tx, type UniqueIndexName } from '../store/engine';
 import { countMembersOfCustomers } from '../store/members.repository';
-import type { CustomerRecord } from '../store/records';
+import type { CustomerRecord, CustomFieldDefinitionRecord } from '../store/records';
 import type { Database } from '../store/tables';
 import { commitCustomerChange, diffCustomers, type Actor, type Changes } from './audit';
 import { applyCustomerInput, blankCustomer, type CustomerExtras, type CustomerFieldsInput, type FieldWrite } from './customer-input';
@@ -107,12 +107,26 @@ async function diffFieldWrites(trx: Tx, customer: CustomerRecord, writes: FieldW
 }
 
 /** Creates a customer inside the caller's transaction (createCustomer, imports). */
-export async function createInTx(trx: Tx, who: Actor, input: CustomerFieldsInput, extras: CustomerExtras = {}): Promise<CustomerResult> {
+/** What a bulk caller already knows, so each record does not look it up again. */
+export interface InTxOptions {
+  /** The workspace's custom field definitions, read once per batch. */
+  definitions?: CustomFieldDefinitionRecord[];
+  /** The caller just found no customer with this email or externalId (the index still decides). */
+  knownUnique?: boolean;
+}
+
+export async function createInTx(
+  trx: Tx,
+  who: Actor,
+  input: CustomerFieldsInput,
+  extras: CustomerExtras = {},
+  options: InTxOptions = {},
+): Promise<CustomerResult> {
   const problems = new Problems();
   const blank = blankCustomer(newId(), who.workspaceId, new Date().toISOString());
-  const definitions = await findDefinitions(trx, who.workspaceId);
+  const definitions = options.definitions ?? (await findDefinitions(trx, who.workspaceId));
   const { next, fieldWrites } = applyCustomerInput(blank, input, definitions, problems, extras);
-  await checkUniqueness(trx, null, next, problems);
+  if (!options.knownUnique) await checkUniqueness(trx, null, next, problems);
   if (!problems.empty) return failure(problems);
   const changes = diffCustomers(null, next);
   const writes = await diffFieldWrites(trx, next, fieldWrites, changes);
@@ -154,8 +168,9 @@ export async function updateInTx(
   fields: CustomerFieldsInput,
   problems: Problems,
   extras: CustomerExtras = {},
+  options: InTxOptions = {},
 ): Promise<CustomerResult> {
-  const definitions = await findDefinitions(trx, who.workspaceId);
+  const definitions = options.definitions ?? (await findDefinitions(trx, who.workspaceId));
   const { next, fieldWrites } = applyCustomerInput(before, fields, definitions, problems, extras);
   await checkUniqueness(trx, before, next, problems);
   if (before.type === 'TEAM' && next.type !== 'TEAM') {

@@ -13,7 +13,7 @@ import { findCustomersBy } from '../store/customers.repository';
 import { findDefinitions, upsertDefinition } from '../store/custom-fields.repository';
 import { uniqueViolation, withSavepoint, withTransaction, type Tx } from '../store/engine';
 import { findMembersOfCustomers } from '../store/members.repository';
-import type { CustomerRecord } from '../store/records';
+import type { CustomerRecord, CustomFieldDefinitionRecord } from '../store/records';
 import type { Database } from '../store/tables';
 import type { Actor } from './audit';
 import { createInTx, updateInTx, VersionConflict } from './customers';
@@ -81,10 +81,10 @@ async function addMissingMembers(trx: Tx, who: Actor, customer: CustomerRecord, 
 }
 
 /** CSV cells are text: custom field values take the type their definition names. */
-async function typedCustomFields(trx: Tx, workspaceId: string, record: ImportRecord): Promise<ImportRecord> {
+function typedCustomFields(record: ImportRecord, definitions: CustomFieldDefinitionRecord[]): ImportRecord {
   const fields = record.input.customFields;
   if (!fields?.some((f) => typeof f.value === 'string')) return record;
-  const types = new Map((await findDefinitions(trx, workspaceId)).map((d) => [d.key, d.valueType]));
+  const types = new Map(definitions.map((d) => [d.key, d.valueType]));
   const customFields = fields.map((f) => {
     const type = types.get(f.key);
     return typeof f.value === 'string' && type ? { ...f, value: coerceCustomFieldText(type, f.value) } : f;
@@ -92,12 +92,19 @@ async function typedCustomFields(trx: Tx, workspaceId: string, record: ImportRec
   return { ...record, input: { ...record.input, customFields } };
 }
 
-async function upsert(trx: Tx, who: Actor, given: ImportRecord, format: ImportFormat): Promise<Outcome> {
-  const record = format === 'csv' ? await typedCustomFields(trx, who.workspaceId, given) : given;
+/** Per batch: what every record of it needs and would otherwise look up again. */
+interface BatchContext {
+  format: ImportFormat;
+  definitions: CustomFieldDefinitionRecord[];
+}
+
+async function upsert(trx: Tx, who: Actor, given: ImportRecord, batch: BatchContext): Promise<Outcome> {
+  const record = batch.format === 'csv' ? typedCustomFields(given, batch.definitions) : given;
   const existing = await findExisting(trx, who.workspaceId, record.input);
+  const options = { definitions: batch.definitions, knownUnique: existing === null };
   const result = existing
-    ? await updateInTx(trx, who, existing, record.input, new Problems(), record.extras)
-    : await createInTx(trx, who, record.input, record.extras);
+    ? await updateInTx(trx, who, existing, record.input, new Problems(), record.extras, options)
+    : await createInTx(trx, who, record.input, record.extras, options);
   if (result.userErrors.length > 0 || !result.customer) return result.userErrors;
   const members = await addMissingMembers(trx, who, result.customer, record);
   if (typeof members !== 'number') throw new RejectRecord(members);
@@ -112,9 +119,9 @@ class RejectRecord extends Error {
   }
 }
 
-async function importOne(trx: Tx, who: Actor, record: ImportRecord, format: ImportFormat): Promise<Outcome> {
+async function importOne(trx: Tx, who: Actor, record: ImportRecord, batch: BatchContext): Promise<Outcome> {
   try {
-    return await withSavepoint(trx, () => upsert(trx, who, record, format));
+    return await withSavepoint(trx, () => upsert(trx, who, record, batch));
   } catch (error) {
     if (error instanceof RejectRecord) return error.errors;
     if (error instanceof VersionConflict) return problem('VERSION_CONFLICT', 'the customer changed while importing; run the import again');
@@ -169,8 +176,9 @@ async function runBatch(db: Kysely<Database>, who: Actor, batch: Mapped[], optio
     rejections.length = 0;
     const records = batch.flatMap((m) => (m.record ? [m.record] : []));
     await defineMissingFields(trx, who.workspaceId, options.format, records, new Set(options.searchableFields ?? []));
+    const context: BatchContext = { format: options.format, definitions: await findDefinitions(trx, who.workspaceId) };
     for (const item of batch) {
-      const outcome = item.record ? await importOne(trx, who, item.record, options.format) : (item.errors ?? []);
+      const outcome = item.record ? await importOne(trx, who, item.record, context) : (item.errors ?? []);
       if (typeof outcome === 'string') local[outcome] += 1;
       else rejections.push({ line: item.line, errors: outcome, record: item.raw });
     }
