@@ -6,7 +6,7 @@
  * `Problems` collector. It returns the normalised value, or `undefined` when it recorded a
  * problem, so a caller can run all checkers first and write nothing if any failed.
  */
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 import { iso31661, iso31662 } from 'iso-3166';
 import { isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { CountryCode } from 'libphonenumber-js/max';
@@ -409,6 +409,7 @@ export function checkDecimal(value: string, path: string[], problems: Problems):
 }
 
 export function gravatarUrl(email: string): string {
-  const hash = createHash('sha256').update(email.trim().toLowerCase()).digest('hex');
+  // crypto.hash is the one-shot form (Node 20.12+), a few times cheaper per call than createHash.
+  const hash = crypto.hash('sha256', email.trim().toLowerCase(), 'hex');
   return `https://www.gravatar.com/avatar/${hash}?d=404`;
 }
