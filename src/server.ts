@@ -11,6 +11,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLScalarType, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Context } from './context';
 import { ErrorCode, formatError, isExpected } from './errors';
+import { guardEntityRepresentations } from './federation';
 import type { Resolvers } from './generated/graphql';
 import type { Logger } from './logger';
 import { resolverModules } from './resolvers';
@@ -41,7 +42,7 @@ export function mergeResolvers(modules: Resolvers[]): Resolvers {
 }
 
 export function buildSchema(): GraphQLSchema {
-  return buildSubgraphSchema([{ typeDefs: loadTypeDefs(), resolvers: mergeResolvers(resolverModules) }]);
+  return guardEntityRepresentations(buildSubgraphSchema([{ typeDefs: loadTypeDefs(), resolvers: mergeResolvers(resolverModules) }]));
 }
 
 /** One log line per request; unexpected errors logged in full, with the request id. */

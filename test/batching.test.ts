@@ -57,6 +57,7 @@ beforeAll(async () => {
     if (i % 2 === 0) customFields.push({ key: 'seats', value: i });
     const customer = await createCustomer(env, {
       email: `b${i}@batching.example`,
+      externalId: `ext-${i}`,
       firstName: `First${i}`,
       type: isTeam ? 'TEAM' : 'INDIVIDUAL',
       customFields,
@@ -83,7 +84,8 @@ beforeAll(async () => {
     }
     seeded.push(entry);
   }
-  otherWorkspaceCustomer = (await createCustomer(env, { email: 'other@batching.example' }, { key: env.b })).id;
+  // Same externalId as one of ours: only the caller's workspace may answer for it.
+  otherWorkspaceCustomer = (await createCustomer(env, { email: 'other@batching.example', externalId: 'ext-7' }, { key: env.b })).id;
 });
 afterAll(() => env.close());
 
@@ -240,6 +242,41 @@ describe('federation _entities', () => {
       { key: env.b },
     );
     expect(result._entities).toEqual([{ id: otherWorkspaceCustomer, email: 'other@batching.example' }, null]);
+  });
+
+  it('resolves 100 representations mixing id keys, externalId keys and members: one statement per key kind', async () => {
+    const MIXED = `query($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Customer { id externalId } ... on Member { id } } }`;
+    const members = seeded.flatMap((s) => s.members);
+    type Rep = { __typename: 'Customer'; id: string } | { __typename: 'Customer'; externalId: string } | { __typename: 'Member'; id: string };
+    const representations: Rep[] = [];
+    const expected: unknown[] = [];
+    for (let i = 0; i < 100; i++) {
+      const s = seeded[(i * 37) % seeded.length];
+      if (i % 3 === 0) {
+        representations.push({ __typename: 'Customer', id: s.id });
+        expected.push({ __typename: 'Customer', id: s.id, externalId: `ext-${seeded.indexOf(s)}` });
+      } else if (i % 3 === 1) {
+        representations.push({ __typename: 'Customer', externalId: `ext-${seeded.indexOf(s)}` });
+        expected.push({ __typename: 'Customer', id: s.id, externalId: `ext-${seeded.indexOf(s)}` });
+      } else {
+        const member = members[i % members.length];
+        representations.push({ __typename: 'Member', id: member });
+        expected.push({ __typename: 'Member', id: member });
+      }
+    }
+    representations[98] = { __typename: 'Customer', externalId: 'no-such-external-id' };
+    expected[98] = null;
+    const large = await run(MIXED, { r: representations });
+    expect(large.data._entities).toEqual(expected);
+    const byId = fromTable(large.statements, 'customers').filter((sql) => /"id" in/i.test(sql));
+    const byExternalId = fromTable(large.statements, 'customers').filter((sql) => /"external_id" in/i.test(sql));
+    expect(byId).toHaveLength(1);
+    expect(byExternalId).toHaveLength(1);
+    expect(fromTable(large.statements, 'members')).toHaveLength(1);
+    expectAtMost(large.statements, 3, '_entities with 100 mixed representations');
+    const small = await run(MIXED, { r: representations.slice(0, 10) });
+    expect(small.data._entities).toEqual(expected.slice(0, 10));
+    expectSameCount(small.statements, large.statements, 'mixed _entities');
   });
 
   it('resolves Member representations in one statement', async () => {

@@ -42,6 +42,10 @@ describe('_service { sdl }', () => {
     expect(sdl).toMatch(/type Customer implements Node\s+@key\(fields: "id"\)/);
   });
 
+  it('declares Customer as an entity keyed by externalId as well', () => {
+    expect(sdl).toMatch(/type Customer implements Node\s+@key\(fields: "id"\)\s+@key\(fields: "externalId"\)/);
+  });
+
   it('declares Member as an entity keyed by id', () => {
     expect(sdl).toMatch(/type Member implements Node\s+@key\(fields: "id"\)/);
   });
@@ -190,5 +194,97 @@ describe('_entities', () => {
       ],
     });
     expect(data._entities).toEqual([null, null]);
+  });
+});
+
+describe('_entities by externalId', () => {
+  const BY_EXTERNAL_ID = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { id externalId email } } }`;
+  let alpha: Record<string, any>;
+  let alphaShared: Record<string, any>;
+  let betaShared: Record<string, any>;
+  let betaOnly: Record<string, any>;
+
+  beforeAll(async () => {
+    alpha = await createCustomer(env, { email: 'ext@alpha.test', externalId: 'crm-1001' });
+    // The same externalId in two workspaces: each key sees only its own customer.
+    alphaShared = await createCustomer(env, { email: 'shared@alpha.test', externalId: 'shared-7' });
+    betaShared = await createCustomer(env, { email: 'shared@beta.test', externalId: 'shared-7' }, { key: env.b });
+    betaOnly = await createCustomer(env, { email: 'only@beta.test', externalId: 'beta-only-1' }, { key: env.b });
+  });
+
+  it('resolves a Customer representation keyed by externalId', async () => {
+    const data = await env.data(BY_EXTERNAL_ID, { r: [{ __typename: 'Customer', externalId: 'crm-1001' }] });
+    expect(data._entities).toEqual([{ id: alpha.id, externalId: 'crm-1001', email: 'ext@alpha.test' }]);
+  });
+
+  it("returns null for another workspace's externalId, and the caller's own customer for a shared one", async () => {
+    const r = [
+      { __typename: 'Customer', externalId: 'beta-only-1' },
+      { __typename: 'Customer', externalId: 'shared-7' },
+    ];
+    const asAlpha = await env.data(BY_EXTERNAL_ID, { r });
+    expect(asAlpha._entities).toEqual([null, { id: alphaShared.id, externalId: 'shared-7', email: 'shared@alpha.test' }]);
+    const asBeta = await env.data(BY_EXTERNAL_ID, { r }, { key: env.b });
+    expect(asBeta._entities).toEqual([
+      { id: betaOnly.id, externalId: 'beta-only-1', email: 'only@beta.test' },
+      { id: betaShared.id, externalId: 'shared-7', email: 'shared@beta.test' },
+    ]);
+  });
+
+  it("returns null for another workspace's customer whichever key the representation uses", async () => {
+    const data = await env.data(BY_EXTERNAL_ID, {
+      r: [
+        { __typename: 'Customer', id: betaOnly.id },
+        { __typename: 'Customer', externalId: betaOnly.externalId },
+      ],
+    });
+    expect(data._entities).toEqual([null, null]);
+  });
+
+  it('mixes both key kinds in one request, in the order given', async () => {
+    const data = await env.data(BY_EXTERNAL_ID, {
+      r: [
+        { __typename: 'Customer', externalId: 'shared-7' },
+        { __typename: 'Customer', id: alpha.id },
+        { __typename: 'Customer', externalId: 'crm-1001' },
+      ],
+    });
+    expect((data._entities as { id: string }[]).map((e) => e.id)).toEqual([alphaShared.id, alpha.id, alpha.id]);
+  });
+});
+
+describe('_entities with malformed representations', () => {
+  const ANY = `query($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Customer { id } ... on Member { id } } }`;
+
+  it('resolves keys of the wrong type or shape to null, without an error', async () => {
+    const result = await env.exec(ANY, {
+      r: [
+        { __typename: 'Customer', id: 42 },
+        { __typename: 'Customer', id: { $ne: null } },
+        { __typename: 'Customer', id: null, externalId: 'crm-1001' },
+        { __typename: 'Customer', externalId: 1001 },
+        { __typename: 'Customer', externalId: '   ' },
+        { __typename: 'Customer', externalId: ['crm-1001'] },
+        { __typename: 'Customer' },
+        { __typename: 'Member', id: ['0190a0a0-0000-7000-8000-000000000000'] },
+        { __typename: 'Member', externalId: 'x' },
+      ],
+    });
+    expect(result.errors).toBeUndefined();
+    expect(result.data?._entities).toEqual([null, null, null, null, null, null, null, null, null]);
+  });
+
+  it.each([
+    ['a type that is not an entity', { __typename: 'Workspace', id: '0190a0a0-0000-7000-8000-000000000000', name: 'forged' }, '"Workspace"'],
+    ['a type that does not exist', { __typename: 'Order', id: '1' }, '"Order"'],
+    ['no __typename', { id: '0190a0a0-0000-7000-8000-000000000000' }, 'null'],
+    ['not an object', 'Customer:1', 'string'],
+  ])('refuses a representation of %s with BAD_USER_INPUT naming its position', async (_, representation, got) => {
+    const result = await env.exec(ANY, { r: [{ __typename: 'Customer', id: '0190a0a0-0000-7000-8000-000000000000' }, representation] });
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors![0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(result.errors![0].message).toContain('representations[1]');
+    expect(result.errors![0].message).toContain('(Customer, Member)');
+    expect(result.errors![0].message).toContain(got);
   });
 });

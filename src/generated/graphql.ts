@@ -794,7 +794,8 @@ export type FederationTypes = ResolversObject<{
 export type FederationReferenceTypes = ResolversObject<{
   Customer:
     ( { __typename: 'Customer' }
-    & GraphQLRecursivePick<FederationTypes['Customer'], {"id":true}> );
+    & ( GraphQLRecursivePick<FederationTypes['Customer'], {"id":true}>
+        | GraphQLRecursivePick<FederationTypes['Customer'], {"externalId":true}> ) );
   Member:
     ( { __typename: 'Member' }
     & GraphQLRecursivePick<FederationTypes['Member'], {"id":true}> );

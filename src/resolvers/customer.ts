@@ -10,6 +10,7 @@ import { findCustomerPage } from '../services/customer-query';
 import { archiveCustomer, createCustomer, restoreCustomer, updateCustomer, type CustomerResult } from '../services/customers';
 import { buildConnection, decodeCursor, encodeCursor, parsePaging, type PagingArgs } from '../services/paging';
 import { gravatarUrl } from '../services/validation';
+import { referenceString, referenceUuid } from './reference';
 import { actorOf } from './who';
 
 /** After a write, later fields of the same request see the new state. */
@@ -46,11 +47,14 @@ export const customerResolvers: Resolvers = {
     },
   },
   Customer: {
+    // Either key (@key "id" or "externalId"); each kind batches through its own loader.
     __resolveReference: (reference, ctx) => {
-      if ('id' in reference && typeof reference.id === 'string') {
-        return isUuid(reference.id) ? ctx.loaders.customerById.load(reference.id) : null;
+      if ('id' in reference) {
+        const id = referenceUuid(reference);
+        return id ? ctx.loaders.customerById.load(id) : null;
       }
-      return null;
+      const externalId = referenceString(reference, 'externalId')?.trim();
+      return externalId ? ctx.loaders.customerByExternalId.load(externalId) : null;
     },
     name: (customer) => displayName(customer),
     avatarUrl: (customer) => customer.avatarUrl ?? gravatarUrl(customer.email),

@@ -3,7 +3,7 @@ import type { Context } from '../context';
 import type { Resolvers } from '../generated/graphql';
 import type { MemberRecord } from '../store/records';
 import { addMember, removeMember, updateMember, type MemberResult } from '../services/members';
-import { isUuid } from '../ids';
+import { referenceUuid } from './reference';
 import { actorOf } from './who';
 
 /** After a write, later fields of the same request see the new customer and member state. */
@@ -16,8 +16,10 @@ function primed<T extends Pick<MemberResult, 'customer' | 'userErrors'>>(ctx: Co
 
 export const memberResolvers: Resolvers = {
   Member: {
-    __resolveReference: (reference, ctx) =>
-      'id' in reference && typeof reference.id === 'string' && isUuid(reference.id) ? ctx.loaders.memberById.load(reference.id) : null,
+    __resolveReference: (reference, ctx) => {
+      const id = referenceUuid(reference);
+      return id ? ctx.loaders.memberById.load(id) : null;
+    },
     customer: async (member, _, ctx) => {
       const customer = await ctx.loaders.customerById.load(member.customerId);
       // Members are deleted with their customer only, never left behind: a gap is a bug.
