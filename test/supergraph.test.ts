@@ -1,8 +1,10 @@
 /**
- * The subgraph inside a real supergraph: its `_service` SDL composed with a second subgraph
- * (test/fixtures/orders, which extends Customer by id) by @apollo/composition, and
- * @apollo/gateway in front of both on loopback, forwarding the caller's API key to this
- * subgraph. Queries cross the subgraphs in both directions and stay within the caller's workspace.
+ * The subgraph inside a real supergraph: its `_service` SDL composed by @apollo/composition
+ * with an orders subgraph (test/fixtures/orders, which extends Customer by id) and an invoices
+ * subgraph (test/fixtures/invoices, which references Customer by externalId), and
+ * @apollo/gateway in front of them on loopback, forwarding the caller's API key to this
+ * subgraph only. Queries cross the subgraphs in both directions and stay within the caller's
+ * workspace.
  */
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type BaseContext } from '@apollo/server';
@@ -11,7 +13,9 @@ import { composeServices } from '@apollo/composition';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { parse } from 'graphql';
 import { startTestApp, type RunningApp } from './app-harness';
-import { startOrdersSubgraph, type OrdersSubgraph } from './fixtures/orders/subgraph';
+import { startInvoicesSubgraph } from './fixtures/invoices/subgraph';
+import { startOrdersSubgraph } from './fixtures/orders/subgraph';
+import type { FixtureSubgraph } from './fixtures/serve-subgraph';
 
 interface GatewayContext extends BaseContext {
   /** The client's Authorization header, forwarded to the customers subgraph only. */
@@ -33,7 +37,8 @@ interface GraphqlBody {
 }
 
 let customers: RunningApp;
-let orders: OrdersSubgraph;
+let orders: FixtureSubgraph;
+let invoices: FixtureSubgraph;
 let gateway: ApolloServer<GatewayContext>;
 let gatewayUrl: string;
 let supergraphSdl: string;
@@ -51,7 +56,7 @@ async function customersQuery(key: string, query: string, variables?: Record<str
 
 async function createCustomer(key: string, email: string): Promise<{ id: string; email: string }> {
   const body = await customersQuery(key, 'mutation($in: CreateCustomerInput!) { createCustomer(input: $in) { customer { id email } userErrors { code } } }', {
-    in: { email },
+    in: { email, externalId: `crm-${email}` },
   });
   expect(body.data?.createCustomer.userErrors).toEqual([]);
   return body.data!.createCustomer.customer;
@@ -77,10 +82,16 @@ beforeAll(async () => {
     { id: 'o-3', total: 7.25, customerId: seeded.ada.id },
     { id: 'o-4', total: 12, customerId: seeded.grace.id },
   ]);
+  invoices = await startInvoicesSubgraph([
+    { number: 'INV-1', amount: 18.5, customerExternalId: 'crm-grace@alpha.test' },
+    { number: 'INV-2', amount: 99, customerExternalId: 'crm-someone@beta.test' },
+    { number: 'INV-3', amount: 1, customerExternalId: 'crm-nobody@alpha.test' },
+  ]);
   const sdl = (await customersQuery(customers.a.key, '{ _service { sdl } }')).data!._service.sdl as string;
   const composed = composeServices([
     { name: 'customers', url: `${customers.url}/graphql`, typeDefs: parse(sdl) },
     { name: 'orders', url: orders.url, typeDefs: orders.typeDefs },
+    { name: 'invoices', url: invoices.url, typeDefs: invoices.typeDefs },
   ]);
   if (composed.errors) throw new Error(`composition failed:\n${composed.errors.map((e) => e.message).join('\n')}`);
   supergraphSdl = composed.supergraphSdl;
@@ -101,17 +112,19 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.stop();
   await orders?.stop();
+  await invoices?.stop();
   await customers?.close();
 });
 
 describe('composition', () => {
-  it('composes the customers SDL with the orders subgraph without errors or hints', () => {
+  it('composes the customers SDL with the orders and invoices subgraphs without errors or hints', () => {
     // A hint would mean composition had to reconcile something between the subgraphs;
-    // none is expected for a subgraph that only extends Customer by its key.
+    // none is expected for subgraphs that only extend or reference Customer by a key.
     expect(hints).toEqual([]);
     expect(supergraphSdl).toMatch(/type Customer[^{]*@join__type\(graph: CUSTOMERS, key: "id"\)/);
     expect(supergraphSdl).toContain('@join__type(graph: CUSTOMERS, key: "externalId")');
     expect(supergraphSdl).toContain('@join__type(graph: ORDERS, key: "id")');
+    expect(supergraphSdl).toContain('@join__type(graph: INVOICES, key: "externalId", resolvable: false)');
     expect(supergraphSdl).toMatch(/orders: \[Order!\]! @join__field\(graph: ORDERS\)/);
   });
 });
@@ -150,11 +163,26 @@ describe('queries through the gateway', () => {
     expect(body.data!.customer.orders).toEqual([{ id: 'o-4', customer: { email: 'grace@alpha.test' } }]);
   });
 
+  it('joins by externalId: invoices -> customers (by externalId) -> orders (by id)', async () => {
+    const { body } = await viaGateway('{ invoices { number customer { id email orders { id } } } }', undefined, customers.a.key);
+    expect(body.errors).toBeUndefined();
+    expect(body.data!.invoices).toEqual([
+      { number: 'INV-1', customer: { id: seeded.grace.id, email: 'grace@alpha.test', orders: [{ id: 'o-4' }] } },
+      // Another workspace's externalId, and one that exists nowhere: both null.
+      { number: 'INV-2', customer: null },
+      { number: 'INV-3', customer: null },
+    ]);
+    const asBeta = await viaGateway('{ invoices { number customer { email } } }', undefined, customers.b.key);
+    expect(asBeta.body.data!.invoices.map((i: { customer: unknown }) => i.customer)).toEqual([null, { email: 'someone@beta.test' }, null]);
+  });
+
   it('forwards the key to the customers subgraph only', async () => {
     orders.received.length = 0;
-    await viaGateway('{ orders { id customer { email } } }', undefined, customers.a.key);
+    invoices.received.length = 0;
+    await viaGateway('{ orders { id customer { email } } invoices { customer { email } } }', undefined, customers.a.key);
     expect(orders.received.length).toBeGreaterThan(0);
-    for (const headers of orders.received) expect(headers.authorization).toBeUndefined();
+    expect(invoices.received.length).toBeGreaterThan(0);
+    for (const headers of [...orders.received, ...invoices.received]) expect(headers.authorization).toBeUndefined();
   });
 
   it('keeps each workspace to its own customers', async () => {
