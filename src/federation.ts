@@ -7,7 +7,7 @@
 import { executeSync, isUnionType, parse, type GraphQLSchema } from 'graphql';
 import { badUserInput } from './errors';
 
-function describe(value: unknown): string {
+function describeValue(value: unknown): string {
   return value === null ? 'null' : typeof value === 'object' ? `__typename ${JSON.stringify((value as Record<string, unknown>).__typename ?? null)}` : typeof value;
 }
 
@@ -15,7 +15,7 @@ function checkRepresentation(representation: unknown, index: number, entities: R
   const typename = typeof representation === 'object' && representation !== null ? (representation as Record<string, unknown>).__typename : undefined;
   if (typeof typename === 'string' && entities.has(typename)) return;
   throw badUserInput(
-    `representations[${index}] must be an object whose __typename is an entity of this subgraph (${[...entities].join(', ')}); got ${describe(representation)}`,
+    `representations[${index}] must be an object whose __typename is an entity of this subgraph (${[...entities].join(', ')}); got ${describeValue(representation)}`,
     'representations',
   );
 }
