@@ -65,6 +65,10 @@ const DEFAULT_QUERY = `# customer-gateway API explorer
 }
 `;
 
+const DEFAULT_HEADERS = `{
+  "Authorization": "Bearer "
+}`;
+
 /** A small inline favicon, so the browser does not ask for /favicon.ico. */
 const FAVICON =
   'data:image/svg+xml,' +
@@ -103,8 +107,38 @@ const BOOT_JS = `(function () {
       return workers[label] || workers.editorWorkerService;
     },
   };
+  // A 401 from the endpoint (first load without a key: introspection is refused, so there are no
+  // docs) shows the key hint with the server's message; any successful answer hides it. GraphiQL
+  // calls globalThis.fetch at request time, so wrapping it here sees every request it makes.
+  var endpointUrl = new URL(config.endpoint, location.href).href.split(/[?#]/)[0];
+  var nativeFetch = window.fetch;
+  function showKeyHint(visible, message) {
+    var hint = document.getElementById('explorer-key-hint');
+    if (!hint) return;
+    hint.hidden = !visible;
+    var detail = document.getElementById('explorer-key-hint-detail');
+    if (detail && message) detail.textContent = 'The server answered: ' + message;
+  }
+  window.fetch = function (input, init) {
+    var target = typeof input === 'string' || input instanceof URL ? String(input) : input.url;
+    var toEndpoint = new URL(target, location.href).href.split(/[?#]/)[0] === endpointUrl;
+    return nativeFetch.apply(this, arguments).then(function (response) {
+      if (!toEndpoint) return response;
+      if (response.status === 401) {
+        response.clone().json().then(
+          function (body) { showKeyHint(true, body && body.errors && body.errors[0] && body.errors[0].message); },
+          function () { showKeyHint(true); }
+        );
+      } else if (response.ok) {
+        showKeyHint(false);
+      }
+      return response;
+    });
+  };
   function start() {
     var endpoint = new URL(config.endpoint, location.href).href;
+    var close = document.getElementById('explorer-key-hint-close');
+    if (close) close.addEventListener('click', function () { showKeyHint(false); });
     var link = document.getElementById('explorer-sandbox-link');
     if (link) {
       link.href = 'https://studio.apollographql.com/sandbox/explorer?endpoint=' + encodeURIComponent(endpoint);
@@ -129,6 +163,20 @@ const PAGE_CSS = `html, body { height: 100%; margin: 0; overflow: hidden; }
   color: inherit; opacity: 0.55; text-decoration: underline;
 }
 #explorer-sandbox-link:hover, #explorer-sandbox-link:focus { opacity: 1; }
+#explorer-key-hint {
+  position: fixed; top: 64px; right: 24px; z-index: 20;
+  max-width: min(560px, calc(100vw - 48px)); box-sizing: border-box; padding: 10px 36px 10px 14px;
+  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  background: #fff8e1; color: #3e2c00; border: 1px solid #f0c36d; border-radius: 6px;
+  box-shadow: 0 2px 8px rgba(0, 0, 0, 0.15);
+}
+#explorer-key-hint[hidden] { display: none; }
+#explorer-key-hint code { font: 13px ui-monospace, SFMono-Regular, Menlo, monospace; background: rgba(0, 0, 0, 0.06); padding: 0 3px; border-radius: 3px; }
+#explorer-key-hint-detail { display: block; margin-top: 4px; font-size: 12px; opacity: 0.8; }
+#explorer-key-hint-close {
+  position: absolute; top: 6px; right: 8px; border: 0; background: none; font-size: 18px; line-height: 1;
+  color: inherit; cursor: pointer;
+}
 `;
 
 let assetModule: typeof GraphiqlAssets | undefined;
@@ -210,6 +258,9 @@ export function explorerHtml(options: ExplorerOptions): string {
       title: escapeHtml(title),
       logo: '',
       defaultQuery: DEFAULT_QUERY,
+      // The Headers editor starts with the header the key goes in (Yoga passes this on as GraphiQL's
+      // defaultHeaders; headers the user saved in this browser win).
+      headers: DEFAULT_HEADERS,
       shouldPersistHeaders: true,
       isHeadersEditorEnabled: true,
       // Open the tools pane on the Headers tab, where the API key goes.
@@ -223,6 +274,7 @@ export function explorerHtml(options: ExplorerOptions): string {
     <meta charset="utf-8" />
     <meta name="viewport" content="width=device-width, initial-scale=1" />
     <meta name="referrer" content="no-referrer" />
+    <meta http-equiv="x-dns-prefetch-control" content="off" />
     <title>${escapeHtml(title)}</title>
     <link rel="icon" href="${FAVICON}" />
     <link rel="stylesheet" href="${assetUrl('graphiql.css')}" />
@@ -231,6 +283,14 @@ export function explorerHtml(options: ExplorerOptions): string {
   </head>
   <body class="no-focus-outline">
     <noscript>The API explorer needs JavaScript. The GraphQL endpoint is ${escapeHtml(options.endpoint)}.</noscript>
+    <div id="explorer-key-hint" role="alert" hidden>
+      <strong>This API needs an API key.</strong> Open the <strong>Headers</strong> tab below the query and
+      enter <code>{"Authorization": "Bearer cgk_..."}</code> (or <code>{"X-Api-Key": "cgk_..."}</code>), then click
+      <strong>Re-fetch GraphQL schema</strong> (the circular arrows in the left sidebar) to load the docs.
+      No key yet? <code>npx customer-gateway key create --workspace default</code>
+      <span id="explorer-key-hint-detail"></span>
+      <button id="explorer-key-hint-close" type="button" aria-label="Dismiss">&times;</button>
+    </div>
     <div id="root"></div>
     <a id="explorer-sandbox-link" href="https://studio.apollographql.com/sandbox/explorer" target="_blank" rel="noopener noreferrer">Open in Apollo Sandbox (needs internet)</a>
     <script src="${assetUrl('boot.js')}"></script>

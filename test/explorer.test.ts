@@ -53,6 +53,20 @@ describe('explorerHtml', () => {
     expect(html).toContain('"shouldPersistHeaders":true');
   });
 
+  it('starts the Headers editor with the Authorization header to fill in', () => {
+    expect(html).toContain('"headers":"{\\n  \\"Authorization\\": \\"Bearer \\"\\n}"');
+  });
+
+  it('has a hidden key hint that says where the key goes, shown by the page script on a 401', () => {
+    expect(html).toMatch(/<div id="explorer-key-hint" role="alert" hidden>[\s\S]*Headers[\s\S]*\{"Authorization": "Bearer cgk_\.\.\."\}[\s\S]*Re-fetch GraphQL schema[\s\S]*<\/div>/);
+    const boot = explorerAsset('/explorer/boot.js')!.body.toString();
+    expect(boot).toContain('response.status === 401');
+  });
+
+  it('turns off DNS prefetching, so the Sandbox link resolves nothing until clicked', () => {
+    expect(html).toContain('<meta http-equiv="x-dns-prefetch-control" content="off" />');
+  });
+
   it('links to Apollo Sandbox only as a plain link', () => {
     expect(html).toMatch(/<a [^>]*href="https:\/\/studio\.apollographql\.com\/sandbox\/explorer"[^>]*>Open in Apollo Sandbox \(needs internet\)<\/a>/);
   });

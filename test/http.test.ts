@@ -500,6 +500,9 @@ describe('explorer', () => {
       const res = await fetch(`${off.url}/`);
       await res.arrayBuffer();
       expect(res.status).toBe(404);
+      const asset = await fetch(`${off.url}/explorer/graphiql.js`);
+      await asset.arrayBuffer();
+      expect(asset.status).toBe(404);
       const health = await fetch(`${off.url}/health`);
       expect(health.status).toBe(200);
       await health.arrayBuffer();

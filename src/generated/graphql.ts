@@ -35,6 +35,7 @@ export type Action = Node & {
   actor?: Maybe<Scalars['String']['output']>;
   /** Field path -> `{ from, to }` for every field the change touched. */
   changes: Scalars['JSONObject']['output'];
+  /** When the change was committed. */
   createdAt: Scalars['DateTime']['output'];
   /** The customer the change concerns. */
   customer: Customer;
@@ -44,6 +45,7 @@ export type Action = Node & {
   member?: Maybe<Member>;
   /** The id of the member the change concerns, for MEMBER_* actions (kept after removal). */
   memberId?: Maybe<Scalars['ID']['output']>;
+  /** What kind of change this was. */
   type: ActionType;
   /** Through which channel: the request's `X-Via` header, else `api`. */
   via?: Maybe<Scalars['String']['output']>;
@@ -52,8 +54,11 @@ export type Action = Node & {
 /** A page of audit log entries. */
 export type ActionConnection = {
   __typename?: 'ActionConnection';
+  /** The entries of this page with their cursors. */
   edges: Array<ActionEdge>;
+  /** The entries of this page, without cursors. */
   nodes: Array<Action>;
+  /** Paging information for this page. */
   pageInfo: PageInfo;
   /** Number of entries in the customer's audit log. */
   totalCount: Scalars['Int']['output'];
@@ -62,7 +67,9 @@ export type ActionConnection = {
 /** An action in a page, with the cursor that points at it. */
 export type ActionEdge = {
   __typename?: 'ActionEdge';
+  /** Opaque cursor of this entry; pass it as `after` to continue after it. */
   cursor: Scalars['String']['output'];
+  /** The audit log entry. */
   node: Action;
 };
 
@@ -76,6 +83,7 @@ export type ActionType =
   | 'MEMBER_REMOVED'
   | 'MEMBER_UPDATED';
 
+/** Adds a member to a TEAM customer. */
 export type AddMemberInput = {
   /** The TEAM customer to add the member to. */
   customerId: Scalars['ID']['input'];
@@ -89,11 +97,15 @@ export type AddMemberInput = {
 /** A postal address. */
 export type Address = {
   __typename?: 'Address';
+  /** City or locality. */
   city?: Maybe<Scalars['String']['output']>;
   /** ISO 3166-1 alpha-2 country code. */
   country: Scalars['String']['output'];
+  /** First address line (street and number). */
   line1?: Maybe<Scalars['String']['output']>;
+  /** Second address line (apartment, suite, building). */
   line2?: Maybe<Scalars['String']['output']>;
+  /** Postal or ZIP code. */
   postalCode?: Maybe<Scalars['String']['output']>;
   /** ISO 3166-2 subdivision code without the country prefix (for example `WI`) where the country has subdivisions; free text otherwise. */
   state?: Maybe<Scalars['String']['output']>;
@@ -109,6 +121,7 @@ export type AddressInput = {
   state?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** Archives a customer. */
 export type ArchiveCustomerInput = {
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   id: Scalars['ID']['input'];
@@ -116,6 +129,7 @@ export type ArchiveCustomerInput = {
   reason?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** A new customer. Only `email` is required. */
 export type CreateCustomerInput = {
   /** An absolute http(s) URL. */
   avatarUrl?: InputMaybe<Scalars['String']['input']>;
@@ -143,6 +157,7 @@ export type CreateCustomerInput = {
 /** A workspace-defined field on customers. */
 export type CustomFieldDefinition = {
   __typename?: 'CustomFieldDefinition';
+  /** When the field was defined. */
   createdAt: Scalars['DateTime']['output'];
   /** Identifier used in inputs and filters: lower-case letters, digits and underscores, starting with a letter, at most 40 characters. */
   key: Scalars['String']['output'];
@@ -150,7 +165,9 @@ export type CustomFieldDefinition = {
   label: Scalars['String']['output'];
   /** Whether customers can be filtered on this field (searchable fields are indexed). */
   searchable: Scalars['Boolean']['output'];
+  /** When the label or searchability last changed. */
   updatedAt: Scalars['DateTime']['output'];
+  /** The type every value of this field must have; cannot change once defined. */
   valueType: CustomFieldValueType;
 };
 
@@ -159,6 +176,7 @@ export type CustomFieldDefinitionPayload = {
   __typename?: 'CustomFieldDefinitionPayload';
   /** The definition as written; null when userErrors is not empty. */
   customFieldDefinition?: Maybe<CustomFieldDefinition>;
+  /** Every reason nothing was written; empty on success. */
   userErrors: Array<UserError>;
 };
 
@@ -171,6 +189,7 @@ export type CustomFieldFilter = {
 /** A custom field value set on a customer. */
 export type CustomFieldValue = {
   __typename?: 'CustomFieldValue';
+  /** The `key` of the field's definition. */
   key: Scalars['String']['output'];
   /** The value, typed per the definition's valueType (a date is a `YYYY-MM-DD` string). */
   value: Scalars['JSON']['output'];
@@ -200,6 +219,7 @@ export type Customer = Node & {
   actions: ActionConnection;
   /** The reason given when archiving. */
   archiveReason?: Maybe<Scalars['String']['output']>;
+  /** When the customer was archived; null while active. */
   archivedAt?: Maybe<Scalars['DateTime']['output']>;
   /** Who archived the customer (the `X-Actor` of the request). */
   archivedBy?: Maybe<Scalars['String']['output']>;
@@ -207,12 +227,17 @@ export type Customer = Node & {
   archivedVia?: Maybe<Scalars['String']['output']>;
   /** The avatar given explicitly, else a Gravatar URL for the email (which answers 404 when there is none). */
   avatarUrl: Scalars['URL']['output'];
+  /** Billing address; null when none is set. */
   billingAddress?: Maybe<Address>;
+  /** Date of birth. */
   birthDate?: Maybe<Scalars['Date']['output']>;
   /** When email to the customer last bounced (read-only; set by imports). */
   bouncedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** When the customer was created. */
   createdAt: Scalars['DateTime']['output'];
+  /** Who created the customer (the `X-Actor` of the request, else the API key's name). */
   createdBy?: Maybe<Scalars['String']['output']>;
+  /** Through which channel the customer was created (the `X-Via` of the request, else `api`). */
   createdVia?: Maybe<Scalars['String']['output']>;
   /** Values of the workspace's custom fields that are set on this customer. */
   customFields: Array<CustomFieldValue>;
@@ -222,6 +247,7 @@ export type Customer = Node & {
   emailVerified: Scalars['Boolean']['output'];
   /** The id of the customer in your own system; unique within the workspace and immutable once set. */
   externalId?: Maybe<Scalars['String']['output']>;
+  /** Given name. */
   firstName?: Maybe<Scalars['String']['output']>;
   /** Free-form gender, as the customer states it. */
   gender?: Maybe<Scalars['String']['output']>;
@@ -229,6 +255,7 @@ export type Customer = Node & {
   id: Scalars['ID']['output'];
   /** A note for agents, never shown to the customer. */
   internalNote?: Maybe<Scalars['String']['output']>;
+  /** Family name. */
   lastName?: Maybe<Scalars['String']['output']>;
   /** Last request seen from the customer (read-only; set by imports). */
   lastRequestAt?: Maybe<Scalars['DateTime']['output']>;
@@ -248,12 +275,17 @@ export type Customer = Node & {
   profile: CustomerProfile;
   /** Number of sign-ins (read-only; set by imports). */
   signInCount: Scalars['Int']['output'];
+  /** ACTIVE, or ARCHIVED after `archiveCustomer`. */
   status: CustomerStatus;
+  /** Whether the customer is a single person or a team with members. */
   type: CustomerType;
   /** Whether the customer opted out of marketing email. */
   unsubscribed: Scalars['Boolean']['output'];
+  /** When the customer or one of its members last changed. */
   updatedAt: Scalars['DateTime']['output'];
+  /** Who made the last change (the `X-Actor` of the request, else the API key's name). */
   updatedBy?: Maybe<Scalars['String']['output']>;
+  /** Through which channel the last change was made (the `X-Via` of the request, else `api`). */
   updatedVia?: Maybe<Scalars['String']['output']>;
   /** A link an agent can open to see the customer, built from the gateway's PUBLIC_URL. */
   url: Scalars['URL']['output'];
@@ -278,8 +310,11 @@ export type CustomerMembersArgs = {
 /** A page of customers. */
 export type CustomerConnection = {
   __typename?: 'CustomerConnection';
+  /** The customers of this page with their cursors. */
   edges: Array<CustomerEdge>;
+  /** The customers of this page, without cursors. */
   nodes: Array<Customer>;
+  /** Paging information for this page. */
   pageInfo: PageInfo;
   /** Number of customers matching the filter, across all pages. */
   totalCount: Scalars['Int']['output'];
@@ -288,26 +323,29 @@ export type CustomerConnection = {
 /** A customer in a page, with the cursor that points at it. */
 export type CustomerEdge = {
   __typename?: 'CustomerEdge';
+  /** Opaque cursor of this customer; pass it as `after` (or `before`) to continue from it. */
   cursor: Scalars['String']['output'];
+  /** The customer. */
   node: Customer;
 };
 
 /** A page of the change feed: customers in the order they last changed. */
 export type CustomerExportConnection = {
   __typename?: 'CustomerExportConnection';
+  /** The customers of this page with their change cursors. */
   edges: Array<CustomerExportEdge>;
+  /** The customers of this page, without cursors. */
   nodes: Array<Customer>;
-  /**
-   * `endCursor` is set even on an empty page: store it and pass it as `after` next time to get
-   * exactly the customers that changed since.
-   */
+  /** `endCursor` is set even on an empty page: store it and pass it as `after` next time to get exactly the customers that changed since. */
   pageInfo: PageInfo;
 };
 
 /** A customer in the change feed, with the cursor of its latest change. */
 export type CustomerExportEdge = {
   __typename?: 'CustomerExportEdge';
+  /** Opaque cursor of this customer's latest change; pass it as `after` to continue after it. */
   cursor: Scalars['String']['output'];
+  /** The customer at its latest state. */
   node: Customer;
 };
 
@@ -334,15 +372,20 @@ export type CustomerPayload = {
   __typename?: 'CustomerPayload';
   /** The customer after the mutation; null when userErrors is not empty (for create) or the customer was not found. */
   customer?: Maybe<Customer>;
+  /** Every reason nothing was written; empty on success. */
   userErrors: Array<UserError>;
 };
 
 /** A customer's public profile. */
 export type CustomerProfile = {
   __typename?: 'CustomerProfile';
+  /** Short public biography. */
   bio?: Maybe<Scalars['String']['output']>;
+  /** Free-form public location (for example `Berlin, Germany`). */
   location?: Maybe<Scalars['String']['output']>;
+  /** Social handles or profile links. */
   socials: Socials;
+  /** Public website. */
   website?: Maybe<Scalars['URL']['output']>;
 };
 
@@ -361,6 +404,7 @@ export type CustomerSort = {
   field: CustomerSortField;
 };
 
+/** What `customers` can be sorted by. */
 export type CustomerSortField =
   | 'CREATED_AT'
   | 'EMAIL'
@@ -377,6 +421,7 @@ export type CustomerType =
   | 'INDIVIDUAL'
   | 'TEAM';
 
+/** Defines a custom field, or changes the label or searchability of an existing one. */
 export type DefineCustomFieldInput = {
   key: Scalars['String']['input'];
   label: Scalars['String']['input'];
@@ -388,6 +433,7 @@ export type DefineCustomFieldInput = {
 /** A person inside a TEAM customer. */
 export type Member = Node & {
   __typename?: 'Member';
+  /** When the member was added. */
   createdAt: Scalars['DateTime']['output'];
   /** The team customer the member belongs to. */
   customer: Customer;
@@ -397,16 +443,22 @@ export type Member = Node & {
   externalId?: Maybe<Scalars['String']['output']>;
   /** The member's id (a UUID). */
   id: Scalars['ID']['output'];
+  /** Display name. */
   name?: Maybe<Scalars['String']['output']>;
+  /** OWNER or MEMBER. */
   role: MemberRole;
+  /** When the member last changed. */
   updatedAt: Scalars['DateTime']['output'];
 };
 
 /** A page of members. */
 export type MemberConnection = {
   __typename?: 'MemberConnection';
+  /** The members of this page with their cursors. */
   edges: Array<MemberEdge>;
+  /** The members of this page, without cursors. */
   nodes: Array<Member>;
+  /** Paging information for this page. */
   pageInfo: PageInfo;
   /** Number of members of the customer. */
   totalCount: Scalars['Int']['output'];
@@ -415,7 +467,9 @@ export type MemberConnection = {
 /** A member in a page, with the cursor that points at it. */
 export type MemberEdge = {
   __typename?: 'MemberEdge';
+  /** Opaque cursor of this member; pass it as `after` to continue after it. */
   cursor: Scalars['String']['output'];
+  /** The member. */
   node: Member;
 };
 
@@ -426,6 +480,7 @@ export type MemberPayload = {
   customer?: Maybe<Customer>;
   /** The member as written; null when userErrors is not empty. */
   member?: Maybe<Member>;
+  /** Every reason nothing was written; empty on success. */
   userErrors: Array<UserError>;
 };
 
@@ -434,6 +489,7 @@ export type MemberRole =
   | 'MEMBER'
   | 'OWNER';
 
+/** Writes. Each mutation takes `input` and reports every problem in `userErrors`; nothing is written when there is any. */
 export type Mutation = {
   __typename?: 'Mutation';
   /** Add a member to a TEAM customer. */
@@ -442,10 +498,7 @@ export type Mutation = {
   archiveCustomer: CustomerPayload;
   /** Create a customer. Every invalid field is reported at once and nothing is written when any is present. */
   createCustomer: CustomerPayload;
-  /**
-   * Define a custom field, or change the label or searchability of an existing one.
-   * The value type of a field cannot change once defined (IMMUTABLE).
-   */
+  /** Define a custom field, or change the label or searchability of an existing one. The value type of a field cannot change once defined (IMMUTABLE). */
   defineCustomField: CustomFieldDefinitionPayload;
   /** Remove a member from its customer. The audit log keeps a snapshot of it. */
   removeMember: RemoveMemberPayload;
@@ -458,41 +511,49 @@ export type Mutation = {
 };
 
 
+/** Writes. Each mutation takes `input` and reports every problem in `userErrors`; nothing is written when there is any. */
 export type MutationAddMemberArgs = {
   input: AddMemberInput;
 };
 
 
+/** Writes. Each mutation takes `input` and reports every problem in `userErrors`; nothing is written when there is any. */
 export type MutationArchiveCustomerArgs = {
   input: ArchiveCustomerInput;
 };
 
 
+/** Writes. Each mutation takes `input` and reports every problem in `userErrors`; nothing is written when there is any. */
 export type MutationCreateCustomerArgs = {
   input: CreateCustomerInput;
 };
 
 
+/** Writes. Each mutation takes `input` and reports every problem in `userErrors`; nothing is written when there is any. */
 export type MutationDefineCustomFieldArgs = {
   input: DefineCustomFieldInput;
 };
 
 
+/** Writes. Each mutation takes `input` and reports every problem in `userErrors`; nothing is written when there is any. */
 export type MutationRemoveMemberArgs = {
   input: RemoveMemberInput;
 };
 
 
+/** Writes. Each mutation takes `input` and reports every problem in `userErrors`; nothing is written when there is any. */
 export type MutationRestoreCustomerArgs = {
   input: RestoreCustomerInput;
 };
 
 
+/** Writes. Each mutation takes `input` and reports every problem in `userErrors`; nothing is written when there is any. */
 export type MutationUpdateCustomerArgs = {
   input: UpdateCustomerInput;
 };
 
 
+/** Writes. Each mutation takes `input` and reports every problem in `userErrors`; nothing is written when there is any. */
 export type MutationUpdateMemberArgs = {
   input: UpdateMemberInput;
 };
@@ -516,6 +577,7 @@ export type PageInfo = {
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
+/** Reads. Every query is scoped to the workspace of the API key. */
 export type Query = {
   __typename?: 'Query';
   /** The workspace's custom field definitions, ordered by key. */
@@ -526,18 +588,9 @@ export type Query = {
   customerByEmail?: Maybe<Customer>;
   /** A customer by the id it has in your own system. */
   customerByExternalId?: Maybe<Customer>;
-  /**
-   * Customers in pages (Relay cursor connection). `first`/`last` are 1-100 (default 20 when neither is given)
-   * and cannot be combined. Archived customers are included only when `filter.status` asks for them.
-   */
+  /** Customers in pages (Relay cursor connection). `first`/`last` are 1-100 (default 20 when neither is given) and cannot be combined. Archived customers are included only when `filter.status` asks for them. */
   customers: CustomerConnection;
-  /**
-   * The change feed for incremental sync. Customers come in the order of a per-workspace change
-   * sequence stamped by every create, update, archive, restore and member change, archived ones
-   * included, each at its latest state. A consumer that stores `pageInfo.endCursor` and resumes
-   * with `after` sees every change committed since, none skipped. `updatedSince` starts the feed
-   * at a point in time instead of the beginning. `first` is 1-1000 (default 100).
-   */
+  /** The change feed for incremental sync. Customers come in the order of a per-workspace change sequence stamped by every create, update, archive, restore and member change, archived ones included, each at its latest state. A consumer that stores `pageInfo.endCursor` and resumes with `after` sees every change committed since, none skipped. `updatedSince` starts the feed at a point in time instead of the beginning. `first` is 1-1000 (default 100). */
   exportCustomers: CustomerExportConnection;
   /** Fetch any object that implements `Node` by id, within the caller's workspace. */
   node?: Maybe<Node>;
@@ -548,21 +601,25 @@ export type Query = {
 };
 
 
+/** Reads. Every query is scoped to the workspace of the API key. */
 export type QueryCustomerArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/** Reads. Every query is scoped to the workspace of the API key. */
 export type QueryCustomerByEmailArgs = {
   email: Scalars['String']['input'];
 };
 
 
+/** Reads. Every query is scoped to the workspace of the API key. */
 export type QueryCustomerByExternalIdArgs = {
   externalId: Scalars['String']['input'];
 };
 
 
+/** Reads. Every query is scoped to the workspace of the API key. */
 export type QueryCustomersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   before?: InputMaybe<Scalars['String']['input']>;
@@ -573,6 +630,7 @@ export type QueryCustomersArgs = {
 };
 
 
+/** Reads. Every query is scoped to the workspace of the API key. */
 export type QueryExportCustomersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -580,15 +638,18 @@ export type QueryExportCustomersArgs = {
 };
 
 
+/** Reads. Every query is scoped to the workspace of the API key. */
 export type QueryNodeArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/** Reads. Every query is scoped to the workspace of the API key. */
 export type QueryNodesArgs = {
   ids: Array<Scalars['ID']['input']>;
 };
 
+/** Removes a member. */
 export type RemoveMemberInput = {
   id: Scalars['ID']['input'];
 };
@@ -600,9 +661,11 @@ export type RemoveMemberPayload = {
   customer?: Maybe<Customer>;
   /** The id of the member that was removed; null when userErrors is not empty. */
   removedMemberId?: Maybe<Scalars['ID']['output']>;
+  /** Every reason nothing was written; empty on success. */
   userErrors: Array<UserError>;
 };
 
+/** Restores an archived customer. */
 export type RestoreCustomerInput = {
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   id: Scalars['ID']['input'];
@@ -611,17 +674,22 @@ export type RestoreCustomerInput = {
 /** Social handles or profile links. */
 export type Socials = {
   __typename?: 'Socials';
+  /** Facebook handle or profile link. */
   facebook?: Maybe<Scalars['String']['output']>;
+  /** Instagram handle or profile link. */
   instagram?: Maybe<Scalars['String']['output']>;
+  /** Twitter / X handle or profile link. */
   twitter?: Maybe<Scalars['String']['output']>;
 };
 
+/** Social handles or profile links. */
 export type SocialsInput = {
   facebook?: InputMaybe<Scalars['String']['input']>;
   instagram?: InputMaybe<Scalars['String']['input']>;
   twitter?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** Ascending or descending order. */
 export type SortDirection =
   | 'ASC'
   | 'DESC';
