@@ -56,8 +56,10 @@ export function parseOptions(settings: LimitSettings): ParseOptions {
   return { maxTokens: settings.maxTokens };
 }
 
-// graphql 16's message for `maxTokens`; test/limits.test.ts fails if an upgrade changes it.
-const TOO_MANY_TOKENS = /^Syntax Error: Document contains more than (\d+) tokens\. Parsing aborted\.$/;
+// graphql 16's message for `maxTokens` ("more that", sic); test/limits.test.ts fails if an upgrade changes it.
+const TOO_MANY_TOKENS = /^Syntax Error: Document contains more tha[nt] (\d+) tokens\. Parsing aborted\.$/;
+// Apollo strips suggestions from validation errors only; variable coercion errors carry them too.
+const SUGGESTION = / ?Did you mean(.+?)\?$/;
 
 interface FormattedError {
   message: string;
@@ -65,11 +67,12 @@ interface FormattedError {
 }
 
 /**
- * Apollo files every validation error under GRAPHQL_VALIDATION_FAILED and every parse error
+ * Drops "Did you mean ...?" from every error (they would describe the schema). And: Apollo files every validation error under GRAPHQL_VALIDATION_FAILED and every parse error
  * under GRAPHQL_PARSE_FAILED; a limit is neither a mistake in the query nor bad syntax, so
  * its errors get QUERY_TOO_COMPLEX back, the one code a client checks for "ask for less".
  */
 function relabel(error: FormattedError, settings: LimitSettings): void {
+  error.message = error.message.replace(SUGGESTION, '');
   const extensions = error.extensions;
   if (!extensions) return;
   if (extensions.code === ErrorCode.GRAPHQL_PARSE_FAILED && TOO_MANY_TOKENS.test(error.message)) {
