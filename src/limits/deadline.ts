@@ -1,19 +1,21 @@
 /**
  * The execution deadline (EXECUTION_TIMEOUT_MS, 10 s by default).
  *
- * graphql-js 16 cannot cancel an execution, and cancelling a mutation half-way would be worse
- * than waiting for it, so the deadline is kept with two rules:
+ * graphql-js 16 cannot cancel an execution, and cutting a mutation off would be worse than
+ * waiting for it, so the deadline keeps two rules:
  *
- * - A query (or a request that has not reached execution) still running at the deadline is
- *   answered at once with HTTP 503 and SERVICE_UNAVAILABLE; its remaining work finishes in
- *   the background and is thrown away (it writes nothing; PostgreSQL's statement timeout
- *   bounds its statements).
- * - A mutation is never cut off once one of its fields has started: that field's transaction
- *   commits or rolls back as a whole, and its result (the acknowledgement, or the userErrors)
- *   is sent however late, because answering "timed out" while the commit may still land would
- *   tell the client a write failed that in fact happened. What the deadline does stop is the
- *   next mutation field of the same operation: one that would start after the deadline is not
- *   started and reports SERVICE_UNAVAILABLE, and nothing of it is written.
+ * - A query (or any request whose operation has not started executing) still running at the
+ *   deadline is answered at once with HTTP 503 and SERVICE_UNAVAILABLE. Its remaining work
+ *   finishes in the background and is thrown away; it writes nothing, and PostgreSQL's
+ *   statement timeout bounds its statements. A mutation that had not started by then never
+ *   starts: its fields refuse to run once the request has been answered.
+ * - A mutation operation that has started executing is never cut off. Each of its fields runs
+ *   in its own transaction, which commits or rolls back as a whole; answering "timed out"
+ *   while a commit may still land would tell the client that a write failed which in fact
+ *   happened (and invite a duplicate on retry), and refusing its later fields would null the
+ *   whole `data` (payloads are non-null) and so drop the acknowledgement of the fields that
+ *   did commit. So the response, with every field's outcome, is sent however late. The
+ *   alias, token and cost limits keep such an operation short.
  *
  * So a 503 sent at the deadline always means that no mutation field ran or will run.
  */
@@ -21,29 +23,31 @@ import type { ApolloServerPlugin, HTTPGraphQLResponse } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import { GraphQLError, defaultFieldResolver, type GraphQLSchema } from 'graphql';
 import { ErrorCode } from '../errors';
-import type { LimitSettings } from './settings';
 
 export class RequestDeadline {
   readonly expiresAt: number;
   /** The operation type once Apollo has resolved it. */
   operation: string | undefined;
-  /** Set when the request was answered at the deadline: nothing may start any more. */
+  /** Set when the request was answered at the deadline: no mutation may start any more. */
   answered = false;
 
   constructor(readonly timeoutMs: number) {
     this.expiresAt = timeoutMs > 0 ? Date.now() + timeoutMs : Number.POSITIVE_INFINITY;
   }
-
-  get passed(): boolean {
-    return this.answered || Date.now() >= this.expiresAt;
-  }
 }
 
-const deadlines = new WeakMap<object, RequestDeadline>();
+// A symbol-keyed property rather than a WeakMap: Apollo runs each request on a shallow copy of
+// the context it was given, which copies own enumerable symbol properties but not identity.
+const DEADLINE = Symbol('request-deadline');
+type WithDeadline = { [DEADLINE]?: RequestDeadline };
+
+function deadlineOf(context: unknown): RequestDeadline | undefined {
+  return typeof context === 'object' && context !== null ? (context as WithDeadline)[DEADLINE] : undefined;
+}
 
 /** Ties a deadline started by the HTTP front to the request's context. */
 export function attachDeadline<T extends object>(context: T, deadline: RequestDeadline): T {
-  deadlines.set(context, deadline);
+  Object.defineProperty(context, DEADLINE, { value: deadline, enumerable: true, writable: true, configurable: true });
   return context;
 }
 
@@ -53,14 +57,13 @@ export function deadlineError(timeoutMs: number, what: string): GraphQLError {
   });
 }
 
-/** Records the operation type, and starts a deadline for requests that did not come through HTTP. */
-export function deadlinePlugin<T extends object>(settings: LimitSettings): ApolloServerPlugin<T> {
+/** Records the operation type on the request's deadline (set by the HTTP front; executeOperation has none). */
+export function deadlinePlugin<T extends object>(): ApolloServerPlugin<T> {
   return {
     async requestDidStart({ contextValue }) {
-      if (!deadlines.has(contextValue)) deadlines.set(contextValue, new RequestDeadline(settings.executionTimeoutMs));
       return {
         async didResolveOperation({ operation }) {
-          const deadline = deadlines.get(contextValue);
+          const deadline = deadlineOf(contextValue);
           if (deadline) deadline.operation = operation?.operation;
         },
       };
@@ -70,15 +73,15 @@ export function deadlinePlugin<T extends object>(settings: LimitSettings): Apoll
 
 const GUARDED = Symbol('deadline-guarded');
 
-/** Makes every mutation field refuse to start once its request's deadline has passed. */
+/** Makes every mutation field refuse to start once its request was answered at the deadline. */
 export function guardMutations(schema: GraphQLSchema): GraphQLSchema {
   const mutation = schema.getMutationType();
   for (const field of Object.values(mutation?.getFields() ?? {})) {
     const resolve = field.resolve ?? defaultFieldResolver;
     if ((resolve as { [GUARDED]?: boolean })[GUARDED]) continue;
     const guarded: typeof resolve = (source, args, context: unknown, info) => {
-      const deadline = typeof context === 'object' && context !== null ? deadlines.get(context) : undefined;
-      if (deadline?.passed) throw deadlineError(deadline.timeoutMs, `\`${info.fieldName}\` was not started and wrote nothing`);
+      const deadline = deadlineOf(context);
+      if (deadline?.answered) throw deadlineError(deadline.timeoutMs, `\`${info.fieldName}\` was not started and wrote nothing`);
       return resolve(source, args, context, info);
     };
     field.resolve = Object.assign(guarded, { [GUARDED]: true });

@@ -25,7 +25,7 @@ export function limitServerOptions<T extends object>(schema: GraphQLSchema, give
   return {
     validationRules: shapeRules(settings),
     parseOptions: parseOptions(settings),
-    plugins: [limitCodesPlugin<T>(settings), requestedNodesPlugin<T>(settings), deadlinePlugin<T>(settings), inlineTracePlugin<T>(settings)],
+    plugins: [limitCodesPlugin<T>(settings), requestedNodesPlugin<T>(settings), deadlinePlugin<T>(), inlineTracePlugin<T>(settings)],
     schema: guardMutations(schema),
   };
 }

@@ -13,7 +13,7 @@ export interface LimitSettings {
   maxDirectives: number;
   /** Nodes an operation can ask for: page sizes multiplied along nested connections, summed. */
   maxRequestedNodes: number;
-  /** Execution deadline of one request in milliseconds (`0`: none). */
+  /** Execution deadline of one HTTP request in milliseconds (`0`: none); kept by src/http.ts, see src/limits/deadline.ts. */
   executionTimeoutMs: number;
   /**
    * Shared secret of the trusted router (`TRUSTED_GATEWAY`): only a request carrying it in
