@@ -253,6 +253,23 @@ describe('huge strings', () => {
   });
 });
 
+describe('deeply nested JSON', () => {
+  it('answers metadata nested 100,000 levels deep with an INVALID userError, writing nothing', async () => {
+    const depth = 100_000;
+    const metadata = '{"a":'.repeat(depth) + '"x"' + '}'.repeat(depth);
+    const query = 'mutation($in: CreateCustomerInput!) { createCustomer(input: $in) { customer { id } userErrors { field code } } }';
+    const sent = await gw.send({
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${gw.key.key}` },
+      // Written by hand: JSON.stringify itself overflows the stack at this depth.
+      body: `{"query":${JSON.stringify(query)},"variables":{"in":{"email":"deep@hostile.example","metadata":${metadata}}}}`,
+    });
+    expect(sent.status).toBe(200);
+    expect(sent.json.data?.createCustomer).toEqual({ customer: null, userErrors: [{ field: ['metadata', 'a'], code: 'INVALID' }] });
+    expect(await gw.rows()).toEqual(before);
+  });
+});
+
 describe('oversized lists', () => {
   it('answers 251 custom fields in createCustomer with LIMIT_EXCEEDED, writing nothing', async () => {
     const customFields = Array.from({ length: 251 }, (_, i) => ({ key: `k${i}`, value: 'v' }));

@@ -87,9 +87,11 @@ export function limitCodesPlugin<T extends object>(settings: LimitSettings): Apo
   return {
     async requestDidStart() {
       return {
-        async willSendResponse({ response }) {
+        async willSendResponse({ response, errors }) {
           if (response.body.kind !== 'single') return;
           for (const error of response.body.singleResult.errors ?? []) relabel(error as FormattedError, settings);
+          // The originals too, so the request log (a later plugin) records the code the client saw.
+          for (const error of errors ?? []) relabel(error as FormattedError, settings);
         },
       };
     },
