@@ -181,6 +181,18 @@ describe('requested nodes', () => {
     }
   });
 
+  it('leaves a page size out of range to the resolver: BAD_USER_INPUT, not QUERY_TOO_COMPLEX', async () => {
+    expect(codeOf(await env.exec(nested('(first: 100)', '(first: 5000)')))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await env.exec('{ exportCustomers(first: 100000) { nodes { members(first: 100) { totalCount } } } }'))).toBe('BAD_USER_INPUT');
+  });
+
+  it('counts an export page of 1000 with members nested by the members page size', async () => {
+    // 1000 + 1000 x 9 = 10,000 passes; the default 20 members would make it 21,000.
+    expect((await env.exec('{ exportCustomers(first: 1000) { nodes { members(first: 9) { totalCount } } } }')).errors).toBeUndefined();
+    const over = await env.exec('{ exportCustomers(first: 1000) { nodes { members { totalCount } } } }');
+    expect(over.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', requestedNodes: 21_000 });
+  });
+
   it('MAX_REQUESTED_NODES=0 turns the check off', async () => {
     const off = await createTestEnv({ limits: { maxRequestedNodes: 0 } });
     try {

@@ -40,7 +40,7 @@ interface Walk {
   variables: Variables;
 }
 
-/** Page sizes as the resolvers apply them; a size beyond the maximum counts as the maximum (the resolver rejects it). */
+/** Page sizes as the resolvers apply them. */
 function pageBounds(parent: string, field: string): { fallback: number; max: number } {
   return parent === 'Query' && field === 'exportCustomers'
     ? { fallback: EXPORT_PAGE.default, max: EXPORT_PAGE.max }
@@ -55,13 +55,15 @@ function fetchedNodes(parent: GraphQLObjectType, field: GraphQLField<unknown, un
   } catch {
     return null; // Invalid arguments fail in execution with their own error.
   }
-  if (Array.isArray(args.ids)) return Math.min(args.ids.length, MAX_NODES);
+  if (Array.isArray(args.ids)) return args.ids.length <= MAX_NODES ? args.ids.length : 0;
   if (Array.isArray(args.representations)) return args.representations.length;
   const isConnection = getNamedType(field.type).name.endsWith('Connection') && field.args.some((a) => a.name === 'first');
   if (!isConnection) return null;
   const { fallback, max } = pageBounds(parent.name, field.name);
   const given = typeof args.first === 'number' ? args.first : typeof args.last === 'number' ? args.last : fallback;
-  return Math.max(0, Math.min(given, max));
+  // A size out of range fetches nothing: the resolver refuses it with BAD_USER_INPUT, which
+  // says more than a complexity error would.
+  return given >= 1 && given <= max ? given : 0;
 }
 
 function countFields(parent: GraphQLObjectType, fields: FieldMap, multiplier: number, walk: Walk): number {
