@@ -11,7 +11,7 @@ import { GraphQLScalarType, parse, type DocumentNode, type GraphQLSchema } from 
 import type { Context } from './context';
 import { ErrorCode, formatError, isExpected } from './errors';
 import type { Resolvers } from './generated/graphql';
-import { limitServerOptions, type LimitSettings } from './limits';
+import { limitServerOptions, type LimitSettings } from './limits/server-options';
 import type { Logger } from './logger';
 import { resolverModules } from './resolvers';
 

@@ -6,7 +6,7 @@
 import type { ApolloServer } from '@apollo/server';
 import { createContext, type Context } from '../src/context';
 import { createLogger } from '../src/logger';
-import type { LimitSettings } from '../src/limits';
+import type { LimitSettings } from '../src/limits/settings';
 import { createApolloServer } from '../src/server';
 import { issueKey, type IssuedKey } from '../src/services/keys';
 import { migrateToLatest, type Store } from '../src/store/db';

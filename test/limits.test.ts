@@ -9,7 +9,7 @@ import { Lexer, Source, TokenKind, type GraphQLFieldResolver, type GraphQLSchema
 import { loadConfig } from '../src/config';
 import { createContext } from '../src/context';
 import { createHttpServer } from '../src/http';
-import { DEFAULT_LIMITS } from '../src/limits';
+import { DEFAULT_LIMITS } from '../src/limits/settings';
 import { RequestDeadline, attachDeadline } from '../src/limits/deadline';
 import { buildSchema, createApolloServer } from '../src/server';
 import { issueKey } from '../src/services/keys';
