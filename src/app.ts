@@ -57,9 +57,17 @@ export async function prepareStore(config: Config, logger: Logger, extra: StoreO
 export async function createApp(options: AppOptions): Promise<App> {
   const { config, logger } = options;
   const store = await prepareStore(config, logger, options.store);
-  const apollo = createApolloServer({ logger });
+  const apollo = createApolloServer({ logger, limits: config.limits });
   await apollo.start();
-  const server = createHttpServer({ apollo, db: store.db, publicUrl: config.publicUrl, logger, explorer: config.explorer });
+  const server = createHttpServer({
+    apollo,
+    db: store.db,
+    publicUrl: config.publicUrl,
+    logger,
+    explorer: config.explorer,
+    executionTimeoutMs: config.limits.executionTimeoutMs,
+    timeouts: config.httpTimeouts,
+  });
   return {
     store,
     apollo,

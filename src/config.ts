@@ -1,3 +1,5 @@
+import type { LimitSettings } from './limits/settings';
+
 /**
  * Configuration from the environment: one place that names every variable, its default and
  * its check, so a bad value stops the process at start with a message naming the variable.
@@ -18,6 +20,19 @@ export interface Config {
   poolSize: number;
   connectTimeoutMs: number;
   statementTimeoutMs: number;
+  /** Request limits: MAX_QUERY_TOKENS, MAX_QUERY_DEPTH, MAX_ALIASES, MAX_DIRECTIVES, MAX_REQUESTED_NODES, EXECUTION_TIMEOUT_MS, TRUSTED_GATEWAY. */
+  limits: LimitSettings;
+  /** node:http timeouts: HTTP_REQUEST_TIMEOUT_MS, HTTP_HEADERS_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS. */
+  httpTimeouts: HttpTimeouts;
+}
+
+export interface HttpTimeouts {
+  /** Receiving a whole request (headers and body). */
+  requestTimeoutMs: number;
+  /** Receiving the headers. */
+  headersTimeoutMs: number;
+  /** How long an idle kept-alive connection stays open. */
+  keepAliveTimeoutMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -59,5 +74,34 @@ export function loadConfig(env: Env = process.env): Config {
     poolSize: intVar(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
     connectTimeoutMs: intVar(env, 'DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 600000),
     statementTimeoutMs: intVar(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 30000, 0, 3600000),
+    limits: loadLimits(env),
+    httpTimeouts: loadHttpTimeouts(env),
   };
+}
+
+function loadLimits(env: Env): LimitSettings {
+  const trustedGateway = env.TRUSTED_GATEWAY || undefined;
+  // A guessable secret would hand execution traces to anyone who guesses it.
+  if (trustedGateway !== undefined && trustedGateway.length < 32) {
+    throw new Error('TRUSTED_GATEWAY must be a secret of at least 32 characters (for example `openssl rand -hex 32`)');
+  }
+  return {
+    maxTokens: intVar(env, 'MAX_QUERY_TOKENS', 500, 50, 1_000_000),
+    maxDepth: intVar(env, 'MAX_QUERY_DEPTH', 10, 2, 1000),
+    maxAliases: intVar(env, 'MAX_ALIASES', 15, 0, 100_000),
+    maxDirectives: intVar(env, 'MAX_DIRECTIVES', 10, 0, 100_000),
+    maxRequestedNodes: intVar(env, 'MAX_REQUESTED_NODES', 10_000, 0, 100_000_000),
+    executionTimeoutMs: intVar(env, 'EXECUTION_TIMEOUT_MS', 10_000, 0, 3_600_000),
+    trustedGateway,
+  };
+}
+
+function loadHttpTimeouts(env: Env): HttpTimeouts {
+  const requestTimeoutMs = intVar(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000);
+  const headersTimeoutMs = intVar(env, 'HTTP_HEADERS_TIMEOUT_MS', 15_000, 1000, 3_600_000);
+  // node:http requires headersTimeout <= requestTimeout.
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new Error(`HTTP_HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
+  }
+  return { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs: intVar(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 5000, 1, 600_000) };
 }

@@ -12,12 +12,19 @@ import { ErrorCode, INTERNAL_MESSAGE, badUserInput, isExpected } from './errors'
 import { writeExportNdjson } from './export-stream';
 import { decodeExportCursor } from './services/export';
 import { explorerAsset, explorerHtml } from './explorer';
+import type { HttpTimeouts } from './config';
+import { RequestDeadline, attachDeadline, withinDeadline } from './limits/deadline';
+import { DEFAULT_LIMITS } from './limits/settings';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface HttpOptions extends ContextDeps {
   apollo: ApolloServer<Context>;
   explorer: boolean;
+  /** Execution deadline of a GraphQL request (see src/limits/deadline.ts); defaults to 10 s. */
+  executionTimeoutMs?: number;
+  /** node:http timeouts; defaults 30 s request, 15 s headers, 5 s keep-alive. */
+  timeouts?: HttpTimeouts;
 }
 
 class BodyTooLarge extends Error {}
@@ -72,10 +79,14 @@ async function handleGraphql(req: http.IncomingMessage, res: http.ServerResponse
   if (req.method === 'POST' && req.headers['content-type']?.includes('application/json') && body === undefined) {
     return sendJson(res, 400, { errors: [{ message: 'The request body is not valid JSON.', extensions: { code: ErrorCode.BAD_REQUEST } }] });
   }
-  const response = await options.apollo.executeHTTPGraphQLRequest({
+  const deadline = new RequestDeadline(options.executionTimeoutMs ?? DEFAULT_LIMITS.executionTimeoutMs);
+  const running = options.apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-    context: () => authenticated(options, headers, requestId),
+    context: async () => attachDeadline(await authenticated(options, headers, requestId), deadline),
   });
+  const response = await withinDeadline(deadline, running, requestId, () =>
+    options.logger.warn({ requestId, deadlineMs: deadline.timeoutMs }, 'request answered at its execution deadline'),
+  );
   for (const [name, value] of response.headers) res.setHeader(name, value);
   res.statusCode = response.status ?? 200;
   if (response.body.kind === 'complete') return void res.end(response.body.string);
@@ -194,9 +205,9 @@ export function createHttpServer(options: HttpOptions): GatewayHttpServer {
       else res.end();
     });
   }) as GatewayHttpServer;
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 15_000;
-  server.keepAliveTimeout = 5_000;
+  server.requestTimeout = options.timeouts?.requestTimeoutMs ?? 30_000;
+  server.headersTimeout = options.timeouts?.headersTimeoutMs ?? 15_000;
+  server.keepAliveTimeout = options.timeouts?.keepAliveTimeoutMs ?? 5_000;
   server.drain = () => {
     draining = true;
     server.closeIdleConnections();

@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLScalarType, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
@@ -13,6 +12,7 @@ import type { Context } from './context';
 import { ErrorCode, formatError, isExpected } from './errors';
 import { guardEntityRepresentations } from './federation';
 import type { Resolvers } from './generated/graphql';
+import { limitServerOptions, type LimitSettings } from './limits/server-options';
 import type { Logger } from './logger';
 import { resolverModules } from './resolvers';
 
@@ -86,11 +86,16 @@ function loggingPlugin(logger: Logger): ApolloServerPlugin<Context> {
 export interface ServerOptions {
   logger: Logger;
   schema?: GraphQLSchema;
+  /** Request limits (src/limits); anything left out takes its default. */
+  limits?: Partial<LimitSettings>;
 }
 
 export function createApolloServer(options: ServerOptions): ApolloServer<Context> {
+  const limits = limitServerOptions<Context>(options.schema ?? buildSchema(), options.limits);
   return new ApolloServer<Context>({
-    schema: options.schema ?? buildSchema(),
+    schema: limits.schema,
+    validationRules: limits.validationRules,
+    parseOptions: limits.parseOptions,
     formatError,
     includeStacktraceInErrorResponses: false,
     // "Did you mean ...?" suggestions would describe the schema to callers without a key.
@@ -103,8 +108,8 @@ export function createApolloServer(options: ServerOptions): ApolloServer<Context
       ApolloServerPluginLandingPageDisabled(),
       // No cache hints are used; the default cache-control plugin wraps every field.
       ApolloServerPluginCacheControlDisabled(),
-      // Inline traces (ftv1) describe execution to whoever asks; off until a trusted router is configured.
-      ApolloServerPluginInlineTraceDisabled(),
+      // Limits, the execution deadline, and inline traces (ftv1) only for a trusted router.
+      ...limits.plugins,
       loggingPlugin(options.logger),
     ],
   });

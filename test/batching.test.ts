@@ -39,7 +39,8 @@ let seeded: Seeded[];
 let otherWorkspaceCustomer: string;
 
 beforeAll(async () => {
-  env = await createTestEnv();
+  // 50 aliased lookups in one document: more aliases and tokens than the default limits allow.
+  env = await createTestEnv({ limits: { maxAliases: 100, maxTokens: 5000 } });
   for (const [key, valueType] of [
     ['tier', 'STRING'],
     ['seats', 'NUMBER'],

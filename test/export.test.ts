@@ -109,7 +109,10 @@ const forged = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').to
 let env: TestEnv;
 
 beforeEach(async () => {
-  env = await createTestEnv();
+  // EXPORT nests `members` (20 by default) in pages of up to 1000 customers: 1000 + 1000 x 20 =
+  // 21,000 requested nodes, over the default 10,000. A bulk consumer raises MAX_REQUESTED_NODES
+  // (or asks for fewer members), as this suite does.
+  env = await createTestEnv({ limits: { maxRequestedNodes: 25_000 } });
 });
 
 afterEach(async () => {

@@ -6,6 +6,7 @@
 import type { ApolloServer } from '@apollo/server';
 import { createContext, type Context } from '../src/context';
 import { createLogger } from '../src/logger';
+import type { LimitSettings } from '../src/limits/settings';
 import { createApolloServer } from '../src/server';
 import { issueKey, type IssuedKey } from '../src/services/keys';
 import { migrateToLatest, type Store } from '../src/store/db';
@@ -40,7 +41,12 @@ export interface Result<T> {
 export const silentLogger = createLogger('silent');
 
 /** A fresh database: a new SQLite file, or a fresh schema on the test PostgreSQL server. */
-export async function createTestEnv(): Promise<TestEnv> {
+export interface TestEnvOptions {
+  /** Request limits for this server (defaults otherwise), e.g. to batch more aliases than 15. */
+  limits?: Partial<LimitSettings>;
+}
+
+export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestEnv> {
   const statements: string[] = [];
   const database = await createTestDatabase();
   const store = database.open({
@@ -51,7 +57,7 @@ export async function createTestEnv(): Promise<TestEnv> {
   await migrateToLatest(store.db);
   const a = await issueKey(store.db, { workspace: 'alpha', name: 'alpha-test' });
   const b = await issueKey(store.db, { workspace: 'beta', name: 'beta-test' });
-  const apollo = createApolloServer({ logger: silentLogger });
+  const apollo = createApolloServer({ logger: silentLogger, limits: options.limits });
   await apollo.start();
   const exec = async <T>(query: string, variables?: Record<string, unknown>, as: Partial<CallerOptions> = {}) => {
     const key = as.key ?? a;

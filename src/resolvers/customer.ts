@@ -11,6 +11,7 @@ import { archiveCustomer, createCustomer, restoreCustomer, updateCustomer, type 
 import { buildConnection, decodeCursor, encodeCursor, parsePaging, type PagingArgs } from '../services/paging';
 import { gravatarUrl } from '../services/validation';
 import { referenceString, referenceUuid } from './reference';
+import { ARGUMENT_BOUNDS as MAX, boundedString } from '../limits/inputs';
 import { actorOf } from './who';
 
 /** After a write, later fields of the same request see the new state. */
@@ -36,9 +37,10 @@ function childPage<T extends MemberRecord | ActionRecord>(
 
 export const customerResolvers: Resolvers = {
   Query: {
-    customer: (_, { id }, ctx) => (isUuid(id) ? ctx.loaders.customerById.load(id) : null),
-    customerByExternalId: (_, { externalId }, ctx) => ctx.loaders.customerByExternalId.load(externalId.trim()),
-    customerByEmail: (_, { email }, ctx) => ctx.loaders.customerByEmail.load(email.trim().toLowerCase()),
+    customer: (_, { id }, ctx) => (isUuid(boundedString(id, MAX.id, 'id')) ? ctx.loaders.customerById.load(id) : null),
+    customerByExternalId: (_, { externalId }, ctx) =>
+      ctx.loaders.customerByExternalId.load(boundedString(externalId.trim(), MAX.externalId, 'externalId')),
+    customerByEmail: (_, { email }, ctx) => ctx.loaders.customerByEmail.load(boundedString(email.trim().toLowerCase(), MAX.email, 'email')),
     customers: async (_, args, ctx) => {
       const page = await findCustomerPage(ctx.db, ctx.workspace.id, args, await ctx.loaders.customFieldDefinitions());
       // Nested nodes that point back at their customer (member.customer) find it here.

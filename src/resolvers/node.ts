@@ -3,6 +3,7 @@ import { badUserInput } from '../errors';
 import type { Context } from '../context';
 import type { Resolvers } from '../generated/graphql';
 import { isUuid } from '../ids';
+import { ARGUMENT_BOUNDS, boundedString } from '../limits/inputs';
 import type { ActionRecord, CustomerRecord, MemberRecord } from '../store/records';
 
 type NodeRecord = (CustomerRecord & { __typename: 'Customer' }) | (MemberRecord & { __typename: 'Member' }) | (ActionRecord & { __typename: 'Action' });
@@ -29,9 +30,10 @@ async function loadNode(id: string, ctx: Context): Promise<NodeRecord | null> {
 
 export const nodeResolvers: Resolvers = {
   Query: {
-    node: (_, { id }, ctx) => loadNode(id, ctx),
+    node: (_, { id }, ctx) => loadNode(boundedString(id, ARGUMENT_BOUNDS.id, 'id'), ctx),
     nodes: (_, { ids }, ctx) => {
       if (ids.length > MAX_NODES) throw badUserInput(`\`ids\` takes at most ${MAX_NODES} ids, got ${ids.length}`, 'ids');
+      for (const id of ids) boundedString(id, ARGUMENT_BOUNDS.id, 'ids');
       return Promise.all(ids.map((id) => loadNode(id, ctx)));
     },
     workspace: (_, __, ctx) => ctx.workspace,

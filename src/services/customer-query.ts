@@ -48,6 +48,7 @@ function customFieldFilters(
 
 export function buildCustomerFilter(filter: CustomerFilter | null | undefined, definitions: CustomFieldDefinitionRecord[]): CustomerListFilter {
   const f = filter ?? {};
+  if (f.status && f.status.length > LIMITS.list) throw badUserInput(`filter.status: at most ${LIMITS.list} items, got ${f.status.length}`, 'filter');
   const problems = new Problems();
   const country = f.country ? checkCountry(f.country, ['country'], problems) : undefined;
   rejectIfAny(problems, 'country');
