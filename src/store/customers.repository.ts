@@ -1,7 +1,7 @@
 /** Customers: row <-> record translation, batched lookups, keyset pages, writes. */
 import { sql } from 'kysely';
 import type { ExpressionBuilder, Kysely, SelectQueryBuilder } from 'kysely';
-import { engineOf, isoOf, jsonOf, jsonText, likeContains } from './engine';
+import { engineOf, isoOf, jsonOf, jsonText, likeContains, unindexed } from './engine';
 import type { CustomerRecord, CustomerStatus, CustomerType, MetadataValue } from './records';
 import type { CustomerRow, Database, NewCustomerRow } from './tables';
 
@@ -135,10 +135,12 @@ export async function findCustomersBy(
   values: readonly string[],
 ): Promise<CustomerRecord[]> {
   if (values.length === 0) return [];
+  // By id, the primary key must drive the lookup (see unindexed); the other columns' unique
+  // indexes lead with workspace_id and are the right ones.
   const rows = await db
     .selectFrom('customers')
     .selectAll()
-    .where('workspace_id', '=', workspaceId)
+    .where(column === 'id' ? unindexed(db, 'workspace_id') : 'workspace_id', '=', workspaceId)
     .where(column, 'in', values)
     .execute();
   return rows.map(toCustomerRecord);
