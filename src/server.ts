@@ -11,6 +11,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLScalarType, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Context } from './context';
 import { ErrorCode, formatError, isExpected } from './errors';
+import { jitGateway } from './execution/jit';
 import type { Resolvers } from './generated/graphql';
 import type { Logger } from './logger';
 import { resolverModules } from './resolvers';
@@ -85,11 +86,14 @@ function loggingPlugin(logger: Logger): ApolloServerPlugin<Context> {
 export interface ServerOptions {
   logger: Logger;
   schema?: GraphQLSchema;
+  /** Execute with graphql-jit (src/execution/jit.ts; default) or plain graphql-js. */
+  jit?: boolean;
 }
 
 export function createApolloServer(options: ServerOptions): ApolloServer<Context> {
   return new ApolloServer<Context>({
-    schema: options.schema ?? buildSchema(),
+    // Compiled execution through Apollo's gateway hook: validation, plugins and formatError unchanged.
+    ...(options.jit === false ? { schema: options.schema ?? buildSchema() } : { gateway: jitGateway(options.schema ?? buildSchema()) }),
     formatError,
     includeStacktraceInErrorResponses: false,
     // "Did you mean ...?" suggestions would describe the schema to callers without a key.
