@@ -37,6 +37,7 @@
  *   BENCH_NOTE=text            a note stored with the results (what changed since the last run)
  *   BENCH_MAX_QUERY_COST=1000000  MAX_QUERY_COST for the gateway (a page of 100 with members
  *                              is over the default; the cost plugin still runs)
+ *   BENCH_CPU_PROF=dir         run the gateway under `node --cpu-prof`, profiles written to dir
  *   BENCH_KEEP=1               keep the temp dir
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -47,7 +48,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { autocannon, type AutocannonResult } from './lib/autocannon';
 import { seedCustomers } from './lib/dataset';
 import { startFloor } from './lib/floor';
-import { otherCoresMeter, rssSampler } from './lib/machine';
+import { otherCoresMeter, processCpuMs, rssSampler } from './lib/machine';
 import { barChart, type ChartRow } from './lib/svg';
 
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 100_000);
@@ -103,6 +104,7 @@ async function serve(role: Role, dir: string): Promise<void> {
     port = Number(new URL((await startStandaloneServer(server, { listen: { port: 0, host: '127.0.0.1' } })).url).port);
   }
   process.send?.({ port });
+  process.once('SIGTERM', () => process.exit(0));
 }
 
 const running = new Set<ChildProcess>();
@@ -117,7 +119,9 @@ function startServer(role: Role, dir: string, label: string = role): Promise<Ser
     EXPLORER: 'false',
     NODE_ENV: 'production',
   };
-  const child = fork(__filename, ['--role', role, dir], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const profile = role === 'gateway' && process.env.BENCH_CPU_PROF;
+  const execArgv = profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [];
+  const child = fork(__filename, ['--role', role, dir], { env, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   running.add(child);
   child.on('exit', () => running.delete(child));
   return new Promise((resolve, reject) => {
@@ -132,7 +136,8 @@ function stopServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
     if (server.child.exitCode !== null) return resolve();
     server.child.once('exit', () => resolve());
-    server.child.kill('SIGKILL');
+    // SIGTERM lets a profiled gateway write its profile (the handler below exits).
+    server.child.kill('SIGTERM');
   });
 }
 
@@ -277,6 +282,8 @@ interface Round {
   p50Ms: number;
   p99Ms: number;
   peakRssMb: number;
+  /** CPU the server process spent per request: steadier than req/s on a busy machine. */
+  cpuMsPerRequest: number;
   errors: number;
   otherCores: number;
 }
@@ -291,6 +298,7 @@ async function load(server: Server, scenario: Scenario, key: string, seconds: nu
   let badBodies = 0;
   const stopRss = rssSampler([server.pid]);
   const other = otherCoresMeter(() => [process.pid, server.pid]);
+  const cpuBefore = processCpuMs(server.pid);
   const result: AutocannonResult = await autocannon({
     url: first.url,
     connections: CONNECTIONS,
@@ -318,6 +326,7 @@ async function load(server: Server, scenario: Scenario, key: string, seconds: nu
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     peakRssMb: peak,
+    cpuMsPerRequest: round((processCpuMs(server.pid) - cpuBefore) / Math.max(1, result.requests.total), 3),
     errors: result.errors + result.timeouts + result.non2xx + badBodies,
     otherCores,
   };
@@ -334,6 +343,8 @@ interface ScenarioResult {
   /** Median of the per-round gateway/floor ratios. */
   ratio: number;
   ratios: number[];
+  /** floor CPU per request / gateway CPU per request (medians): the ratio as CPU cost. */
+  cpuRatio: number;
   rounds: Round[];
 }
 
@@ -342,6 +353,7 @@ interface Summary {
   p50Ms: number;
   p99Ms: number;
   peakRssMb: number;
+  cpuMsPerRequest: number;
   errors: number;
 }
 
@@ -351,6 +363,7 @@ function summarise(rounds: Round[]): Summary {
     p50Ms: median(rounds.map((r) => r.p50Ms)),
     p99Ms: median(rounds.map((r) => r.p99Ms)),
     peakRssMb: Math.max(...rounds.map((r) => r.peakRssMb)),
+    cpuMsPerRequest: median(rounds.map((r) => r.cpuMsPerRequest)),
     errors: rounds.reduce((sum, r) => sum + r.errors, 0),
   };
 }
@@ -380,6 +393,7 @@ async function runScenario(scenario: Scenario, gateway: Server, floor: Server, h
     ...(hello ? { hello: of(hello.label) } : {}),
     ratio: round(median(ratios), 3),
     ratios: ratios.map((x) => round(x, 3)),
+    cpuRatio: round(of(floor.label).cpuMsPerRequest / Math.max(0.001, of(gateway.label).cpuMsPerRequest), 3),
     rounds,
   };
 }
@@ -393,6 +407,7 @@ interface Drain {
   seconds: number;
   rowsPerSecond: number;
   peakRssMb: number;
+  cpuMsPer1000Rows: number;
   otherCores: number;
 }
 
@@ -400,6 +415,7 @@ async function drain(server: Server, key: string): Promise<Drain> {
   const scenario: Scenario = { name: 'export', floor: 'export', target: 0.7, variables: () => ({}) };
   const stopRss = rssSampler([server.pid]);
   const other = otherCoresMeter(() => [process.pid, server.pid]);
+  const cpuBefore = processCpuMs(server.pid);
   const started = performance.now();
   let after: string | null = null;
   let rows = 0;
@@ -414,7 +430,7 @@ async function drain(server: Server, key: string): Promise<Drain> {
     if (!page.pageInfo.hasNextPage) break;
   }
   const seconds = (performance.now() - started) / 1000;
-  return { server: server.label, rows, seconds: round(seconds, 2), rowsPerSecond: round(rows / seconds), peakRssMb: stopRss().get(server.pid) ?? 0, otherCores: other() };
+  return { server: server.label, rows, seconds: round(seconds, 2), rowsPerSecond: round(rows / seconds), peakRssMb: stopRss().get(server.pid) ?? 0, cpuMsPer1000Rows: round(((processCpuMs(server.pid) - cpuBefore) * 1000) / Math.max(1, rows), 1), otherCores: other() };
 }
 
 interface DrainResult {
@@ -423,8 +439,8 @@ interface DrainResult {
   target: number;
   identical: boolean;
   mismatch?: string;
-  gateway: { rowsPerSecond: number; peakRssMb: number };
-  floor: { rowsPerSecond: number; peakRssMb: number };
+  gateway: { rowsPerSecond: number; peakRssMb: number; cpuMsPer1000Rows: number };
+  floor: { rowsPerSecond: number; peakRssMb: number; cpuMsPer1000Rows: number };
   ratio: number;
   ratios: number[];
   drains: Drain[];
@@ -445,7 +461,11 @@ async function runDrain(name: string, gateway: Server, floor: Server, key: strin
   }
   const of = (label: string) => {
     const mine = drains.filter((d) => d.server === label);
-    return { rowsPerSecond: round(median(mine.map((d) => d.rowsPerSecond))), peakRssMb: Math.max(...mine.map((d) => d.peakRssMb)) };
+    return {
+      rowsPerSecond: round(median(mine.map((d) => d.rowsPerSecond))),
+      peakRssMb: Math.max(...mine.map((d) => d.peakRssMb)),
+      cpuMsPer1000Rows: median(mine.map((d) => d.cpuMsPer1000Rows)),
+    };
   };
   return {
     name,
@@ -465,7 +485,7 @@ async function runDrain(name: string, gateway: Server, floor: Server, key: strin
 // Report
 
 function table(results: ScenarioResult[], drains: DrainResult[]): string {
-  const rows = [['scenario', 'floor req/s', 'gateway req/s', 'ratio (median)', 'target', 'gw p50/p99 ms', 'floor p50/p99 ms', 'gw peak RSS MB', 'identical']];
+  const rows = [['scenario', 'floor req/s', 'gateway req/s', 'ratio (median)', 'target', 'CPU ms/req gw/floor (ratio)', 'gw p50/p99 ms', 'floor p50/p99 ms', 'gw peak RSS MB', 'identical']];
   for (const r of results) {
     rows.push([
       r.name,
@@ -473,15 +493,16 @@ function table(results: ScenarioResult[], drains: DrainResult[]): string {
       String(r.gateway.requestsPerSecond),
       `${Math.round(r.ratio * 100)}%`,
       `${Math.round(r.target * 100)}%`,
+      `${r.gateway.cpuMsPerRequest}/${r.floor.cpuMsPerRequest} (${Math.round(r.cpuRatio * 100)}%)`,
       `${r.gateway.p50Ms}/${r.gateway.p99Ms}`,
       `${r.floor.p50Ms}/${r.floor.p99Ms}`,
       String(r.gateway.peakRssMb),
       r.identical ? 'yes' : 'NO',
     ]);
-    if (r.hello) rows.push(['  { hello } (bare Apollo)', '', String(r.hello.requestsPerSecond), `${Math.round((r.hello.requestsPerSecond / r.floor.requestsPerSecond) * 100)}%`, '', `${r.hello.p50Ms}/${r.hello.p99Ms}`, '', String(r.hello.peakRssMb), '']);
+    if (r.hello) rows.push(['  { hello } (bare Apollo)', '', String(r.hello.requestsPerSecond), `${Math.round((r.hello.requestsPerSecond / r.floor.requestsPerSecond) * 100)}%`, '', `${r.hello.cpuMsPerRequest}`, `${r.hello.p50Ms}/${r.hello.p99Ms}`, '', String(r.hello.peakRssMb), '']);
   }
   for (const d of drains) {
-    rows.push([`${d.name} (rows/s)`, String(d.floor.rowsPerSecond), String(d.gateway.rowsPerSecond), `${Math.round(d.ratio * 100)}%`, `${Math.round(d.target * 100)}%`, '', '', `${d.gateway.peakRssMb} (floor ${d.floor.peakRssMb})`, d.identical ? 'yes' : 'NO']);
+    rows.push([`${d.name} (rows/s)`, String(d.floor.rowsPerSecond), String(d.gateway.rowsPerSecond), `${Math.round(d.ratio * 100)}%`, `${Math.round(d.target * 100)}%`, `${d.gateway.cpuMsPer1000Rows}/${d.floor.cpuMsPer1000Rows} per 1000 rows`, '', '', `${d.gateway.peakRssMb} (floor ${d.floor.peakRssMb})`, d.identical ? 'yes' : 'NO']);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ')).join('\n');
