@@ -37,6 +37,8 @@
  *   BENCH_NOTE=text            a note stored with the results (what changed since the last run)
  *   BENCH_MAX_QUERY_COST=1000000  MAX_QUERY_COST for the gateway (a page of 100 with members
  *                              is over the default; the cost plugin still runs)
+ *   BENCH_BASELINE=file       an earlier perf.json: its figures are kept in this run's results as
+ *                              `before` (with its note), for before/after comparisons
  *   BENCH_CPU_PROF=dir         run the gateway under `node --cpu-prof`, profiles written to dir
  *   BENCH_KEEP=1               keep the temp dir
  */
@@ -45,7 +47,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { autocannon, type AutocannonResult } from './lib/autocannon';
+import type { AutocannonResult } from './lib/autocannon';
 import { seedCustomers } from './lib/dataset';
 import { startFloor } from './lib/floor';
 import { otherCoresMeter, processCpuMs, rssSampler } from './lib/machine';
@@ -299,6 +301,8 @@ async function load(server: Server, scenario: Scenario, key: string, seconds: nu
   const stopRss = rssSampler([server.pid]);
   const other = otherCoresMeter(() => [process.pid, server.pid]);
   const cpuBefore = processCpuMs(server.pid);
+  // Required here, not at the top: the server processes (this same file) never load it.
+  const { autocannon } = require('./lib/autocannon') as typeof import('./lib/autocannon');
   const result: AutocannonResult = await autocannon({
     url: first.url,
     connections: CONNECTIONS,
@@ -530,6 +534,30 @@ function chart(results: ScenarioResult[], drains: DrainResult[]): string {
   );
 }
 
+/** The headline figures of an earlier run, for the before/after record. */
+function baselineSummary(file: string) {
+  const earlier = JSON.parse(fs.readFileSync(file, 'utf8')) as { when: string; note: string | null; scenarios: ScenarioResult[]; exportDrains: DrainResult[] };
+  return {
+    when: earlier.when,
+    note: earlier.note,
+    scenarios: earlier.scenarios.map((r) => ({
+      name: r.name,
+      ratio: r.ratio,
+      cpuRatio: r.cpuRatio ?? null,
+      gatewayRequestsPerSecond: r.gateway.requestsPerSecond,
+      floorRequestsPerSecond: r.floor.requestsPerSecond,
+      gatewayP99Ms: r.gateway.p99Ms,
+    })),
+    exportDrains: earlier.exportDrains.map((d) => ({
+      name: d.name,
+      ratio: d.ratio,
+      gatewayRowsPerSecond: d.gateway.rowsPerSecond,
+      floorRowsPerSecond: d.floor.rowsPerSecond,
+      gatewayPeakRssMb: d.gateway.peakRssMb,
+    })),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -593,6 +621,7 @@ async function main(): Promise<void> {
       exportDrains: drains,
       seconds: round((performance.now() - started) / 1000),
     };
+    if (process.env.BENCH_BASELINE) Object.assign(output, { before: baselineSummary(process.env.BENCH_BASELINE) });
     fs.mkdirSync(RESULTS_DIR, { recursive: true });
     fs.writeFileSync(path.join(RESULTS_DIR, 'perf.json'), JSON.stringify(output, null, 2) + '\n');
     fs.writeFileSync(path.join(RESULTS_DIR, 'perf.svg'), chart(results, drains));
