@@ -252,7 +252,7 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-function requestOf(server: Server, scenario: Scenario, key: string, variables: Variables): { url: string; body: string } {
+function requestOf(server: Server, scenario: Scenario, variables: Variables): { url: string; body: string } {
   const query = QUERIES[scenario.floor];
   if (server.role === 'hello') return { url: `${server.url}/`, body: JSON.stringify({ query: '{ hello }' }) };
   if (server.role === 'floor') return { url: `${server.url}/${scenario.floor}`, body: JSON.stringify({ query, variables }) };
@@ -269,8 +269,12 @@ async function post(url: string, key: string, body: string): Promise<string> {
 /** One request to each side with the same variables: the bodies must be byte-identical. */
 async function checkIdentical(scenario: Scenario, gateway: Server, floor: Server, key: string): Promise<string | null> {
   const n = 1_000_000_000; // a variable set the load never uses
-  const a = await post(requestOf(gateway, scenario, key, scenario.variables(n, 'gw')).url, key, requestOf(gateway, scenario, key, scenario.variables(n, 'gw')).body);
-  const b = await post(requestOf(floor, scenario, key, scenario.variables(n, 'fl')).url, key, requestOf(floor, scenario, key, scenario.variables(n, 'fl')).body);
+  const ask = (server: Server, tag: string) => {
+    const request = requestOf(server, scenario, scenario.variables(n, tag));
+    return post(request.url, key, request.body);
+  };
+  const a = await ask(gateway, 'gw');
+  const b = await ask(floor, 'fl');
   const [x, y] = scenario.normalise ? [scenario.normalise(a), scenario.normalise(b)] : [a, b];
   if (x === y) return null;
   let at = 0;
@@ -296,7 +300,7 @@ const sent = new Map<string, number>();
 async function load(server: Server, scenario: Scenario, key: string, seconds: number): Promise<Round> {
   let n = sent.get(server.label) ?? 0;
   const tag = server.role === 'gateway' ? 'gw' : 'fl';
-  const first = requestOf(server, scenario, key, scenario.variables(0, tag));
+  const first = requestOf(server, scenario, scenario.variables(0, tag));
   let badBodies = 0;
   const stopRss = rssSampler([server.pid]);
   const other = otherCoresMeter(() => [process.pid, server.pid]);
@@ -312,7 +316,7 @@ async function load(server: Server, scenario: Scenario, key: string, seconds: nu
     requests: [
       {
         setupRequest: (request) => {
-          request.body = requestOf(server, scenario, key, scenario.variables(n++, tag)).body;
+          request.body = requestOf(server, scenario, scenario.variables(n++, tag)).body;
           return request;
         },
         onResponse: (status, body) => {
@@ -424,7 +428,7 @@ async function drain(server: Server, key: string): Promise<Drain> {
   let after: string | null = null;
   let rows = 0;
   for (;;) {
-    const request = requestOf(server, scenario, key, { first: EXPORT_PAGE, after });
+    const request = requestOf(server, scenario, { first: EXPORT_PAGE, after });
     const body = JSON.parse(await post(request.url, key, request.body)) as {
       data: { exportCustomers: { edges: unknown[]; pageInfo: { hasNextPage: boolean; endCursor: string } } };
     };
