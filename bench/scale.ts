@@ -64,54 +64,9 @@ import { importCustomers, type SourceItem } from '../src/services/import';
 import { issueKey } from '../src/services/keys';
 import { migrateToLatest, openStore, SQLITE_FILE_NAME } from '../src/store/db';
 import type { Database } from '../src/store/tables';
-
-// ---------------------------------------------------------------------------------------------
-// autocannon has no type declarations; the part of its API used here.
-
-interface Histogram {
-  average: number;
-  mean: number;
-  stddev: number;
-  min: number;
-  max: number;
-  total: number;
-  p50: number;
-  p90: number;
-  p99: number;
-}
-interface AutocannonResult {
-  requests: Histogram & { sent: number };
-  latency: Histogram;
-  throughput: Histogram;
-  duration: number;
-  errors: number;
-  timeouts: number;
-  mismatches: number;
-  non2xx: number;
-  '2xx': number;
-  statusCodeStats?: Record<string, { count: number }>;
-}
-interface AutocannonRequest {
-  body?: string;
-  setupRequest?: (request: { body?: string | Buffer }, context: unknown) => { body?: string | Buffer };
-  onResponse?: (status: number, body: string) => void;
-}
-interface AutocannonInstance extends Promise<AutocannonResult> {
-  stop(): void;
-}
-type Autocannon = (options: {
-  url: string;
-  connections: number;
-  duration: number;
-  method: 'POST';
-  headers: Record<string, string>;
-  body?: string;
-  requests?: AutocannonRequest[];
-  verifyBody?: (body: string) => boolean;
-  timeout?: number;
-}) => AutocannonInstance;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const autocannon = require('autocannon') as Autocannon;
+import { autocannon, type AutocannonInstance, type AutocannonRequest } from './lib/autocannon';
+import { customerGenerator } from './lib/dataset';
+import { busyCoresNow, CLK_TCK, machineTicks, processCpuMs } from './lib/machine';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -132,7 +87,6 @@ const POOL_SIZE = 10;
 const SEED = 0x5ca1_e0ff;
 const SERVER = path.resolve(__dirname, '../src/index.js');
 const RESULTS = path.resolve(__dirname, '../../bench/results/scale.json');
-const CLK_TCK = 100; // Linux USER_HZ; /proc/<pid>/stat times are in these ticks
 
 type Engine = 'sqlite' | 'postgres';
 
@@ -142,121 +96,13 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 // ---------------------------------------------------------------------------------------------
 // Deterministic data: ExportedCustomer-shaped records (services/export-record.ts) for the ndjson mapper
 
-/** mulberry32: a small, fast, seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const FIRST = ['James', 'Mary', 'Robert', 'Patricia', 'John', 'Jennifer', 'Michael', 'Linda', 'David', 'Elizabeth', 'William', 'Barbara', 'Richard', 'Susan', 'Joseph', 'Jessica', 'Thomas', 'Sarah', 'Carlos', 'Karen', 'Wei', 'Aisha', 'Mateo', 'Sofia', 'Noah', 'Olivia', 'Liam', 'Emma', 'Hiroshi', 'Priya', 'Omar', 'Zoe', 'Chloé', 'Jürgen'];
-const LAST = ['Smith', 'Johnson', 'Williams', 'Brown', 'Jones', 'Garcia', 'Miller', 'Davis', 'Rodriguez', 'Martinez', 'Hernandez', 'Lopez', 'Gonzalez', 'Wilson', 'Anderson', 'Thomas', 'Taylor', 'Moore', 'Jackson', 'Martin', 'Lee', 'Perez', 'Thompson', 'White', 'Harris', 'Chen', 'Nguyen', 'Patel', 'Kim', "O'Brien", 'Müller', 'Tremblay'];
-const US_STATES = ['AL', 'AZ', 'CA', 'CO', 'CT', 'FL', 'GA', 'IL', 'IN', 'MA', 'MD', 'MI', 'MN', 'MO', 'NC', 'NJ', 'NY', 'OH', 'OR', 'PA', 'TN', 'TX', 'UT', 'VA', 'WA', 'WI'];
-const US_AREA_CODES = ['201', '202', '206', '212', '213', '303', '305', '312', '404', '415', '503', '512', '602', '617', '702', '713', '720', '805', '919', '971'];
-const CA_PROVINCES: [string, string[], string[]][] = [
-  ['ON', ['Toronto', 'Ottawa', 'Hamilton'], ['416', '613', '905']],
-  ['QC', ['Montréal', 'Québec', 'Laval'], ['514', '418', '450']],
-  ['BC', ['Vancouver', 'Victoria', 'Surrey'], ['604', '250', '778']],
-  ['AB', ['Calgary', 'Edmonton', 'Red Deer'], ['403', '780', '587']],
-];
-const CITIES = ['Springfield', 'Riverside', 'Franklin', 'Greenville', 'Bristol', 'Clinton', 'Fairview', 'Salem', 'Madison', 'Georgetown', 'Arlington', 'Ashland', 'Burlington', 'Manchester', 'Oxford'];
-const STREETS = ['Main St', 'Oak Ave', 'Pine St', 'Maple Dr', 'Cedar Ln', 'Elm St', 'Washington Blvd', 'Lake Rd', 'Hill St', 'Park Ave', 'Sunset Blvd', 'River Rd'];
-const DOMAINS = ['example.com', 'mail.example.org', 'acme.test', 'corp.example.net', 'shop.example.io'];
-const TEAM_SUFFIXES = ['Household', 'Family', '& Co', 'Studio', 'Consulting', 'Labs'];
-const BIO_WORDS = ['avid', 'reader', 'runner', 'coffee', 'lover', 'product', 'designer', 'engineer', 'parent', 'traveler', 'photographer', 'gardener', 'musician', 'teacher', 'founder', 'of', 'a', 'small', 'bakery', 'in', 'the', 'city', 'who', 'enjoys', 'hiking', 'and', 'board', 'games'];
-const PLANS = ['free', 'starter', 'pro', 'enterprise'];
-const SOURCES = ['web', 'referral', 'ads', 'partner', 'event'];
-
-const ascii = (s: string) => s.normalize('NFD').replace(/[^A-Za-z]/g, '').toLowerCase();
-
-/** A generator of export-shaped customers, one per call, deterministic for a seed. */
-function customerGenerator(seed: number) {
-  const rand = prng(seed);
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)];
-  const int = (min: number, max: number) => min + Math.floor(rand() * (max - min + 1));
-  const base = Date.UTC(2019, 0, 1);
-  const iso = (ms: number) => new Date(ms).toISOString();
-  const phone = (areaCodes: string[]) => {
-    for (;;) {
-      const number = `+1${pick(areaCodes)}${int(2, 9)}${int(0, 9)}${int(0, 9)}${String(int(0, 9999)).padStart(4, '0')}`;
-      if (number.slice(5, 7) === '11' || number.slice(5, 8) === '555') continue;
-      if (parsePhoneNumberFromString(number)?.isValid()) return number;
-    }
-  };
-
-  return (i: number): Record<string, unknown> => {
-    const first = pick(FIRST);
-    const last = pick(LAST);
-    const local = `${ascii(first)}.${ascii(last)}`;
-    const created = base + int(0, 5 * 365 * 86400) * 1000;
-    const lastSeen = created + int(0, 300 * 86400) * 1000;
-    const team = rand() < 1 / 3;
-    const canadian = rand() < 0.15;
-    const [state, cities, areaCodes] = canadian ? pick(CA_PROVINCES) : [pick(US_STATES), CITIES, US_AREA_CODES];
-    const teamName = `${last} ${pick(TEAM_SUFFIXES)}`;
-    const metadata: Record<string, string> = { plan: pick(PLANS), source: pick(SOURCES) };
-    if (rand() < 0.4) metadata.accountManager = `${ascii(pick(FIRST))}@support.example`;
-    const members = team
-      ? Array.from({ length: int(2, 3) }, (_, m) => {
-          const memberFirst = m === 0 ? first : pick(FIRST);
-          return {
-            email: `${ascii(memberFirst)}.${ascii(last)}.m${m}.${i}@${pick(DOMAINS)}`,
-            name: `${memberFirst} ${last}`,
-            externalId: null,
-            role: m === 0 ? 'OWNER' : 'MEMBER',
-          };
-        })
-      : [];
-    return {
-      externalId: `cust-${String(i).padStart(6, '0')}`,
-      email: `${local}.${i}@${pick(DOMAINS)}`,
-      emailVerified: rand() < 0.7,
-      firstName: first,
-      lastName: last,
-      explicitName: team ? teamName : null,
-      phone: rand() < 0.85 ? phone(areaCodes) : null,
-      birthDate: !team && rand() < 0.5 ? `${int(1950, 2004)}-${String(int(1, 12)).padStart(2, '0')}-${String(int(1, 28)).padStart(2, '0')}` : null,
-      gender: !team && rand() < 0.4 ? pick(['female', 'male', 'non-binary']) : null,
-      explicitAvatarUrl: null,
-      profile: {
-        bio: rand() < 0.6 ? Array.from({ length: int(6, 18) }, () => pick(BIO_WORDS)).join(' ') : null,
-        location: `${pick(cities)}, ${state}`,
-        website: rand() < 0.25 ? `https://${local.replace('.', '-')}.example.com/` : null,
-        socials: { twitter: rand() < 0.3 ? `@${local.replace('.', '_')}` : null, facebook: null, instagram: rand() < 0.2 ? local.replace('.', '') : null },
-      },
-      billingAddress: {
-        line1: `${int(1, 9999)} ${pick(STREETS)}`,
-        line2: rand() < 0.2 ? `Apt ${int(1, 400)}` : null,
-        city: pick(cities),
-        state,
-        postalCode: canadian ? `${pick(['M', 'H', 'V', 'T'])}${int(1, 9)}${pick(['A', 'B', 'C', 'E'])} ${int(1, 9)}${pick(['J', 'K', 'L'])}${int(1, 9)}` : String(int(10000, 99999)),
-        country: canadian ? 'CA' : 'US',
-      },
-      type: team ? 'TEAM' : 'INDIVIDUAL',
-      metadata,
-      unsubscribed: rand() < 0.05,
-      internalNote: rand() < 0.05 ? 'VIP: call before renewal' : null,
-      netRevenue: `${int(0, 50000)}.${String(int(0, 99)).padStart(2, '0')}`,
-      signInCount: int(0, 500),
-      lastRequestAt: iso(lastSeen),
-      bouncedAt: null,
-      status: 'ACTIVE',
-      createdAt: iso(created),
-      createdBy: 'legacy-crm',
-      createdVia: 'api',
-      customFields: [],
-      members,
-    };
-  };
-}
-
 async function* generatedCustomers(count: number): AsyncGenerator<SourceItem> {
-  const next = customerGenerator(SEED);
+  // About a third TEAM customers with 2-3 members; phones the importer accepts.
+  const next = customerGenerator(SEED, {
+    teamShare: 1 / 3,
+    membersPerTeam: [2, 3],
+    isValidPhone: (e164) => parsePhoneNumberFromString(e164)?.isValid() ?? false,
+  });
   for (let i = 0; i < count; i++) yield { line: i + 1, raw: next(i) };
 }
 
@@ -517,15 +363,6 @@ async function stopGateway(gateway: Gateway): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // CPU accounting from /proc (cheap "where does the time go")
 
-function processCpuMs(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-  } catch {
-    return 0; // gone
-  }
-}
 
 /** CPU of the PostgreSQL cluster serving the bench: its postmaster and all its children. */
 function postgresCpuMs(postmaster: number | null): number {
@@ -543,24 +380,9 @@ function postgresCpuMs(postmaster: number | null): number {
   return total;
 }
 
-/** Busy and total jiffies of the whole machine (/proc/stat). */
-function machineTicks(): { busy: number; total: number } {
-  const [, ...values] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
-  const n = values.map(Number);
-  const total = n.slice(0, 8).reduce((a, b) => a + b, 0);
-  const idle = n[3] + n[4];
-  return { busy: total - idle, total };
-}
 
 let quietBudgetMs = QUIET_WAIT * 1000;
 
-/** Cores busy over the next second, whatever uses them. */
-async function busyCoresNow(): Promise<number> {
-  const a = machineTicks();
-  await sleep(1000);
-  const b = machineTicks();
-  return ((b.busy - a.busy) / Math.max(1, b.total - a.total)) * os.cpus().length;
-}
 
 /** Waits (within the run's budget) until the machine is quiet; returns the cores busy at the end. */
 async function waitForQuiet(): Promise<number> {

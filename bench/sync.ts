@@ -28,6 +28,9 @@ import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import SqliteDatabase from 'better-sqlite3';
 import { newId } from '../src/ids';
+import { ACTION_COLUMNS, creationChanges, CUSTOMER_COLUMNS, customerGenerator, customerRow, insertSql, MEMBER_COLUMNS, type Loose } from './lib/dataset';
+
+export { customerGenerator };
 
 // Gateway modules (and libphonenumber) are loaded on demand, so a raw phase's peak RSS is not
 // inflated by code it never runs: the raw children load only better-sqlite3 and uuid.
@@ -78,140 +81,12 @@ export function dbFile(dir: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Deterministic data
-
-/** mulberry32: a small, fast, seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const FIRST = ['James', 'Mary', 'Robert', 'Patricia', 'John', 'Jennifer', 'Michael', 'Linda', 'David', 'Elizabeth', 'William', 'Barbara', 'Richard', 'Susan', 'Joseph', 'Jessica', 'Thomas', 'Sarah', 'Carlos', 'Karen', 'Wei', 'Aisha', 'Mateo', 'Sofia', 'Noah', 'Olivia', 'Liam', 'Emma', 'Hiroshi', 'Priya', 'Omar', 'Zoe'];
-const LAST = ['Smith', 'Johnson', 'Williams', 'Brown', 'Jones', 'Garcia', 'Miller', 'Davis', 'Rodriguez', 'Martinez', 'Hernandez', 'Lopez', 'Gonzalez', 'Wilson', 'Anderson', 'Thomas', 'Taylor', 'Moore', 'Jackson', 'Martin', 'Lee', 'Perez', 'Thompson', 'White', 'Harris', 'Chen', 'Nguyen', 'Patel', 'Kim', "O'Brien"];
-const STATES = ['AL', 'AK', 'AZ', 'AR', 'CA', 'CO', 'CT', 'DE', 'FL', 'GA', 'HI', 'ID', 'IL', 'IN', 'IA', 'KS', 'KY', 'LA', 'ME', 'MD', 'MA', 'MI', 'MN', 'MS', 'MO', 'MT', 'NE', 'NV', 'NH', 'NJ', 'NM', 'NY', 'NC', 'ND', 'OH', 'OK', 'OR', 'PA', 'RI', 'SC', 'SD', 'TN', 'TX', 'UT', 'VT', 'VA', 'WA', 'WV', 'WI', 'WY'];
-const CITIES = ['Springfield', 'Riverside', 'Franklin', 'Greenville', 'Bristol', 'Clinton', 'Fairview', 'Salem', 'Madison', 'Georgetown', 'Arlington', 'Ashland', 'Burlington', 'Manchester', 'Oxford'];
-const STREETS = ['Main St', 'Oak Ave', 'Pine St', 'Maple Dr', 'Cedar Ln', 'Elm St', 'Washington Blvd', 'Lake Rd', 'Hill St', 'Park Ave', 'Sunset Blvd', 'River Rd'];
-const AREA_CODES = ['201', '202', '206', '212', '213', '303', '305', '312', '404', '415', '503', '512', '602', '617', '702', '713', '720', '805', '919', '971'];
-const DOMAINS = ['example.com', 'mail.example.org', 'acme.test', 'corp.example.net', 'shop.example.io'];
-const BIO_WORDS = ['avid', 'reader', 'runner', 'coffee', 'lover', 'product', 'designer', 'engineer', 'parent', 'traveler', 'photographer', 'gardener', 'musician', 'teacher', 'founder', 'of', 'a', 'small', 'bakery', 'in', 'the', 'city', 'who', 'enjoys', 'hiking', 'and', 'board', 'games'];
-const PLANS = ['free', 'starter', 'pro', 'enterprise'];
-const SOURCES = ['web', 'referral', 'ads', 'partner', 'event'];
-
-interface ExportShape {
-  [key: string]: unknown;
-  members: { id: string; email: string; name: string | null; externalId: string | null; role: string; createdAt: string; updatedAt: string }[];
-}
-
-/** A generator of export-shaped customers (services/export-record.ts), one per call, deterministic. */
-export function customerGenerator(seed: number, isValidPhone: (e164: string) => boolean = () => true) {
-  const rand = prng(seed);
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)];
-  const int = (min: number, max: number) => min + Math.floor(rand() * (max - min + 1));
-  const base = Date.UTC(2020, 0, 1);
-  const iso = (ms: number) => new Date(ms).toISOString();
-  const hex = (n: number) => {
-    let s = '';
-    for (let i = 0; i < n; i++) s += Math.floor(rand() * 16).toString(16);
-    return s;
-  };
-  const uuid = () => `${hex(8)}-${hex(4)}-7${hex(3)}-${pick(['8', '9', 'a', 'b'])}${hex(3)}-${hex(12)}`;
-  const phone = () => {
-    for (;;) {
-      const number = `+1${pick(AREA_CODES)}${int(2, 9)}${int(0, 9)}${int(0, 9)}${String(int(0, 9999)).padStart(4, '0')}`;
-      if (number.slice(5, 7) === '11' || number.slice(5, 8) === '555') continue;
-      if (isValidPhone(number)) return number;
-    }
-  };
-
-  return (i: number): ExportShape => {
-    const first = pick(FIRST);
-    const last = pick(LAST);
-    const local = `${first}.${last}`.toLowerCase().replace(/[^a-z.]/g, '');
-    const email = `${local}.${i}@${pick(DOMAINS)}`;
-    const created = base + int(0, 4 * 365 * 86400) * 1000;
-    const updated = created + int(0, 200 * 86400) * 1000;
-    const team = rand() < 0.1;
-    const metadata: Record<string, string | number | boolean> = { plan: pick(PLANS), source: pick(SOURCES) };
-    if (rand() < 0.5) metadata.score = int(0, 1000);
-    const bioLength = int(6, 18);
-    const bio = Array.from({ length: bioLength }, () => pick(BIO_WORDS)).join(' ');
-    const displayName = team ? `${last} Household` : `${first} ${last}`;
-    const members: ExportShape['members'] = team
-      ? [0, 1].map((m) => ({
-          id: uuid(),
-          email: `${m === 0 ? local : `${pick(FIRST).toLowerCase()}.${last.toLowerCase().replace(/[^a-z]/g, '')}`}.m${m}.${i}@${pick(DOMAINS)}`,
-          name: m === 0 ? `${first} ${last}` : `${pick(FIRST)} ${last}`,
-          externalId: null,
-          role: m === 0 ? 'OWNER' : 'MEMBER',
-          createdAt: iso(created + m * 1000),
-          updatedAt: iso(created + m * 1000),
-        }))
-      : [];
-    return {
-      id: uuid(),
-      externalId: `crm-${String(i).padStart(7, '0')}`,
-      email,
-      emailVerified: rand() < 0.7,
-      firstName: first,
-      lastName: last,
-      name: displayName,
-      explicitName: team ? displayName : null,
-      phone: phone(),
-      phoneCountry: 'US',
-      birthDate: rand() < 0.6 ? `${int(1950, 2004)}-${String(int(1, 12)).padStart(2, '0')}-${String(int(1, 28)).padStart(2, '0')}` : null,
-      gender: rand() < 0.5 ? pick(['female', 'male', 'non-binary']) : null,
-      avatarUrl: `https://www.gravatar.com/avatar/${hex(64)}?d=404`,
-      explicitAvatarUrl: null,
-      profile: {
-        bio,
-        location: `${pick(CITIES)}, ${pick(STATES)}`,
-        website: rand() < 0.3 ? `https://${local.replace('.', '-')}.example.com/` : null,
-        socials: { twitter: rand() < 0.3 ? `@${local.replace('.', '_')}` : null, facebook: null, instagram: rand() < 0.2 ? local.replace('.', '') : null },
-      },
-      billingAddress: {
-        line1: `${int(1, 9999)} ${pick(STREETS)}`,
-        line2: rand() < 0.2 ? `Apt ${int(1, 400)}` : null,
-        city: pick(CITIES),
-        state: pick(STATES),
-        postalCode: String(int(10000, 99999)),
-        country: 'US',
-      },
-      type: team ? 'TEAM' : 'INDIVIDUAL',
-      metadata,
-      unsubscribed: rand() < 0.05,
-      internalNote: rand() < 0.1 ? 'VIP: call before renewal' : null,
-      netRevenue: `${int(0, 50000)}.${String(int(0, 99)).padStart(2, '0')}`,
-      signInCount: int(0, 500),
-      lastRequestAt: iso(updated),
-      bouncedAt: null,
-      status: 'ACTIVE',
-      archivedAt: null,
-      archivedBy: null,
-      archivedVia: null,
-      archiveReason: null,
-      createdAt: iso(created),
-      createdBy: 'legacy-crm',
-      createdVia: 'api',
-      updatedAt: iso(updated),
-      updatedBy: 'legacy-crm',
-      updatedVia: 'api',
-      version: 1 + members.length,
-      customFields: [],
-      members,
-    };
-  };
-}
+// Deterministic data (bench/lib/dataset.ts)
 
 export async function generateFile(file: string, count: number): Promise<void> {
   // Every phone is checked with the gateway's own phone metadata, so no record is rejected.
   const { parsePhoneNumberFromString } = require('libphonenumber-js/max') as typeof import('libphonenumber-js/max');
-  const next = customerGenerator(SEED, (e164) => parsePhoneNumberFromString(e164)?.isValid() ?? false);
+  const next = customerGenerator(SEED, { isValidPhone: (e164) => parsePhoneNumberFromString(e164)?.isValid() ?? false });
   const out = fs.createWriteStream(file);
   let chunk: string[] = [];
   for (let i = 0; i < count; i++) {
@@ -222,106 +97,6 @@ export async function generateFile(file: string, count: number): Promise<void> {
     }
   }
   await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Rows as the gateway stores them (store/customers.repository.ts toCustomerRow, members, actions)
-
-const CUSTOMER_COLUMNS = [
-  'id', 'workspace_id', 'external_id', 'email', 'email_verified', 'first_name', 'last_name', 'name', 'sort_name', 'search_text',
-  'phone', 'phone_country', 'birth_date', 'gender', 'avatar_url', 'bio', 'location', 'website', 'twitter', 'facebook', 'instagram',
-  'billing_line1', 'billing_line2', 'billing_city', 'billing_state', 'billing_postal_code', 'billing_country', 'type', 'metadata',
-  'unsubscribed', 'internal_note', 'net_revenue', 'sign_in_count', 'last_request_at', 'bounced_at', 'status', 'archived_at',
-  'archived_by', 'archived_via', 'archive_reason', 'created_at', 'created_by', 'created_via', 'updated_at', 'updated_by',
-  'updated_via', 'version', 'change_seq',
-] as const;
-const MEMBER_COLUMNS = ['id', 'workspace_id', 'customer_id', 'email', 'name', 'external_id', 'role', 'created_at', 'updated_at'] as const;
-const ACTION_COLUMNS = ['id', 'workspace_id', 'customer_id', 'member_id', 'type', 'actor', 'via', 'changes', 'created_at'] as const;
-
-const insertSql = (table: string, columns: readonly string[]) =>
-  `insert into ${table} (${columns.join(', ')}) values (${columns.map((c) => `@${c}`).join(', ')})`;
-
-type Row = Record<string, string | number | null>;
-/* eslint-disable @typescript-eslint/no-explicit-any */
-type Loose = any;
-
-/** The customers row for an export-shaped record, as toCustomerRow would write it. */
-function customerRow(r: Loose, id: string, workspaceId: string, changeSeq: number, version: number, now: string): Row {
-  const a = r.billingAddress;
-  const p = r.profile ?? {};
-  const s = p.socials ?? {};
-  const explicitName: string | null = r.explicitName ?? null;
-  const shown = explicitName ?? ([r.firstName, r.lastName].filter((x: unknown) => x).join(' ') || null);
-  const email = String(r.email).trim().toLowerCase();
-  return {
-    id,
-    workspace_id: workspaceId,
-    external_id: r.externalId ?? null,
-    email,
-    email_verified: r.emailVerified ? 1 : 0,
-    first_name: r.firstName ?? null,
-    last_name: r.lastName ?? null,
-    name: explicitName,
-    sort_name: (shown ?? email).toLowerCase(),
-    search_text: [email, r.firstName, r.lastName, shown].filter((x) => x).join('\n').toLowerCase(),
-    phone: r.phone ?? null,
-    phone_country: r.phone ? 'US' : null,
-    birth_date: r.birthDate ?? null,
-    gender: r.gender ?? null,
-    avatar_url: r.explicitAvatarUrl ?? null,
-    bio: p.bio ?? null,
-    location: p.location ?? null,
-    website: p.website ?? null,
-    twitter: s.twitter ?? null,
-    facebook: s.facebook ?? null,
-    instagram: s.instagram ?? null,
-    billing_line1: a?.line1 ?? null,
-    billing_line2: a?.line2 ?? null,
-    billing_city: a?.city ?? null,
-    billing_state: a?.state ?? null,
-    billing_postal_code: a?.postalCode ?? null,
-    billing_country: a?.country ?? null,
-    type: r.type,
-    metadata: JSON.stringify(r.metadata ?? {}),
-    unsubscribed: r.unsubscribed ? 1 : 0,
-    internal_note: r.internalNote ?? null,
-    net_revenue: r.netRevenue ?? null,
-    sign_in_count: r.signInCount ?? 0,
-    last_request_at: r.lastRequestAt ?? null,
-    bounced_at: r.bouncedAt ?? null,
-    status: r.status ?? 'ACTIVE',
-    archived_at: r.archivedAt ?? null,
-    archived_by: r.archivedBy ?? null,
-    archived_via: r.archivedVia ?? null,
-    archive_reason: r.archiveReason ?? null,
-    created_at: r.createdAt ?? now,
-    created_by: r.createdBy ?? ACTOR.actor,
-    created_via: r.createdVia ?? ACTOR.via,
-    updated_at: now,
-    updated_by: ACTOR.actor,
-    updated_via: ACTOR.via,
-    version,
-    change_seq: changeSeq,
-  };
-}
-
-/** The audit changes of a creation: every set field, from null (like diffCustomers(null, next)). */
-function creationChanges(row: Row, record: Loose): string {
-  const changes: Record<string, { from: null; to: unknown }> = {};
-  for (const [key, column] of [
-    ['externalId', 'external_id'], ['email', 'email'], ['firstName', 'first_name'], ['lastName', 'last_name'], ['name', 'name'],
-    ['phone', 'phone'], ['birthDate', 'birth_date'], ['gender', 'gender'], ['profile.bio', 'bio'], ['profile.location', 'location'],
-    ['profile.website', 'website'], ['profile.socials.twitter', 'twitter'], ['profile.socials.instagram', 'instagram'],
-    ['internalNote', 'internal_note'], ['netRevenue', 'net_revenue'], ['lastRequestAt', 'last_request_at'], ['status', 'status'],
-  ] as const) {
-    if (row[column] !== null) changes[key] = { from: null, to: row[column] };
-  }
-  if (row.email_verified) changes.emailVerified = { from: null, to: true };
-  if (record.billingAddress) changes.billingAddress = { from: null, to: record.billingAddress };
-  changes.type = { from: null, to: row.type };
-  changes.metadata = { from: null, to: record.metadata };
-  if (row.sign_in_count) changes.signInCount = { from: null, to: row.sign_in_count };
-  return JSON.stringify(changes);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -429,7 +204,7 @@ async function rawInsert(args: PhaseArgs): Promise<void> {
       const id = newId();
       const members = (record.members ?? []) as Loose[];
       seq += 1 + members.length;
-      const row = customerRow(record, id, workspaceId, seq, 1 + members.length, now);
+      const row = customerRow(record, id, workspaceId, seq, 1 + members.length, now, ACTOR);
       insertCustomer.run(row);
       insertAction.run({ id: newId(), workspace_id: workspaceId, customer_id: id, member_id: null, type: 'CUSTOMER_CREATED', actor: ACTOR.actor, via: ACTOR.via, changes: creationChanges(row, record), created_at: now });
       for (const m of members) {

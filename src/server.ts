@@ -10,6 +10,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLScalarType, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Context } from './context';
 import { ErrorCode, formatError, isExpected } from './errors';
+import { jitGateway } from './execution/jit';
 import { guardEntityRepresentations } from './federation';
 import type { Resolvers } from './generated/graphql';
 import { limitServerOptions, type LimitSettings } from './limits/server-options';
@@ -88,12 +89,15 @@ export interface ServerOptions {
   schema?: GraphQLSchema;
   /** Request limits (src/limits); anything left out takes its default. */
   limits?: Partial<LimitSettings>;
+  /** Execute with graphql-jit (src/execution/jit.ts; default) or plain graphql-js. */
+  jit?: boolean;
 }
 
 export function createApolloServer(options: ServerOptions): ApolloServer<Context> {
   const limits = limitServerOptions<Context>(options.schema ?? buildSchema(), options.limits);
   return new ApolloServer<Context>({
-    schema: limits.schema,
+    // Compiled execution through Apollo's gateway hook: validation, plugins and formatError unchanged.
+    ...(options.jit === false ? { schema: limits.schema } : { gateway: jitGateway(limits.schema) }),
     validationRules: limits.validationRules,
     parseOptions: limits.parseOptions,
     formatError,

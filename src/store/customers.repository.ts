@@ -1,7 +1,8 @@
 /** Customers: row <-> record translation, batched lookups, keyset pages, writes. */
 import { sql } from 'kysely';
 import type { ExpressionBuilder, Kysely, SelectQueryBuilder } from 'kysely';
-import { engineOf, isoOf, jsonOf, jsonText, likeContains } from './engine';
+import { compiledOnce } from './compiled';
+import { engineOf, isoOf, jsonOf, jsonText, likeContains, unindexed } from './engine';
 import type { CustomerRecord, CustomerStatus, CustomerType, MetadataValue } from './records';
 import type { CustomerRow, Database, NewCustomerRow } from './tables';
 
@@ -127,6 +128,26 @@ export function toCustomerRow(c: CustomerRecord): NewCustomerRow {
 
 export type CustomerLookupColumn = 'id' | 'external_id' | 'email';
 
+/**
+ * The customers of the workspace whose `column` is one of `values`. By id, the primary key must
+ * drive the lookup (see unindexed); the other columns' unique indexes lead with workspace_id
+ * and are the right ones.
+ */
+function customersBy(db: Db, workspaceId: string, column: CustomerLookupColumn, values: readonly string[]) {
+  return db
+    .selectFrom('customers')
+    .selectAll()
+    .where(column === 'id' ? unindexed(db, 'workspace_id') : 'workspace_id', '=', workspaceId)
+    .where(column, 'in', values);
+}
+
+/** A single value (customer(id) and friends, on every page load) runs a query compiled once. */
+const oneCustomerBy = {
+  id: compiledOnce(2, (db: Db, workspaceId: string, value: string) => customersBy(db, workspaceId, 'id', [value])),
+  external_id: compiledOnce(2, (db: Db, workspaceId: string, value: string) => customersBy(db, workspaceId, 'external_id', [value])),
+  email: compiledOnce(2, (db: Db, workspaceId: string, value: string) => customersBy(db, workspaceId, 'email', [value])),
+};
+
 /** Every customer of the workspace whose `column` is one of `values` (one statement). */
 export async function findCustomersBy(
   db: Db,
@@ -135,12 +156,7 @@ export async function findCustomersBy(
   values: readonly string[],
 ): Promise<CustomerRecord[]> {
   if (values.length === 0) return [];
-  const rows = await db
-    .selectFrom('customers')
-    .selectAll()
-    .where('workspace_id', '=', workspaceId)
-    .where(column, 'in', values)
-    .execute();
+  const rows = values.length === 1 ? await oneCustomerBy[column](db, workspaceId, values[0]) : await customersBy(db, workspaceId, column, values).execute();
   return rows.map(toCustomerRecord);
 }
 

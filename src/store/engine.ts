@@ -42,6 +42,16 @@ export function jsonText(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/**
+ * A column reference the SQLite planner will not use an index for (`+column`). Given
+ * `workspace_id = ? AND id IN (...)` it otherwise walks the whole workspace through a
+ * (workspace_id, ...) index instead of probing the primary key once per id. PostgreSQL plans
+ * this right from its statistics and gets the plain column.
+ */
+export function unindexed(db: AnyKysely, column: string) {
+  return engineOf(db) === 'sqlite' ? sql<string>`+${sql.ref(column)}` : sql.ref<string>(column);
+}
+
 export type Tx = Kysely<Database>;
 
 /**

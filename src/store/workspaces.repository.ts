@@ -1,5 +1,6 @@
 /** Workspaces (tenants), their API keys, and the per-workspace change sequence. */
 import type { Kysely } from 'kysely';
+import { compiledOnce } from './compiled';
 import { isoOf } from './engine';
 import type { ApiKeyRecord, WorkspaceRecord } from './records';
 import type { ApiKeyRow, Database, WorkspaceRow } from './tables';
@@ -72,19 +73,22 @@ export async function insertApiKey(db: Db, key: NewApiKey): Promise<void> {
     .execute();
 }
 
-/** The live (not revoked) key with this hash, with its workspace, in one statement. */
-export async function findActiveKeyByHash(
-  db: Db,
-  keyHash: string,
-): Promise<{ key: ApiKeyRecord; workspace: WorkspaceRecord } | null> {
-  const row = await db
+/** The live (not revoked) key with this hash, with its workspace: every request asks, so compiled once. */
+const activeKeyByHash = compiledOnce(1, (db: Db, keyHash: string) =>
+  db
     .selectFrom('api_keys')
     .innerJoin('workspaces', 'workspaces.id', 'api_keys.workspace_id')
     .selectAll('api_keys')
     .select(['workspaces.name as workspace_name', 'workspaces.created_at as workspace_created_at'])
     .where('api_keys.key_hash', '=', keyHash)
-    .where('api_keys.revoked_at', 'is', null)
-    .executeTakeFirst();
+    .where('api_keys.revoked_at', 'is', null),
+);
+
+export async function findActiveKeyByHash(
+  db: Db,
+  keyHash: string,
+): Promise<{ key: ApiKeyRecord; workspace: WorkspaceRecord } | null> {
+  const [row] = await activeKeyByHash(db, keyHash);
   if (!row) return null;
   return {
     key: toApiKeyRecord(row),

@@ -1,0 +1,648 @@
+/**
+ * Benchmark (not a test): the gateway against the physical floor of its stack, in one run.
+ *
+ *   npm run bench
+ *
+ * Requirement (issue 7): per scenario, requests/s, p50, p99 and peak RSS of the gateway and of
+ * a floor server (plain node:http + better-sqlite3 prepared statements answering with
+ * byte-identical JSON, bench/lib/floor.ts), and the ratio between them measured in the same run.
+ * Also a bare Apollo Server `{ hello }`: the framework's own limit.
+ *
+ * What it does:
+ * - migrates a fresh SQLite file with the real migrations, issues a key, defines two custom
+ *   fields, and seeds BENCH_CUSTOMERS customers (30% TEAM with 2-3 members, audit actions, two
+ *   custom field values each) with raw prepared inserts (bench/lib/dataset.ts);
+ * - forks three servers on that file: the gateway (src/app.ts, port 0, LOG_LEVEL=warn,
+ *   RATE_LIMIT=off), the floor, and `{ hello }`; the load generator (autocannon) runs here;
+ * - per scenario: one request to each, bodies compared byte for byte (a mismatch fails the
+ *   scenario); warm-up; then BENCH_ROUNDS interleaved rounds (gateway, floor, gateway, ...) so
+ *   both sides meet the same machine; the ratio is the median of the per-round ratios;
+ * - export drain: a single consumer pages through the whole change feed (1000 a page) on the
+ *   gateway and on the floor, rows/s and the server's peak RSS; again on a table of
+ *   BENCH_LARGE_ROWS (default 1,000,000; 0 skips) to show RSS stays flat;
+ * - records the cores other work used during every round (/proc, bench/lib/machine.ts);
+ * - writes bench/results/perf.json and bench/results/perf.svg.
+ *
+ * The machine is shared (2 cores, other work running): compare ratios within a run, not
+ * absolute figures across runs.
+ *
+ * Environment knobs (the defaults are the requirement; smaller for development runs):
+ *   BENCH_CUSTOMERS=100000     customers seeded
+ *   BENCH_LARGE_ROWS=1000000   customers for the large export drain (0 skips it)
+ *   BENCH_DURATION=5           seconds per measured round
+ *   BENCH_WARMUP=2             warm-up seconds per server and scenario
+ *   BENCH_ROUNDS=3             measured rounds per server and scenario
+ *   BENCH_CONNECTIONS=10       autocannon connections
+ *   BENCH_SCENARIOS=a,b        only these scenarios (names as in the table)
+ *   BENCH_NOTE=text            a note stored with the results (what changed since the last run)
+ *   BENCH_MAX_QUERY_COST=1000000  MAX_QUERY_COST for the gateway (a page of 100 with members
+ *                              is over the default; the cost plugin still runs)
+ *   BENCH_BASELINE=file       an earlier perf.json: its figures are kept in this run's results as
+ *                              `before` (with its note), for before/after comparisons
+ *   BENCH_CPU_PROF=dir         run the gateway under `node --cpu-prof`, profiles written to dir
+ *   BENCH_KEEP=1               keep the temp dir
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import type { AutocannonResult } from './lib/autocannon';
+import { seedCustomers } from './lib/dataset';
+import { startFloor } from './lib/floor';
+import { otherCoresMeter, processCpuMs, rssSampler } from './lib/machine';
+import { barChart, type ChartRow } from './lib/svg';
+
+const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 100_000);
+const LARGE_ROWS = Number(process.env.BENCH_LARGE_ROWS ?? 1_000_000);
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const ONLY = process.env.BENCH_SCENARIOS?.split(',').map((s) => s.trim());
+const SEED = 0x0f1_0042;
+const RESULTS_DIR = path.resolve(__dirname, '../../bench/results');
+const EXPORT_PAGE = 1000;
+
+const log = (message: string) => process.stderr.write(`[bench:perf] ${message}\n`);
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const round = (value: number, digits = 0) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+// Gateway modules are required on demand: the floor process loads none of them.
+/* eslint-disable @typescript-eslint/no-require-imports */
+
+// ---------------------------------------------------------------------------------------------
+// Servers (each in its own process, so the load generator does not share their thread)
+
+type Role = 'gateway' | 'floor' | 'hello';
+
+interface Server {
+  role: Role;
+  label: string;
+  url: string;
+  pid: number;
+  child: ChildProcess;
+}
+
+async function serve(role: Role, dir: string): Promise<void> {
+  let port: number;
+  if (role === 'gateway') {
+    const { createApp } = require('../src/app') as typeof import('../src/app');
+    const { loadConfig } = require('../src/config') as typeof import('../src/config');
+    const { createLogger } = require('../src/logger') as typeof import('../src/logger');
+    const config = loadConfig(process.env);
+    const app = await createApp({ config, logger: createLogger(config.logLevel) });
+    port = Number(new URL(await app.listen(0, '127.0.0.1')).port);
+  } else if (role === 'floor') {
+    port = (await startFloor(path.join(dir, 'customer-gateway.sqlite'))).port;
+  } else {
+    const { ApolloServer } = require('@apollo/server') as typeof import('@apollo/server');
+    const { startStandaloneServer } = require('@apollo/server/standalone') as typeof import('@apollo/server/standalone');
+    const server = new ApolloServer({ typeDefs: 'type Query { hello: String! }', resolvers: { Query: { hello: () => 'world' } } });
+    port = Number(new URL((await startStandaloneServer(server, { listen: { port: 0, host: '127.0.0.1' } })).url).port);
+  }
+  process.send?.({ port });
+  process.once('SIGTERM', () => process.exit(0));
+}
+
+const running = new Set<ChildProcess>();
+
+function startServer(role: Role, dir: string, label: string = role): Promise<Server> {
+  const env = {
+    ...process.env,
+    DATA_DIR: dir,
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT: 'off',
+    MAX_QUERY_COST: process.env.BENCH_MAX_QUERY_COST ?? '1000000',
+    EXPLORER: 'false',
+    NODE_ENV: 'production',
+  };
+  const profile = role === 'gateway' && process.env.BENCH_CPU_PROF;
+  const execArgv = profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [];
+  const child = fork(__filename, ['--role', role, dir], { env, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  running.add(child);
+  child.on('exit', () => running.delete(child));
+  return new Promise((resolve, reject) => {
+    child.once('message', (message: { port: number }) =>
+      resolve({ role, label, url: `http://127.0.0.1:${message.port}`, pid: child.pid as number, child }),
+    );
+    child.once('exit', (code) => reject(new Error(`${label} server exited (${code}) before listening`)));
+  });
+}
+
+function stopServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (server.child.exitCode !== null) return resolve();
+    server.child.once('exit', () => resolve());
+    // SIGTERM lets a profiled gateway write its profile (the handler below exits).
+    server.child.kill('SIGTERM');
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dataset
+
+interface Seeded {
+  dir: string;
+  key: string;
+  workspaceId: string;
+  ids: string[];
+}
+
+async function seed(dir: string, count: number, full: boolean): Promise<Seeded> {
+  const { migrateToLatest, openStore } = require('../src/store/db') as typeof import('../src/store/db');
+  const { issueKey } = require('../src/services/keys') as typeof import('../src/services/keys');
+  const store = openStore({ dataDir: dir });
+  await migrateToLatest(store.db);
+  const issued = await issueKey(store.db, { workspace: 'bench', name: 'bench' });
+  await store.close();
+  const workspaceId = issued.workspace.id;
+  const db = new SqliteDatabase(path.join(dir, 'customer-gateway.sqlite'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = OFF');
+  db.pragma('cache_size = -131072');
+  const now = new Date().toISOString();
+  const define = db.prepare(
+    'insert into custom_field_definitions (workspace_id, key, label, value_type, searchable, created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const tiers = ['bronze', 'silver', 'gold', 'platinum'];
+  if (full) {
+    define.run(workspaceId, 'tier', 'Tier', 'STRING', 1, now, now);
+    define.run(workspaceId, 'score', 'Score', 'NUMBER', 0, now, now);
+  }
+  const started = performance.now();
+  const ids = seedCustomers(db, {
+    workspaceId,
+    count,
+    seed: SEED,
+    generator: { teamShare: 0.3, membersPerTeam: [2, 3] },
+    actions: full,
+    customFields: full
+      ? [
+          { key: 'tier', valueType: 'STRING', searchable: true, valueOf: (i) => tiers[i % tiers.length] },
+          { key: 'score', valueType: 'NUMBER', searchable: false, valueOf: (i) => (i * 37) % 1000 },
+        ]
+      : [],
+    onProgress: (done) => {
+      if (done % 250_000 === 0 || done === count) log(`  seeded ${done.toLocaleString('en-US')} / ${count.toLocaleString('en-US')}`);
+    },
+  });
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.close();
+  log(`seeded ${count.toLocaleString('en-US')} customers in ${round((performance.now() - started) / 1000, 1)} s`);
+  return { dir, key: issued.key, workspaceId, ids };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios: the same request to the gateway (GraphQL) and the floor (a path per scenario)
+
+const CUSTOMER_FIELDS =
+  'id email name firstName lastName phone type status version emailVerified signInCount netRevenue createdAt updatedAt billingAddress { city state country }';
+
+const QUERIES = {
+  customer: `query Customer($id: ID!) { customer(id: $id) { ${CUSTOMER_FIELDS} } }`,
+  page: `query Page($first: Int!) { customers(first: $first) { nodes { ${CUSTOMER_FIELDS} members(first: 10) { nodes { id email name role } } } pageInfo { hasNextPage endCursor } } }`,
+  entities: `query Entities($representations: [_Any!]!) { _entities(representations: $representations) { ... on Customer { ${CUSTOMER_FIELDS} } } }`,
+  search: `query Search($search: String!, $first: Int!) { customers(first: $first, filter: { search: $search }) { nodes { ${CUSTOMER_FIELDS} } } }`,
+  export: `query Export($first: Int!, $after: String) { exportCustomers(first: $first, after: $after) { edges { cursor node { ${CUSTOMER_FIELDS} } } pageInfo { hasNextPage endCursor } } }`,
+  create: 'mutation Create($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { email name version status type } userErrors { field message code } } }',
+};
+
+type Variables = Record<string, unknown>;
+
+interface Scenario {
+  name: string;
+  /** floor path (bench/lib/floor.ts handler) */
+  floor: keyof typeof QUERIES;
+  /** The target's share of the floor the issue asks for. */
+  target: number;
+  /** Variables of the n-th request (`tag` tells the servers apart where writes must not collide). */
+  variables(n: number, tag: string): Variables;
+  /** Bodies compared after this (create: each side writes its own email). */
+  normalise?(body: string): string;
+}
+
+const SEARCH_TERMS = ['smith', 'garcia', 'chen', 'patel', 'nguyen', 'miller', 'lee', 'kim', 'brown', 'wilson'];
+let ids: string[] = [];
+const runTag = Date.now().toString(36);
+
+const SCENARIOS: Scenario[] = [
+  { name: 'customer(id)', floor: 'customer', target: 0.5, variables: (n) => ({ id: ids[(n * 7919) % ids.length] }) },
+  { name: 'customers(first:100)+members', floor: 'page', target: 0.5, variables: () => ({ first: 100 }) },
+  {
+    name: '_entities x100',
+    floor: 'entities',
+    target: 0.5,
+    variables: (n) => {
+      const start = (n * 100) % Math.max(1, ids.length - 100);
+      return { representations: ids.slice(start, start + 100).map((id) => ({ __typename: 'Customer', id })) };
+    },
+  },
+  { name: 'customers(search)', floor: 'search', target: 0.5, variables: (n) => ({ search: SEARCH_TERMS[n % SEARCH_TERMS.length], first: 20 }) },
+  {
+    name: 'createCustomer',
+    floor: 'create',
+    target: 0.4,
+    variables: (n, tag) => ({ input: { email: `${tag}-${runTag}-${n}@bench.example`, firstName: 'Bench', lastName: `Writer ${n % 100}` } }),
+    normalise: (body) => body.replace(/"email":"[a-z]+-/g, '"email":"'),
+  },
+];
+
+function requestOf(server: Server, scenario: Scenario, variables: Variables): { url: string; body: string } {
+  const query = QUERIES[scenario.floor];
+  if (server.role === 'hello') return { url: `${server.url}/`, body: JSON.stringify({ query: '{ hello }' }) };
+  if (server.role === 'floor') return { url: `${server.url}/${scenario.floor}`, body: JSON.stringify({ query, variables }) };
+  return { url: `${server.url}/graphql`, body: JSON.stringify({ query, variables }) };
+}
+
+async function post(url: string, key: string, body: string): Promise<string> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`${url} answered ${response.status}: ${text.slice(0, 300)}`);
+  return text;
+}
+
+/** One request to each side with the same variables: the bodies must be byte-identical. */
+async function checkIdentical(scenario: Scenario, gateway: Server, floor: Server, key: string): Promise<string | null> {
+  const n = 1_000_000_000; // a variable set the load never uses
+  const ask = (server: Server, tag: string) => {
+    const request = requestOf(server, scenario, scenario.variables(n, tag));
+    return post(request.url, key, request.body);
+  };
+  const a = await ask(gateway, 'gw');
+  const b = await ask(floor, 'fl');
+  const [x, y] = scenario.normalise ? [scenario.normalise(a), scenario.normalise(b)] : [a, b];
+  if (x === y) return null;
+  let at = 0;
+  while (at < x.length && x[at] === y[at]) at++;
+  return `bodies differ at byte ${at}: gateway …${x.slice(Math.max(0, at - 80), at + 80)}… floor …${y.slice(Math.max(0, at - 80), at + 80)}…`;
+}
+
+interface Round {
+  server: string;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  peakRssMb: number;
+  /** CPU the server process spent per request: steadier than req/s on a busy machine. */
+  cpuMsPerRequest: number;
+  errors: number;
+  otherCores: number;
+}
+
+/** Requests sent per server label: writes never reuse a variable set (unique emails). */
+const sent = new Map<string, number>();
+
+async function load(server: Server, scenario: Scenario, key: string, seconds: number): Promise<Round> {
+  let n = sent.get(server.label) ?? 0;
+  const tag = server.role === 'gateway' ? 'gw' : 'fl';
+  const first = requestOf(server, scenario, scenario.variables(0, tag));
+  let badBodies = 0;
+  const stopRss = rssSampler([server.pid]);
+  const other = otherCoresMeter(() => [process.pid, server.pid]);
+  const cpuBefore = processCpuMs(server.pid);
+  // Required here, not at the top: the server processes (this same file) never load it.
+  const { autocannon } = require('./lib/autocannon') as typeof import('./lib/autocannon');
+  const result: AutocannonResult = await autocannon({
+    url: first.url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    requests: [
+      {
+        setupRequest: (request) => {
+          request.body = requestOf(server, scenario, scenario.variables(n++, tag)).body;
+          return request;
+        },
+        onResponse: (status, body) => {
+          if (status !== 200 || body.includes('"errors"')) badBodies += 1;
+        },
+      },
+    ],
+  });
+  sent.set(server.label, n);
+  const otherCores = other();
+  const peak = stopRss().get(server.pid) ?? 0;
+  return {
+    server: server.label,
+    requestsPerSecond: round(result.requests.total / result.duration, 1),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    peakRssMb: peak,
+    cpuMsPerRequest: round((processCpuMs(server.pid) - cpuBefore) / Math.max(1, result.requests.total), 3),
+    errors: result.errors + result.timeouts + result.non2xx + badBodies,
+    otherCores,
+  };
+}
+
+interface ScenarioResult {
+  name: string;
+  target: number;
+  identical: boolean;
+  mismatch?: string;
+  gateway: Summary;
+  floor: Summary;
+  hello?: Summary;
+  /** Median of the per-round gateway/floor ratios. */
+  ratio: number;
+  ratios: number[];
+  /** floor CPU per request / gateway CPU per request (medians): the ratio as CPU cost. */
+  cpuRatio: number;
+  rounds: Round[];
+}
+
+interface Summary {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  peakRssMb: number;
+  cpuMsPerRequest: number;
+  errors: number;
+}
+
+function summarise(rounds: Round[]): Summary {
+  return {
+    requestsPerSecond: round(median(rounds.map((r) => r.requestsPerSecond)), 1),
+    p50Ms: median(rounds.map((r) => r.p50Ms)),
+    p99Ms: median(rounds.map((r) => r.p99Ms)),
+    peakRssMb: Math.max(...rounds.map((r) => r.peakRssMb)),
+    cpuMsPerRequest: median(rounds.map((r) => r.cpuMsPerRequest)),
+    errors: rounds.reduce((sum, r) => sum + r.errors, 0),
+  };
+}
+
+async function runScenario(scenario: Scenario, gateway: Server, floor: Server, hello: Server | null, key: string): Promise<ScenarioResult> {
+  const mismatch = await checkIdentical(scenario, gateway, floor, key);
+  if (mismatch) log(`${scenario.name}: NOT IDENTICAL: ${mismatch}`);
+  const sides = hello ? [gateway, floor, hello] : [gateway, floor];
+  for (const side of sides) await load(side, scenario, key, WARMUP);
+  const rounds: Round[] = [];
+  const ratios: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const measured = [];
+    for (const side of sides) measured.push(await load(side, scenario, key, DURATION));
+    rounds.push(...measured);
+    ratios.push(measured[0].requestsPerSecond / measured[1].requestsPerSecond);
+    log(`  ${scenario.name} round ${r + 1}: ${measured.map((m) => `${m.server} ${m.requestsPerSecond}/s`).join(', ')} (other work: ${measured.map((m) => m.otherCores).join('/')} cores)`);
+  }
+  const of = (label: string) => summarise(rounds.filter((r) => r.server === label));
+  return {
+    name: scenario.name,
+    target: scenario.target,
+    identical: mismatch === null,
+    ...(mismatch ? { mismatch } : {}),
+    gateway: of(gateway.label),
+    floor: of(floor.label),
+    ...(hello ? { hello: of(hello.label) } : {}),
+    ratio: round(median(ratios), 3),
+    ratios: ratios.map((x) => round(x, 3)),
+    cpuRatio: round(of(floor.label).cpuMsPerRequest / Math.max(0.001, of(gateway.label).cpuMsPerRequest), 3),
+    rounds,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Export drain: one consumer pages through the whole feed
+
+interface Drain {
+  server: string;
+  rows: number;
+  seconds: number;
+  rowsPerSecond: number;
+  peakRssMb: number;
+  cpuMsPer1000Rows: number;
+  otherCores: number;
+}
+
+async function drain(server: Server, key: string): Promise<Drain> {
+  const scenario: Scenario = { name: 'export', floor: 'export', target: 0.7, variables: () => ({}) };
+  const stopRss = rssSampler([server.pid]);
+  const other = otherCoresMeter(() => [process.pid, server.pid]);
+  const cpuBefore = processCpuMs(server.pid);
+  const started = performance.now();
+  let after: string | null = null;
+  let rows = 0;
+  for (;;) {
+    const request = requestOf(server, scenario, { first: EXPORT_PAGE, after });
+    const body = JSON.parse(await post(request.url, key, request.body)) as {
+      data: { exportCustomers: { edges: unknown[]; pageInfo: { hasNextPage: boolean; endCursor: string } } };
+    };
+    const page = body.data.exportCustomers;
+    rows += page.edges.length;
+    after = page.pageInfo.endCursor;
+    if (!page.pageInfo.hasNextPage) break;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { server: server.label, rows, seconds: round(seconds, 2), rowsPerSecond: round(rows / seconds), peakRssMb: stopRss().get(server.pid) ?? 0, cpuMsPer1000Rows: round(((processCpuMs(server.pid) - cpuBefore) * 1000) / Math.max(1, rows), 1), otherCores: other() };
+}
+
+interface DrainResult {
+  name: string;
+  rows: number;
+  target: number;
+  identical: boolean;
+  mismatch?: string;
+  gateway: { rowsPerSecond: number; peakRssMb: number; cpuMsPer1000Rows: number };
+  floor: { rowsPerSecond: number; peakRssMb: number; cpuMsPer1000Rows: number };
+  ratio: number;
+  ratios: number[];
+  drains: Drain[];
+}
+
+async function runDrain(name: string, gateway: Server, floor: Server, key: string, rounds: number): Promise<DrainResult> {
+  const exportScenario: Scenario = { name, floor: 'export', target: 0.7, variables: () => ({ first: EXPORT_PAGE, after: null }) };
+  const mismatch = await checkIdentical(exportScenario, gateway, floor, key);
+  if (mismatch) log(`${name}: NOT IDENTICAL: ${mismatch}`);
+  const drains: Drain[] = [];
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const g = await drain(gateway, key);
+    const f = await drain(floor, key);
+    drains.push(g, f);
+    ratios.push(g.rowsPerSecond / f.rowsPerSecond);
+    log(`  ${name} round ${r + 1}: gateway ${g.rowsPerSecond} rows/s (${g.peakRssMb} MB), floor ${f.rowsPerSecond} rows/s (${f.peakRssMb} MB)`);
+  }
+  const of = (label: string) => {
+    const mine = drains.filter((d) => d.server === label);
+    return {
+      rowsPerSecond: round(median(mine.map((d) => d.rowsPerSecond))),
+      peakRssMb: Math.max(...mine.map((d) => d.peakRssMb)),
+      cpuMsPer1000Rows: median(mine.map((d) => d.cpuMsPer1000Rows)),
+    };
+  };
+  return {
+    name,
+    rows: drains[0]?.rows ?? 0,
+    target: 0.7,
+    identical: mismatch === null,
+    ...(mismatch ? { mismatch } : {}),
+    gateway: of(gateway.label),
+    floor: of(floor.label),
+    ratio: round(median(ratios), 3),
+    ratios: ratios.map((x) => round(x, 3)),
+    drains,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+function table(results: ScenarioResult[], drains: DrainResult[]): string {
+  const rows = [['scenario', 'floor req/s', 'gateway req/s', 'ratio (median)', 'target', 'CPU ms/req gw/floor (ratio)', 'gw p50/p99 ms', 'floor p50/p99 ms', 'gw peak RSS MB', 'identical']];
+  for (const r of results) {
+    rows.push([
+      r.name,
+      String(r.floor.requestsPerSecond),
+      String(r.gateway.requestsPerSecond),
+      `${Math.round(r.ratio * 100)}%`,
+      `${Math.round(r.target * 100)}%`,
+      `${r.gateway.cpuMsPerRequest}/${r.floor.cpuMsPerRequest} (${Math.round(r.cpuRatio * 100)}%)`,
+      `${r.gateway.p50Ms}/${r.gateway.p99Ms}`,
+      `${r.floor.p50Ms}/${r.floor.p99Ms}`,
+      String(r.gateway.peakRssMb),
+      r.identical ? 'yes' : 'NO',
+    ]);
+    if (r.hello) rows.push(['  { hello } (bare Apollo)', '', String(r.hello.requestsPerSecond), `${Math.round((r.hello.requestsPerSecond / r.floor.requestsPerSecond) * 100)}%`, '', `${r.hello.cpuMsPerRequest}`, `${r.hello.p50Ms}/${r.hello.p99Ms}`, '', String(r.hello.peakRssMb), '']);
+  }
+  for (const d of drains) {
+    rows.push([`${d.name} (rows/s)`, String(d.floor.rowsPerSecond), String(d.gateway.rowsPerSecond), `${Math.round(d.ratio * 100)}%`, `${Math.round(d.target * 100)}%`, `${d.gateway.cpuMsPer1000Rows}/${d.floor.cpuMsPer1000Rows} per 1000 rows`, '', '', `${d.gateway.peakRssMb} (floor ${d.floor.peakRssMb})`, d.identical ? 'yes' : 'NO']);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ')).join('\n');
+}
+
+function chart(results: ScenarioResult[], drains: DrainResult[]): string {
+  const rows: ChartRow[] = [
+    ...results.map((r) => ({
+      label: r.name,
+      ratio: r.ratio,
+      target: r.target,
+      detail: `gateway ${r.gateway.requestsPerSecond} req/s, floor ${r.floor.requestsPerSecond} req/s, p99 ${r.gateway.p99Ms} ms`,
+    })),
+    ...drains.map((d) => ({
+      label: `${d.name} (${d.rows.toLocaleString('en-US')} rows)`,
+      ratio: d.ratio,
+      target: d.target,
+      detail: `gateway ${d.gateway.rowsPerSecond} rows/s, floor ${d.floor.rowsPerSecond} rows/s, peak RSS ${d.gateway.peakRssMb} MB`,
+    })),
+  ];
+  return barChart(
+    'customer-gateway vs the physical floor (same run)',
+    `share of a bare node:http + better-sqlite3 server's throughput; dashed: target; ${os.cpus().length} cores, shared`,
+    rows,
+  );
+}
+
+/** The headline figures of an earlier run, for the before/after record. */
+function baselineSummary(file: string) {
+  const earlier = JSON.parse(fs.readFileSync(file, 'utf8')) as { when: string; note: string | null; scenarios: ScenarioResult[]; exportDrains: DrainResult[] };
+  return {
+    when: earlier.when,
+    note: earlier.note,
+    scenarios: earlier.scenarios.map((r) => ({
+      name: r.name,
+      ratio: r.ratio,
+      cpuRatio: r.cpuRatio ?? null,
+      gatewayRequestsPerSecond: r.gateway.requestsPerSecond,
+      floorRequestsPerSecond: r.floor.requestsPerSecond,
+      gatewayP99Ms: r.gateway.p99Ms,
+    })),
+    exportDrains: earlier.exportDrains.map((d) => ({
+      name: d.name,
+      ratio: d.ratio,
+      gatewayRowsPerSecond: d.gateway.rowsPerSecond,
+      floorRowsPerSecond: d.floor.rowsPerSecond,
+      gatewayPeakRssMb: d.gateway.peakRssMb,
+    })),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-bench-perf-'));
+  const servers: Server[] = [];
+  const cleanup = async () => {
+    await Promise.all(servers.map(stopServer));
+    if (!process.env.BENCH_KEEP) fs.rmSync(root, { recursive: true, force: true });
+    else log(`kept ${root}`);
+  };
+  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  try {
+    const started = performance.now();
+    const main = await seed(path.join(root, 'main'), CUSTOMERS, true);
+    ids = main.ids;
+    const gateway = await startServer('gateway', main.dir);
+    const floor = await startServer('floor', main.dir);
+    const hello = await startServer('hello', main.dir);
+    servers.push(gateway, floor, hello);
+    log(`servers: gateway ${gateway.url}, floor ${floor.url}, hello ${hello.url}`);
+
+    const results: ScenarioResult[] = [];
+    const drains: DrainResult[] = [];
+    const wanted = (name: string) => !ONLY || ONLY.includes(name);
+    for (const scenario of SCENARIOS.filter((s) => wanted(s.name) && s.name !== 'createCustomer')) {
+      log(`${scenario.name}`);
+      results.push(await runScenario(scenario, gateway, floor, scenario.name === 'customer(id)' ? hello : null, main.key));
+    }
+    if (wanted('export drain')) {
+      log(`export drain of ${CUSTOMERS.toLocaleString('en-US')}`);
+      drains.push(await runDrain(`export drain ${CUSTOMERS >= 1000 ? `${CUSTOMERS / 1000}k` : CUSTOMERS}`, gateway, floor, main.key, ROUNDS));
+    }
+    // Writes last: they add rows, which the reads above should not see.
+    const create = SCENARIOS.find((s) => s.name === 'createCustomer');
+    if (create && wanted(create.name)) {
+      log(create.name);
+      results.push(await runScenario(create, gateway, floor, null, main.key));
+    }
+    await Promise.all(servers.splice(0).map(stopServer));
+
+    if (LARGE_ROWS > 0 && wanted('export drain')) {
+      const large = await seed(path.join(root, 'large'), LARGE_ROWS, false);
+      const g = await startServer('gateway', large.dir, 'gateway');
+      const f = await startServer('floor', large.dir, 'floor');
+      servers.push(g, f);
+      log(`export drain of ${LARGE_ROWS.toLocaleString('en-US')}`);
+      drains.push(await runDrain(`export drain ${LARGE_ROWS >= 1_000_000 ? `${LARGE_ROWS / 1_000_000}M` : LARGE_ROWS}`, g, f, large.key, 1));
+      await Promise.all(servers.splice(0).map(stopServer));
+    }
+
+    const printed = table(results, drains);
+    process.stdout.write(`\n${printed}\n\n`);
+    const output = {
+      when: new Date().toISOString(),
+      note: process.env.BENCH_NOTE ?? null,
+      machine: { node: process.version, platform: `${os.platform()} ${os.release()}`, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAverage: os.loadavg() },
+      settings: { customers: CUSTOMERS, largeRows: LARGE_ROWS, durationSeconds: DURATION, warmupSeconds: WARMUP, rounds: ROUNDS, connections: CONNECTIONS },
+      howToRead:
+        'ratio = gateway / floor, the median of per-round ratios (rounds interleave gateway, floor, ... so both meet the same machine); otherCores per round = cores used by processes other than the load generator and the server measured.',
+      scenarios: results,
+      exportDrains: drains,
+      seconds: round((performance.now() - started) / 1000),
+    };
+    if (process.env.BENCH_BASELINE) Object.assign(output, { before: baselineSummary(process.env.BENCH_BASELINE) });
+    fs.mkdirSync(RESULTS_DIR, { recursive: true });
+    fs.writeFileSync(path.join(RESULTS_DIR, 'perf.json'), JSON.stringify(output, null, 2) + '\n');
+    fs.writeFileSync(path.join(RESULTS_DIR, 'perf.svg'), chart(results, drains));
+    log(`wrote bench/results/perf.json and perf.svg (${output.seconds} s in all)`);
+  } finally {
+    await cleanup();
+  }
+}
+
+if (process.argv[2] === '--role') {
+  serve(process.argv[3] as Role, process.argv[4]).catch((error: unknown) => {
+    process.stderr.write(`${String(error instanceof Error ? error.stack : error)}\n`);
+    process.exit(1);
+  });
+} else {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${String(error instanceof Error ? error.stack : error)}\n`);
+    process.exit(1);
+  });
+}
