@@ -3,6 +3,7 @@
  * configuration, the execution deadline, the HTTP timeouts and inline traces for a trusted
  * router only.
  */
+import { Trace } from '@apollo/usage-reporting-protobuf';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Lexer, Source, TokenKind, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
@@ -483,7 +484,14 @@ describe('inline traces (ftv1) only for the trusted router', () => {
     try {
       const auth = { authorization: `Bearer ${gw.key.key}`, 'content-type': 'application/json' };
       const ftv1 = async (headers: Record<string, string>) => (await gw.post('{ workspace { name } }', undefined, { ...auth, ...headers })).json.extensions?.ftv1;
-      expect(typeof (await ftv1({ ...ASK, 'x-trusted-gateway': SECRET }))).toBe('string');
+      // Run untraced first, so the operation is already compiled when the router asks for a trace.
+      expect(await ftv1({})).toBeUndefined();
+      const trace = await ftv1({ ...ASK, 'x-trusted-gateway': SECRET });
+      expect(typeof trace).toBe('string');
+      // The trace describes the fields it resolved (the router shows them per subgraph field).
+      const root = Trace.decode(Buffer.from(trace as string, 'base64')).root;
+      expect(root?.child?.map((node) => node.responseName)).toEqual(['workspace']);
+      expect(root?.child?.[0]?.child?.map((node) => node.responseName)).toEqual(['name']);
       expect(await ftv1(ASK)).toBeUndefined();
       expect(await ftv1({ ...ASK, 'x-trusted-gateway': `${SECRET}x` })).toBeUndefined();
       expect(await ftv1({ 'x-trusted-gateway': SECRET })).toBeUndefined(); // trusted, but did not ask

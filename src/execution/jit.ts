@@ -94,6 +94,11 @@ export class CompiledOperations {
 export function jitExecutor(schema: GraphQLSchema, cache = new CompiledOperations()): GatewayExecutor {
   return async (requestContext) => {
     const { document, operationName, queryHash, request, context } = requestContext;
+    // A router asking for an inline trace (ftv1) needs Apollo's per-field hooks, which wrap the
+    // schema's resolvers; compiled code may hold the unwrapped ones, so graphql-js answers it.
+    if (request.http?.headers.get('apollo-federation-include-trace') === 'ftv1') {
+      return execute({ schema, document, contextValue: context, variableValues: request.variables, operationName });
+    }
     const key = `${queryHash}:${operationName ?? ''}`;
     const run = cache.runner(key, () => compile(schema, document, operationName ?? undefined));
     return run(context, request.variables);
