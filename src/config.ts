@@ -18,6 +18,14 @@ export interface Config {
   poolSize: number;
   connectTimeoutMs: number;
   statementTimeoutMs: number;
+  /** Most points one operation may cost (0: no limit). */
+  maxQueryCost: number;
+  /** Per-API-key rate limiting (RATE_LIMIT=off turns it off). */
+  rateLimit: boolean;
+  /** Points in each key's leaky bucket. */
+  rateLimitBucket: number;
+  /** Points restored to each bucket per second. */
+  rateLimitRestore: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -59,5 +67,9 @@ export function loadConfig(env: Env = process.env): Config {
     poolSize: intVar(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
     connectTimeoutMs: intVar(env, 'DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 600000),
     statementTimeoutMs: intVar(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 30000, 0, 3600000),
+    maxQueryCost: intVar(env, 'MAX_QUERY_COST', 1000, 0, 1_000_000_000),
+    rateLimit: boolVar(env, 'RATE_LIMIT', true),
+    rateLimitBucket: intVar(env, 'RATE_LIMIT_BUCKET', 1000, 1, 1_000_000_000),
+    rateLimitRestore: intVar(env, 'RATE_LIMIT_RESTORE', 100, 1, 1_000_000_000),
   };
 }

@@ -11,6 +11,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLScalarType, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Context } from './context';
 import { ErrorCode, formatError, isExpected } from './errors';
+import { costPlugin, defaultLimits, type Limits } from './limits/plugin';
 import type { Resolvers } from './generated/graphql';
 import type { Logger } from './logger';
 import { resolverModules } from './resolvers';
@@ -85,6 +86,8 @@ function loggingPlugin(logger: Logger): ApolloServerPlugin<Context> {
 export interface ServerOptions {
   logger: Logger;
   schema?: GraphQLSchema;
+  /** Query cost limit and rate limiting; without it, the default cost limit and no rate limiting. */
+  limits?: Limits;
 }
 
 export function createApolloServer(options: ServerOptions): ApolloServer<Context> {
@@ -105,6 +108,7 @@ export function createApolloServer(options: ServerOptions): ApolloServer<Context
       // Inline traces (ftv1) describe execution to whoever asks; off until a trusted router is configured.
       ApolloServerPluginInlineTraceDisabled(),
       loggingPlugin(options.logger),
+      costPlugin(options.limits ?? defaultLimits(), options.logger),
     ],
   });
 }

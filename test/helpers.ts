@@ -5,6 +5,7 @@
  */
 import type { ApolloServer } from '@apollo/server';
 import { createContext, type Context } from '../src/context';
+import type { Limits } from '../src/limits/plugin';
 import { createLogger } from '../src/logger';
 import { createApolloServer } from '../src/server';
 import { issueKey, type IssuedKey } from '../src/services/keys';
@@ -35,12 +36,18 @@ export interface CallerOptions {
 export interface Result<T> {
   data?: T | null;
   errors?: { message: string; extensions?: Record<string, unknown>; path?: (string | number)[] }[];
+  extensions?: Record<string, any>;
+}
+
+export interface TestEnvOptions {
+  /** Cost limit and rate limiting (built on the env's store); default: the default cost limit, no rate limiting. */
+  limits?: (store: Store) => Limits;
 }
 
 export const silentLogger = createLogger('silent');
 
 /** A fresh database: a new SQLite file, or a fresh schema on the test PostgreSQL server. */
-export async function createTestEnv(): Promise<TestEnv> {
+export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestEnv> {
   const statements: string[] = [];
   const database = await createTestDatabase();
   const store = database.open({
@@ -51,7 +58,7 @@ export async function createTestEnv(): Promise<TestEnv> {
   await migrateToLatest(store.db);
   const a = await issueKey(store.db, { workspace: 'alpha', name: 'alpha-test' });
   const b = await issueKey(store.db, { workspace: 'beta', name: 'beta-test' });
-  const apollo = createApolloServer({ logger: silentLogger });
+  const apollo = createApolloServer({ logger: silentLogger, limits: options.limits?.(store) });
   await apollo.start();
   const exec = async <T>(query: string, variables?: Record<string, unknown>, as: Partial<CallerOptions> = {}) => {
     const key = as.key ?? a;
