@@ -3,8 +3,7 @@
  * item, mutations 10), the MAX_QUERY_COST limit checked before anything runs, and
  * `extensions.cost` on every response.
  */
-import { defaultLimits } from '../src/limits/plugin';
-import { CUSTOMER_FIELDS, createCustomer, createTestEnv, snapshot, type Result, type TestEnv } from './helpers';
+import { CUSTOMER_FIELDS, NO_COST_LIMIT, createCustomer, createTestEnv, snapshot, type Result, type TestEnv } from './helpers';
 
 let env: TestEnv;
 /** The same database with MAX_QUERY_COST=0. */
@@ -24,7 +23,7 @@ async function seed(target: TestEnv) {
 
 beforeAll(async () => {
   env = await createTestEnv();
-  unlimited = await createTestEnv({ limits: () => ({ ...defaultLimits(), maxQueryCost: 0 }) });
+  unlimited = await createTestEnv(NO_COST_LIMIT);
   ({ teamCustomer: team, one: single } = await seed(env));
   await seed(unlimited);
 });

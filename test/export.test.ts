@@ -13,7 +13,7 @@ import { createLogger } from '../src/logger';
 import { Writable } from 'node:stream';
 import { writeExportNdjson } from '../src/export-stream';
 import { issueKey, type IssuedKey } from '../src/services/keys';
-import { createCustomer, createTestEnv, USER_ERRORS, type CallerOptions, type TestEnv } from './helpers';
+import { createCustomer, createTestEnv, NO_COST_LIMIT, USER_ERRORS, type CallerOptions, type TestEnv } from './helpers';
 
 const EXPORT = `query($first: Int, $after: String, $updatedSince: DateTime) {
   exportCustomers(first: $first, after: $after, updatedSince: $updatedSince) {
@@ -109,7 +109,8 @@ const forged = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').to
 let env: TestEnv;
 
 beforeEach(async () => {
-  env = await createTestEnv();
+  // Pages of 100 to 1000 full customers cost more than the default MAX_QUERY_COST.
+  env = await createTestEnv(NO_COST_LIMIT);
 });
 
 afterEach(async () => {
@@ -716,7 +717,8 @@ describe('GET /export/customers.ndjson', () => {
   beforeAll(async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-export-'));
     dirs.push(dir);
-    const config = loadConfig({ DATA_DIR: dir, PORT: '0', PUBLIC_URL: 'http://gw.test', LOG_LEVEL: 'silent' });
+    // Set up like a bulk sync job: full pages of 100 cost more than MAX_QUERY_COST and the bucket allow.
+    const config = loadConfig({ DATA_DIR: dir, PORT: '0', PUBLIC_URL: 'http://gw.test', LOG_LEVEL: 'silent', MAX_QUERY_COST: '0', RATE_LIMIT: 'off' });
     app = await createApp({ config, logger: createLogger('silent') });
     url = await app.listen(0, '127.0.0.1');
     acme = await issueKey(app.store.db, { workspace: 'acme', name: 'acme-export' });

@@ -5,7 +5,7 @@
  */
 import type { ApolloServer } from '@apollo/server';
 import { createContext, type Context } from '../src/context';
-import type { Limits } from '../src/limits/plugin';
+import { defaultLimits, type Limits } from '../src/limits/plugin';
 import { createLogger } from '../src/logger';
 import { createApolloServer } from '../src/server';
 import { issueKey, type IssuedKey } from '../src/services/keys';
@@ -45,6 +45,12 @@ export interface TestEnvOptions {
 }
 
 export const silentLogger = createLogger('silent');
+
+/**
+ * MAX_QUERY_COST=0, as an operator sets it for bulk jobs: for suites about paging, batching and
+ * the export feed at page sizes whose cost is over the default 1000 points.
+ */
+export const NO_COST_LIMIT: TestEnvOptions = { limits: () => ({ ...defaultLimits(), maxQueryCost: 0 }) };
 
 /** A fresh database: a new SQLite file, or a fresh schema on the test PostgreSQL server. */
 export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestEnv> {
