@@ -128,7 +128,7 @@ describe('MAX_QUERY_COST', () => {
     const result = await env.exec(NESTED(100));
     expect(result.data).toBeUndefined();
     expect(result.errors).toHaveLength(1);
-    expect(result.errors![0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', cost: 1302, maximumCost: 1000 });
+    expect(result.errors![0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', requestedQueryCost: 1302, maxQueryCost: 1000 });
     expect(result.errors![0].message).toContain('1302');
     expect(result.errors![0].message).toContain('1000');
     expect(env.statements).toEqual([]);

@@ -62,7 +62,7 @@ function throttled(settings: BucketSettings, cost: number, available: number): G
 function overLimit(cost: number, max: number): GraphQLError {
   return queryTooComplex(
     `The query costs ${cost} points, over the limit of ${max} per operation. Ask for smaller pages (first/last) or fewer nested connections.`,
-    { cost, maximumCost: max },
+    { requestedQueryCost: cost, maxQueryCost: max },
   );
 }
 

@@ -1,0 +1,170 @@
+/**
+ * Benchmark (not a test): what the per-key rate-limit check adds to a request.
+ *
+ *   npm run bench:rate-limit                                   (SQLite: buckets in memory)
+ *   scripts/with-postgres.sh npm run bench:rate-limit          (and PostgreSQL: the unlogged upsert)
+ *
+ * For each engine: a fresh migrated database with 20 customers, one Apollo server with rate
+ * limiting on (a bucket too big to run dry), and two keys of one workspace: a rate-limited one
+ * and an exempt one (--no-rate-limit), which is priced but never touches a bucket. The same
+ * operation runs sequentially through executeOperation with each key, in alternating rounds so
+ * drift on this shared machine hits both alike; the difference of the median per-request times
+ * is what the check costs. Two operations:
+ *   - `customer(id)`: cost 1 and actual 1, so one charge and no refund (PostgreSQL: 1 statement);
+ *   - `customers(first: 50)` over 20 rows: requested 52, actual 22, so a charge and a refund
+ *     (PostgreSQL: 2 statements).
+ * Also the bucket store alone (charge, and charge + refund) in a tight loop.
+ * Results: printed, and bench/results/rate-limit.json.
+ *
+ * Knobs: BENCH_ROUNDS=10, BENCH_PER_ROUND=300, BENCH_STORE_OPS=5000.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { loadConfig } from '../src/config';
+import { createContext } from '../src/context';
+import { limitsFromConfig } from '../src/limits/plugin';
+import type { BucketStore } from '../src/limits/rate-limit';
+import { createLogger } from '../src/logger';
+import { createApolloServer } from '../src/server';
+import { issueKey, type IssuedKey } from '../src/services/keys';
+import { migrateToLatest, openStore, type Store } from '../src/store/db';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
+const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 300);
+const STORE_OPS = Number(process.env.BENCH_STORE_OPS ?? 5000);
+const ADMIN_URL = process.env.BENCH_DATABASE_URL || undefined;
+const RESULTS = path.resolve(__dirname, '../../bench/results/rate-limit.json');
+const logger = createLogger('silent');
+const log = (message: string) => process.stderr.write(`[bench:rate-limit] ${message}\n`);
+
+const OPERATIONS = {
+  'customer(id), charge only': 'query($id: ID!) { customer(id: $id) { id email name } }',
+  'customers(first: 50), charge + refund': '{ customers(first: 50) { nodes { id email } } }',
+} as const;
+
+const CREATE = 'mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } userErrors { code } } }';
+
+type Engine = 'sqlite' | 'postgres';
+
+interface Fresh {
+  store: Store;
+  drop(): Promise<void>;
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+async function freshStore(engine: Engine): Promise<Fresh> {
+  if (engine === 'sqlite') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-bench-rl-'));
+    const store = openStore({ dataDir: dir });
+    return { store, drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+  }
+  const name = `cg_bench_rl_${crypto.randomBytes(5).toString('hex')}`;
+  await adminQuery(`create database ${name}`);
+  const url = new URL(ADMIN_URL!);
+  url.pathname = `/${name}`;
+  const store = openStore({ databaseUrl: url.toString(), poolSize: 4 });
+  return { store, drop: () => adminQuery(`drop database if exists ${name} with (force)`) };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const micros = (ns: bigint, count: number) => Number(ns) / 1e3 / count;
+
+async function timeLoop(count: number, run: () => Promise<unknown>): Promise<number> {
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < count; i += 1) await run();
+  return micros(process.hrtime.bigint() - started, count);
+}
+
+async function benchEngine(engine: Engine) {
+  const fresh = await freshStore(engine);
+  const { store } = fresh;
+  try {
+    await migrateToLatest(store.db);
+    const limited = await issueKey(store.db, { workspace: 'bench', name: 'limited' });
+    const exempt = await issueKey(store.db, { workspace: 'bench', name: 'exempt', rateLimited: false });
+    const deps = { db: store.db, publicUrl: 'http://bench.test', logger };
+    const config = loadConfig({ RATE_LIMIT: 'on', RATE_LIMIT_BUCKET: '1000000000', RATE_LIMIT_RESTORE: '1000000000' });
+    const limits = limitsFromConfig(config, store);
+    const apollo = createApolloServer({ logger, limits });
+    await apollo.start();
+    let someId = '';
+    const run = async (key: IssuedKey, query: string, variables: Record<string, unknown> = { id: someId }) => {
+      const contextValue = createContext(deps, { workspace: key.workspace, apiKey: key.record });
+      const response = await apollo.executeOperation<Record<string, any>>({ query, variables }, { contextValue });
+      if (response.body.kind !== 'single' || response.body.singleResult.errors) throw new Error(`bench query failed: ${JSON.stringify(response.body)}`);
+      return response.body.singleResult.data;
+    };
+    for (let i = 0; i < 20; i += 1) {
+      const data = await run(exempt, CREATE, { input: { email: `c${i}@bench.example`, firstName: `C${i}` } });
+      someId = data?.createCustomer.customer.id;
+    }
+
+    const operations: Record<string, { limitedUs: number; exemptUs: number; addedUs: number }> = {};
+    for (const [label, query] of Object.entries(OPERATIONS)) {
+      for (let i = 0; i < 200; i += 1) await Promise.all([run(limited, query), run(exempt, query)]); // warm-up
+      const limitedRounds: number[] = [];
+      const exemptRounds: number[] = [];
+      for (let round = 0; round < ROUNDS; round += 1) {
+        const order: [IssuedKey, number[]][] = round % 2 === 0 ? [[limited, limitedRounds], [exempt, exemptRounds]] : [[exempt, exemptRounds], [limited, limitedRounds]];
+        for (const [key, into] of order) into.push(await timeLoop(PER_ROUND, () => run(key, query)));
+      }
+      const limitedUs = median(limitedRounds);
+      const exemptUs = median(exemptRounds);
+      operations[label] = { limitedUs: round1(limitedUs), exemptUs: round1(exemptUs), addedUs: round1(limitedUs - exemptUs) };
+      log(`${engine} ${label}: ${round1(exemptUs)} us exempt, ${round1(limitedUs)} us rate-limited, +${round1(limitedUs - exemptUs)} us`);
+    }
+    await apollo.stop();
+
+    const buckets = limits.buckets as BucketStore;
+    const keyId = `bench-${crypto.randomUUID()}`;
+    const charge = await timeLoop(STORE_OPS, () => buckets.charge(keyId, 1));
+    const chargeRefund = await timeLoop(STORE_OPS, async () => {
+      await buckets.charge(keyId, 52);
+      await buckets.refund(keyId, 30);
+    });
+    const store_ = { chargeUs: round1(charge), chargeAndRefundUs: round1(chargeRefund) };
+    log(`${engine} bucket store alone: charge ${store_.chargeUs} us, charge + refund ${store_.chargeAndRefundUs} us`);
+    return { engine, bucketStore: engine === 'postgres' ? 'unlogged table, one upsert per charge' : 'process memory', operations, store: store_ };
+  } finally {
+    await store.close();
+    await fresh.drop();
+  }
+}
+
+const round1 = (value: number) => Math.round(value * 10) / 10;
+
+async function main() {
+  const engines: Engine[] = ADMIN_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+  if (!ADMIN_URL) log('PostgreSQL skipped: BENCH_DATABASE_URL is unset (run `scripts/with-postgres.sh npm run bench:rate-limit`).');
+  const results = [];
+  for (const engine of engines) results.push(await benchEngine(engine));
+  const report = {
+    benchmark: 'rate-limit',
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    config: { rounds: ROUNDS, perRound: PER_ROUND, storeOps: STORE_OPS },
+    note: 'Sequential executeOperation calls; added = median(rate-limited key) - median(exempt key), per request, in microseconds. The PostgreSQL cluster of scripts/with-postgres.sh runs with fsync=off.',
+    results,
+  };
+  fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
+  fs.writeFileSync(RESULTS, JSON.stringify(report, null, 2) + '\n');
+  console.log(JSON.stringify(report, null, 2));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
