@@ -13,7 +13,9 @@
  *   - `customer(id)`: cost 1 and actual 1, so one charge and no refund (PostgreSQL: 1 statement);
  *   - `customers(first: 50)` over 20 rows: requested 52, actual 22, so a charge and a refund
  *     (PostgreSQL: 2 statements).
- * Also the bucket store alone (charge, and charge + refund) in a tight loop.
+ * Also the bucket store alone (charge, and charge + refund) in a tight loop, next to a bare
+ * `select 1` for the price of one round trip; and pricing alone (requested and actual cost of a
+ * page of 100 customers with 10 members each), which every request pays, exempt or not.
  * Results: printed, and bench/results/rate-limit.json.
  *
  * Knobs: BENCH_ROUNDS=10, BENCH_PER_ROUND=300, BENCH_STORE_OPS=5000.
@@ -22,13 +24,16 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { sql } from 'kysely';
 import { Client } from 'pg';
+import { getOperationAST, parse } from 'graphql';
 import { loadConfig } from '../src/config';
 import { createContext } from '../src/context';
 import { limitsFromConfig } from '../src/limits/plugin';
 import type { BucketStore } from '../src/limits/rate-limit';
 import { createLogger } from '../src/logger';
-import { createApolloServer } from '../src/server';
+import { buildSchema, createApolloServer } from '../src/server';
+import { actualQueryCost, requestedQueryCost } from '../src/limits/cost';
 import { issueKey, type IssuedKey } from '../src/services/keys';
 import { migrateToLatest, openStore, type Store } from '../src/store/db';
 
@@ -45,6 +50,7 @@ const OPERATIONS = {
   'customers(first: 50), charge + refund': '{ customers(first: 50) { nodes { id email } } }',
 } as const;
 
+const PAGE = '{ customers(first: 100) { nodes { id email members(first: 10) { nodes { id role } } } } }';
 const CREATE = 'mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } userErrors { code } } }';
 
 type Engine = 'sqlite' | 'postgres';
@@ -134,8 +140,10 @@ async function benchEngine(engine: Engine) {
       await buckets.charge(keyId, 52);
       await buckets.refund(keyId, 30);
     });
-    const store_ = { chargeUs: round1(charge), chargeAndRefundUs: round1(chargeRefund) };
-    log(`${engine} bucket store alone: charge ${store_.chargeUs} us, charge + refund ${store_.chargeAndRefundUs} us`);
+    // For scale: one round trip that does nothing (PostgreSQL) or the cheapest statement (SQLite).
+    const roundTrip = await timeLoop(STORE_OPS, () => sql`select 1`.execute(store.db));
+    const store_ = { chargeUs: round1(charge), chargeAndRefundUs: round1(chargeRefund), select1Us: round1(roundTrip) };
+    log(`${engine} bucket store alone: charge ${store_.chargeUs} us, charge + refund ${store_.chargeAndRefundUs} us; select 1: ${store_.select1Us} us`);
     return { engine, bucketStore: engine === 'postgres' ? 'unlogged table, one upsert per charge' : 'process memory', operations, store: store_ };
   } finally {
     await store.close();
@@ -145,9 +153,26 @@ async function benchEngine(engine: Engine) {
 
 const round1 = (value: number) => Math.round(value * 10) / 10;
 
+/**
+ * Pricing alone, no database: the requested cost of a page of 100 customers with 10 members each
+ * (before execution) and its actual cost from a result of that size (after).
+ */
+async function benchPricing() {
+  const schema = buildSchema();
+  const document = parse(PAGE);
+  const operation = getOperationAST(document)!;
+  const data = { customers: { nodes: Array.from({ length: 100 }, (_, i) => ({ id: `c${i}`, email: 'e', members: { nodes: Array.from({ length: 10 }, (__, j) => ({ id: `m${j}`, role: 'MEMBER' })) } })) } };
+  const requestedUs = await timeLoop(STORE_OPS, async () => requestedQueryCost({ schema, document }));
+  const actualUs = await timeLoop(Math.ceil(STORE_OPS / 10), async () => actualQueryCost({ schema, document, operation }, data));
+  const pricing = { query: PAGE, requestedQueryCost: requestedQueryCost({ schema, document }), requestedUs: round1(requestedUs), actualUs: round1(actualUs) };
+  log(`pricing ${PAGE}: requested cost (${pricing.requestedQueryCost}) ${pricing.requestedUs} us, actual cost of 100 + 1000 rows ${pricing.actualUs} us`);
+  return pricing;
+}
+
 async function main() {
   const engines: Engine[] = ADMIN_URL ? ['sqlite', 'postgres'] : ['sqlite'];
   if (!ADMIN_URL) log('PostgreSQL skipped: BENCH_DATABASE_URL is unset (run `scripts/with-postgres.sh npm run bench:rate-limit`).');
+  const pricing = await benchPricing();
   const results = [];
   for (const engine of engines) results.push(await benchEngine(engine));
   const report = {
@@ -157,6 +182,7 @@ async function main() {
     cpus: os.cpus().length,
     config: { rounds: ROUNDS, perRound: PER_ROUND, storeOps: STORE_OPS },
     note: 'Sequential executeOperation calls; added = median(rate-limited key) - median(exempt key), per request, in microseconds. The PostgreSQL cluster of scripts/with-postgres.sh runs with fsync=off.',
+    pricing,
     results,
   };
   fs.mkdirSync(path.dirname(RESULTS), { recursive: true });

@@ -60,7 +60,17 @@ const DEFAULT_PAGE_SIZES: Record<string, number> = { 'Query.exportCustomers': EX
 /** Root fields that fetch one item per id given. */
 const BY_IDS: Record<string, string> = { 'Query.nodes': 'ids', 'Query._entities': 'representations' };
 
+/** Rules (and named return types) per field definition: the schema is fixed, and a result walk asks once per row. */
+const rules = new WeakMap<GraphQLField<unknown, unknown>, FieldRule>();
+const returnedTypes = new WeakMap<GraphQLField<unknown, unknown>, GraphQLCompositeType>();
+
 function ruleOf(parent: GraphQLCompositeType, field: GraphQLField<unknown, unknown>, schema: GraphQLSchema): FieldRule {
+  let rule = rules.get(field);
+  if (!rule) rules.set(field, (rule = classify(parent, field, schema)));
+  return rule;
+}
+
+function classify(parent: GraphQLCompositeType, field: GraphQLField<unknown, unknown>, schema: GraphQLSchema): FieldRule {
   const returned = getNamedType(field.type);
   if (isLeafType(returned)) return { kind: 'leaf' };
   if (parent === schema.getMutationType()) return { kind: 'mutation' };
@@ -156,19 +166,33 @@ interface Walk {
   schema: GraphQLSchema;
   fragments: Record<string, FragmentDefinitionNode>;
   variables: Record<string, unknown>;
+  /** Sub-selections per (field nodes, type): a page of 1000 rows collects them once, not 1000 times. */
+  collected: WeakMap<readonly FieldNode[], Map<GraphQLObjectType, Map<string, readonly FieldNode[]>>>;
+  /** The object types a value of a type may be (graphql's type checks are slow outside production). */
+  candidates: Map<GraphQLCompositeType, readonly GraphQLObjectType[]>;
 }
 
-function itemsOf(value: unknown): unknown[] {
-  return Array.isArray(value) ? value.flat(Infinity) : [value];
+function subfields(walk: Walk, type: GraphQLObjectType, fieldNodes: readonly FieldNode[]): Map<string, readonly FieldNode[]> {
+  let byType = walk.collected.get(fieldNodes);
+  if (!byType) walk.collected.set(fieldNodes, (byType = new Map()));
+  let fields = byType.get(type);
+  if (!fields) byType.set(type, (fields = collectSubfields(walk.schema, walk.fragments, walk.variables, type, fieldNodes)));
+  return fields;
+}
+
+function itemsOf(value: unknown): readonly unknown[] {
+  if (!Array.isArray(value)) return [value];
+  return value.some(Array.isArray) ? value.flat(Infinity) : value;
 }
 
 /** The cost of one returned object: for an interface, the dearest of the types it may be. */
 function objectCost(walk: Walk, type: GraphQLCompositeType, fieldNodes: readonly FieldNode[], value: unknown): number {
   if (value === null || typeof value !== 'object') return 0;
-  const candidates: readonly GraphQLObjectType[] = isAbstractType(type) ? walk.schema.getPossibleTypes(type) : isObjectType(type) ? [type] : [];
+  let candidates = walk.candidates.get(type);
+  if (!candidates) walk.candidates.set(type, (candidates = isAbstractType(type) ? walk.schema.getPossibleTypes(type) : isObjectType(type) ? [type] : []));
   let dearest = 0;
   for (const candidate of candidates) {
-    const fields = collectSubfields(walk.schema, walk.fragments, walk.variables, candidate, fieldNodes);
+    const fields = subfields(walk, candidate, fieldNodes);
     dearest = Math.max(dearest, fieldsCost(walk, candidate, fields, value as Record<string, unknown>));
   }
   return dearest;
@@ -188,7 +212,8 @@ function fieldsCost(walk: Walk, parent: GraphQLObjectType, fields: Map<string, r
 function fieldCost(walk: Walk, parent: GraphQLObjectType, field: GraphQLField<unknown, unknown>, nodes: readonly FieldNode[], value: unknown): number {
   const rule = ruleOf(parent, field, walk.schema);
   if (rule.kind === 'leaf') return 0;
-  const returned = getNamedType(field.type) as GraphQLCompositeType;
+  const returned = returnedTypes.get(field) ?? (getNamedType(field.type) as GraphQLCompositeType);
+  returnedTypes.set(field, returned);
   const children = (item: unknown) => objectCost(walk, returned, nodes, item);
   const sum = (each: (item: unknown) => number) => itemsOf(value).reduce<number>((total, item) => total + each(item), 0);
   switch (rule.kind) {
@@ -219,7 +244,7 @@ export function actualQueryCost(operation: OperationToCost & { operation: Operat
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
   }
   const coerced = getVariableValues(operation.schema, operation.operation.variableDefinitions ?? [], operation.variables ?? {});
-  const walk: Walk = { schema: operation.schema, fragments, variables: coerced.coerced ?? {} };
+  const walk: Walk = { schema: operation.schema, fragments, variables: coerced.coerced ?? {}, collected: new WeakMap(), candidates: new Map() };
   const fields = collectFields(walk.schema, fragments, walk.variables, root, operation.operation.selectionSet);
   return fieldsCost(walk, root, fields, data);
 }
