@@ -7,9 +7,9 @@
  * For each engine: a fresh migrated database with 20 customers, one Apollo server with rate
  * limiting on (a bucket too big to run dry), and two keys of one workspace: a rate-limited one
  * and an exempt one (--no-rate-limit), which is priced but never touches a bucket. The same
- * operation runs sequentially through executeOperation with each key, in alternating rounds so
- * drift on this shared machine hits both alike; the difference of the median per-request times
- * is what the check costs. Two operations:
+ * operation runs sequentially through executeOperation, alternating the two keys request by
+ * request so drift on this shared machine hits both alike; the difference of the median
+ * per-request times is what the check costs. Two operations:
  *   - `customer(id)`: cost 1 and actual 1, so one charge and no refund (PostgreSQL: 1 statement);
  *   - `customers(first: 50)` over 20 rows: requested 52, actual 22, so a charge and a refund
  *     (PostgreSQL: 2 statements).
@@ -18,7 +18,7 @@
  * page of 100 customers with 10 members each), which every request pays, exempt or not.
  * Results: printed, and bench/results/rate-limit.json.
  *
- * Knobs: BENCH_ROUNDS=10, BENCH_PER_ROUND=300, BENCH_STORE_OPS=5000.
+ * Knobs: BENCH_REQUESTS=3000 (per key and operation), BENCH_STORE_OPS=5000.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -37,8 +37,7 @@ import { actualQueryCost, requestedQueryCost } from '../src/limits/cost';
 import { issueKey, type IssuedKey } from '../src/services/keys';
 import { migrateToLatest, openStore, type Store } from '../src/store/db';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
-const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 300);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
 const STORE_OPS = Number(process.env.BENCH_STORE_OPS ?? 5000);
 const ADMIN_URL = process.env.BENCH_DATABASE_URL || undefined;
 const RESULTS = path.resolve(__dirname, '../../bench/results/rate-limit.json');
@@ -120,14 +119,15 @@ async function benchEngine(engine: Engine) {
     const operations: Record<string, { limitedUs: number; exemptUs: number; addedUs: number }> = {};
     for (const [label, query] of Object.entries(OPERATIONS)) {
       for (let i = 0; i < 200; i += 1) await Promise.all([run(limited, query), run(exempt, query)]); // warm-up
-      const limitedRounds: number[] = [];
-      const exemptRounds: number[] = [];
-      for (let round = 0; round < ROUNDS; round += 1) {
-        const order: [IssuedKey, number[]][] = round % 2 === 0 ? [[limited, limitedRounds], [exempt, exemptRounds]] : [[exempt, exemptRounds], [limited, limitedRounds]];
-        for (const [key, into] of order) into.push(await timeLoop(PER_ROUND, () => run(key, query)));
+      // Alternate request by request and compare medians: drift on a shared machine hits both alike.
+      const limitedTimes: number[] = [];
+      const exemptTimes: number[] = [];
+      for (let i = 0; i < REQUESTS; i += 1) {
+        const order: [IssuedKey, number[]][] = i % 2 === 0 ? [[limited, limitedTimes], [exempt, exemptTimes]] : [[exempt, exemptTimes], [limited, limitedTimes]];
+        for (const [key, into] of order) into.push(await timeLoop(1, () => run(key, query)));
       }
-      const limitedUs = median(limitedRounds);
-      const exemptUs = median(exemptRounds);
+      const limitedUs = median(limitedTimes);
+      const exemptUs = median(exemptTimes);
       operations[label] = { limitedUs: round1(limitedUs), exemptUs: round1(exemptUs), addedUs: round1(limitedUs - exemptUs) };
       log(`${engine} ${label}: ${round1(exemptUs)} us exempt, ${round1(limitedUs)} us rate-limited, +${round1(limitedUs - exemptUs)} us`);
     }
@@ -180,8 +180,8 @@ async function main() {
     date: new Date().toISOString(),
     node: process.version,
     cpus: os.cpus().length,
-    config: { rounds: ROUNDS, perRound: PER_ROUND, storeOps: STORE_OPS },
-    note: 'Sequential executeOperation calls; added = median(rate-limited key) - median(exempt key), per request, in microseconds. The PostgreSQL cluster of scripts/with-postgres.sh runs with fsync=off.',
+    config: { requestsPerKey: REQUESTS, storeOps: STORE_OPS },
+    note: 'Sequential executeOperation calls, the two keys alternating; added = median(rate-limited key) - median(exempt key), per request, in microseconds. The PostgreSQL cluster of scripts/with-postgres.sh runs with fsync=off.',
     pricing,
     results,
   };

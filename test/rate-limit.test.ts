@@ -51,7 +51,7 @@ async function freshKey(workspace = 'alpha', rateLimited = true): Promise<Issued
 const available = (result: Result<unknown>) => costOf(result).throttleStatus.currentlyAvailable;
 const codeOf = (result: Result<unknown>) => result.errors?.[0]?.extensions?.code ?? 'ok';
 /** Statements other than the bucket's own (PostgreSQL keeps buckets in a table). */
-const workStatements = () => env.statements.filter((s) => !/rate_limits/.test(s));
+const workStatements = () => env.statements.filter((s) => !/rate_limit/.test(s));
 
 describe('the leaky bucket', () => {
   it('drains by each operation’s cost and throttles the one that does not fit, running nothing', async () => {
