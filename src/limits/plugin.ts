@@ -3,7 +3,12 @@
  * MAX_QUERY_COST, charges the caller's rate-limit bucket, refunds what the operation did not
  * use, and reports it all in `extensions.cost` on every response.
  */
-import { HeaderMap, type ApolloServerPlugin, type GraphQLRequestContext } from '@apollo/server';
+import {
+  HeaderMap,
+  type ApolloServerPlugin,
+  type GraphQLRequestContextDidResolveOperation,
+  type GraphQLRequestContextWillSendResponse,
+} from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import { loadConfig, type Config } from '../config';
 import type { Context } from '../context';
@@ -66,8 +71,6 @@ function overLimit(cost: number, max: number): GraphQLError {
   );
 }
 
-type RequestContext = GraphQLRequestContext<Context>;
-
 /** Everything one request's hooks share. */
 class RequestCost {
   requested = 0;
@@ -85,8 +88,8 @@ class RequestCost {
     readonly logger: Logger,
   ) {}
 
-  async check(rc: RequestContext): Promise<void> {
-    const operation = { schema: rc.schema, document: rc.document!, operationName: rc.operationName, variables: rc.request.variables };
+  async check(rc: GraphQLRequestContextDidResolveOperation<Context>): Promise<void> {
+    const operation = { schema: rc.schema, document: rc.document, operationName: rc.operationName, variables: rc.request.variables };
     this.requested = requestedQueryCost(operation);
     const max = this.limits.maxQueryCost;
     if (max > 0 && this.requested > max) throw overLimit(this.requested, max);
@@ -102,7 +105,7 @@ class RequestCost {
   }
 
   /** The actual cost from the result; the requested cost when the result does not show it. */
-  measure(rc: RequestContext): void {
+  measure(rc: GraphQLRequestContextWillSendResponse<Context>): void {
     if (!this.executed || !rc.operation || !rc.document) return;
     const body = rc.response.body;
     const data = body?.kind === 'single' ? body.singleResult.data : undefined;
