@@ -4,6 +4,7 @@ import type { ApolloServer } from '@apollo/server';
 import type { Config } from './config';
 import type { Context } from './context';
 import { createHttpServer, type GatewayHttpServer } from './http';
+import { limitsFromConfig } from './limits/plugin';
 import type { Logger } from './logger';
 import { createApolloServer } from './server';
 import { issueKey } from './services/keys';
@@ -57,7 +58,7 @@ export async function prepareStore(config: Config, logger: Logger, extra: StoreO
 export async function createApp(options: AppOptions): Promise<App> {
   const { config, logger } = options;
   const store = await prepareStore(config, logger, options.store);
-  const apollo = createApolloServer({ logger, limits: config.limits });
+  const apollo = createApolloServer({ logger, limits: config.limits, cost: limitsFromConfig(config, store) });
   await apollo.start();
   const server = createHttpServer({
     apollo,

@@ -24,6 +24,14 @@ export interface Config {
   limits: LimitSettings;
   /** node:http timeouts: HTTP_REQUEST_TIMEOUT_MS, HTTP_HEADERS_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS. */
   httpTimeouts: HttpTimeouts;
+  /** Most points one operation may cost (0: no limit). */
+  maxQueryCost: number;
+  /** Per-API-key rate limiting (RATE_LIMIT=off turns it off). */
+  rateLimit: boolean;
+  /** Points in each key's leaky bucket. */
+  rateLimitBucket: number;
+  /** Points restored to each bucket per second. */
+  rateLimitRestore: number;
 }
 
 export interface HttpTimeouts {
@@ -76,6 +84,10 @@ export function loadConfig(env: Env = process.env): Config {
     statementTimeoutMs: intVar(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 30000, 0, 3600000),
     limits: loadLimits(env),
     httpTimeouts: loadHttpTimeouts(env),
+    maxQueryCost: intVar(env, 'MAX_QUERY_COST', 1000, 0, 1_000_000_000),
+    rateLimit: boolVar(env, 'RATE_LIMIT', true),
+    rateLimitBucket: intVar(env, 'RATE_LIMIT_BUCKET', 1000, 1, 1_000_000_000),
+    rateLimitRestore: intVar(env, 'RATE_LIMIT_RESTORE', 100, 1, 1_000_000_000),
   };
 }
 

@@ -12,6 +12,7 @@ import type { Context } from './context';
 import { ErrorCode, formatError, isExpected } from './errors';
 import { jitGateway } from './execution/jit';
 import { guardEntityRepresentations } from './federation';
+import { costPlugin, defaultLimits, type Limits } from './limits/plugin';
 import type { Resolvers } from './generated/graphql';
 import { limitServerOptions, type LimitSettings } from './limits/server-options';
 import type { Logger } from './logger';
@@ -91,6 +92,8 @@ export interface ServerOptions {
   limits?: Partial<LimitSettings>;
   /** Execute with graphql-jit (src/execution/jit.ts; default) or plain graphql-js. */
   jit?: boolean;
+  /** Query cost limit and rate limiting; without it, the default cost limit and no rate limiting. */
+  cost?: Limits;
 }
 
 export function createApolloServer(options: ServerOptions): ApolloServer<Context> {
@@ -115,6 +118,7 @@ export function createApolloServer(options: ServerOptions): ApolloServer<Context
       // Limits, the execution deadline, and inline traces (ftv1) only for a trusted router.
       ...limits.plugins,
       loggingPlugin(options.logger),
+      costPlugin(options.cost ?? defaultLimits(), options.logger),
     ],
   });
 }

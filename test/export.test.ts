@@ -13,7 +13,7 @@ import { createLogger } from '../src/logger';
 import { Writable } from 'node:stream';
 import { writeExportNdjson } from '../src/export-stream';
 import { issueKey, type IssuedKey } from '../src/services/keys';
-import { createCustomer, createTestEnv, USER_ERRORS, type CallerOptions, type TestEnv } from './helpers';
+import { createCustomer, createTestEnv, NO_COST_LIMIT, USER_ERRORS, type CallerOptions, type TestEnv } from './helpers';
 
 const EXPORT = `query($first: Int, $after: String, $updatedSince: DateTime) {
   exportCustomers(first: $first, after: $after, updatedSince: $updatedSince) {
@@ -110,9 +110,9 @@ let env: TestEnv;
 
 beforeEach(async () => {
   // EXPORT nests `members` (20 by default) in pages of up to 1000 customers: 1000 + 1000 x 20 =
-  // 21,000 requested nodes, over the default 10,000. A bulk consumer raises MAX_REQUESTED_NODES
-  // (or asks for fewer members), as this suite does.
-  env = await createTestEnv({ limits: { maxRequestedNodes: 25_000 } });
+  // 21,000 requested nodes, over the default 10,000, and costs more than the default
+  // MAX_QUERY_COST. A bulk consumer raises both (or asks for fewer members), as this suite does.
+  env = await createTestEnv({ ...NO_COST_LIMIT, limits: { maxRequestedNodes: 25_000 } });
 });
 
 afterEach(async () => {
@@ -719,7 +719,8 @@ describe('GET /export/customers.ndjson', () => {
   beforeAll(async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-export-'));
     dirs.push(dir);
-    const config = loadConfig({ DATA_DIR: dir, PORT: '0', PUBLIC_URL: 'http://gw.test', LOG_LEVEL: 'silent' });
+    // Set up like a bulk sync job: full pages of 100 cost more than MAX_QUERY_COST and the bucket allow.
+    const config = loadConfig({ DATA_DIR: dir, PORT: '0', PUBLIC_URL: 'http://gw.test', LOG_LEVEL: 'silent', MAX_QUERY_COST: '0', RATE_LIMIT: 'off' });
     app = await createApp({ config, logger: createLogger('silent') });
     url = await app.listen(0, '127.0.0.1');
     acme = await issueKey(app.store.db, { workspace: 'acme', name: 'acme-export' });

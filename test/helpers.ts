@@ -5,6 +5,7 @@
  */
 import type { ApolloServer } from '@apollo/server';
 import { createContext, type Context } from '../src/context';
+import { defaultLimits, type Limits } from '../src/limits/plugin';
 import { createLogger } from '../src/logger';
 import type { LimitSettings } from '../src/limits/settings';
 import { createApolloServer } from '../src/server';
@@ -36,16 +37,25 @@ export interface CallerOptions {
 export interface Result<T> {
   data?: T | null;
   errors?: { message: string; extensions?: Record<string, unknown>; path?: (string | number)[] }[];
+  extensions?: Record<string, any>;
+}
+
+export interface TestEnvOptions {
+  /** Request limits for this server (defaults otherwise), e.g. to batch more aliases than 15. */
+  limits?: Partial<LimitSettings>;
+  /** Cost limit and rate limiting (built on the env's store); default: the default cost limit, no rate limiting. */
+  cost?: (store: Store) => Limits;
 }
 
 export const silentLogger = createLogger('silent');
 
-/** A fresh database: a new SQLite file, or a fresh schema on the test PostgreSQL server. */
-export interface TestEnvOptions {
-  /** Request limits for this server (defaults otherwise), e.g. to batch more aliases than 15. */
-  limits?: Partial<LimitSettings>;
-}
+/**
+ * MAX_QUERY_COST=0, as an operator sets it for bulk jobs: for suites about paging, batching and
+ * the export feed at page sizes whose cost is over the default 1000 points.
+ */
+export const NO_COST_LIMIT: TestEnvOptions = { cost: () => ({ ...defaultLimits(), maxQueryCost: 0 }) };
 
+/** A fresh database: a new SQLite file, or a fresh schema on the test PostgreSQL server. */
 export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestEnv> {
   const statements: string[] = [];
   const database = await createTestDatabase();
@@ -57,7 +67,7 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
   await migrateToLatest(store.db);
   const a = await issueKey(store.db, { workspace: 'alpha', name: 'alpha-test' });
   const b = await issueKey(store.db, { workspace: 'beta', name: 'beta-test' });
-  const apollo = createApolloServer({ logger: silentLogger, limits: options.limits });
+  const apollo = createApolloServer({ logger: silentLogger, limits: options.limits, cost: options.cost?.(store) });
   await apollo.start();
   const exec = async <T>(query: string, variables?: Record<string, unknown>, as: Partial<CallerOptions> = {}) => {
     const key = as.key ?? a;

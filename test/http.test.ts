@@ -133,7 +133,7 @@ describe('authentication', () => {
   it('accepts `Authorization: Bearer <key>`', async () => {
     const res = await post('{ workspace { name } }', undefined, bearer(acme.key));
     expect(res.status).toBe(200);
-    expect(res.json).toEqual({ data: { workspace: { name: 'acme' } } });
+    expect(res.json).toEqual({ data: { workspace: { name: 'acme' } }, extensions: { cost: expect.any(Object) } });
   });
 
   it('accepts the bearer scheme case-insensitively', async () => {
@@ -145,7 +145,7 @@ describe('authentication', () => {
   it('accepts `X-Api-Key: <key>`', async () => {
     const res = await post('{ workspace { name } }', undefined, { 'x-api-key': acme.key });
     expect(res.status).toBe(200);
-    expect(res.json).toEqual({ data: { workspace: { name: 'acme' } } });
+    expect(res.json).toEqual({ data: { workspace: { name: 'acme' } }, extensions: { cost: expect.any(Object) } });
   });
 
   it('answers 401 for a malformed Authorization header (Basic scheme)', async () => {
@@ -255,7 +255,7 @@ describe('routing', () => {
     const query = encodeURIComponent('{ workspace { name } }');
     const res = await read(await fetch(`${url}/graphql?query=${query}`, { headers: { ...bearer(acme.key), 'apollo-require-preflight': 'true' } }));
     expect(res.status).toBe(200);
-    expect(res.json).toEqual({ data: { workspace: { name: 'acme' } } });
+    expect(res.json).toEqual({ data: { workspace: { name: 'acme' } }, extensions: { cost: expect.any(Object) } });
   });
 
   it('refuses a GET query without a preflight-forcing header (CSRF prevention)', async () => {
@@ -480,7 +480,7 @@ describe('error masking', () => {
 
   it('works normally again once the failure is gone', async () => {
     const res = await post('query($id: ID!) { customer(id: $id) { id } }', { id: '0190a0a0-0000-7000-8000-000000000000' }, bearer(acme.key));
-    expect(res.json).toEqual({ data: { customer: null } });
+    expect(res.json).toEqual({ data: { customer: null }, extensions: { cost: expect.any(Object) } });
   });
 });
 
@@ -560,7 +560,7 @@ describe('graceful shutdown', () => {
 
     const res = await request;
     expect(res.status).toBe(200);
-    expect(res.json).toEqual({ data: { customer: null, workspace: { name: 'slow' } } });
+    expect(res.json).toEqual({ data: { customer: null, workspace: { name: 'slow' } }, extensions: { cost: expect.any(Object) } });
 
     await stopping;
     await expect(fetch(`${own.url}/health`)).rejects.toThrow();
@@ -623,7 +623,7 @@ describe('first-start bootstrap', () => {
         }),
       );
       expect(res.status).toBe(200);
-      expect(res.json).toEqual({ data: { workspace: { name: 'default' } } });
+      expect(res.json).toEqual({ data: { workspace: { name: 'default' } }, extensions: { cost: expect.any(Object) } });
 
       expect(await bootstrapDefaultWorkspace(fresh.app.store)).toBeNull();
     } finally {

@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './001_initial';
+import * as rateLimits from './002_rate_limits';
 
 /**
  * Migrations are listed in code rather than read from a folder, so they work the same from
@@ -7,6 +8,7 @@ import * as initial from './001_initial';
  */
 const migrations: Record<string, Migration> = {
   '001_initial': initial,
+  '002_rate_limits': rateLimits,
 };
 
 export const migrationProvider: MigrationProvider = {

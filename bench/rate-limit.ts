@@ -1,0 +1,196 @@
+/**
+ * Benchmark (not a test): what the per-key rate-limit check adds to a request.
+ *
+ *   npm run bench:rate-limit                                   (SQLite: buckets in memory)
+ *   scripts/with-postgres.sh npm run bench:rate-limit          (and PostgreSQL: the unlogged upsert)
+ *
+ * For each engine: a fresh migrated database with 20 customers, one Apollo server with rate
+ * limiting on (a bucket too big to run dry), and two keys of one workspace: a rate-limited one
+ * and an exempt one (--no-rate-limit), which is priced but never touches a bucket. The same
+ * operation runs sequentially through executeOperation, alternating the two keys request by
+ * request so drift on this shared machine hits both alike; the difference of the median
+ * per-request times is what the check costs. Two operations:
+ *   - `customer(id)`: cost 1 and actual 1, so one charge and no refund (PostgreSQL: 1 statement);
+ *   - `customers(first: 50)` over 20 rows: requested 52, actual 22, so a charge and a refund
+ *     (PostgreSQL: 2 statements).
+ * Also the bucket store alone (charge, and charge + refund) in a tight loop, next to a bare
+ * `select 1` for the price of one round trip; and pricing alone (requested and actual cost of a
+ * page of 100 customers with 10 members each), which every request pays, exempt or not.
+ * Results: printed, and bench/results/rate-limit.json.
+ *
+ * Knobs: BENCH_REQUESTS=3000 (per key and operation), BENCH_STORE_OPS=5000.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { Client } from 'pg';
+import { getOperationAST, parse } from 'graphql';
+import { loadConfig } from '../src/config';
+import { createContext } from '../src/context';
+import { limitsFromConfig } from '../src/limits/plugin';
+import type { BucketStore } from '../src/limits/rate-limit';
+import { createLogger } from '../src/logger';
+import { buildSchema, createApolloServer } from '../src/server';
+import { actualQueryCost, requestedQueryCost } from '../src/limits/cost';
+import { issueKey, type IssuedKey } from '../src/services/keys';
+import { migrateToLatest, openStore, type Store } from '../src/store/db';
+
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
+const STORE_OPS = Number(process.env.BENCH_STORE_OPS ?? 5000);
+const ADMIN_URL = process.env.BENCH_DATABASE_URL || undefined;
+const RESULTS = path.resolve(__dirname, '../../bench/results/rate-limit.json');
+const logger = createLogger('silent');
+const log = (message: string) => process.stderr.write(`[bench:rate-limit] ${message}\n`);
+
+const OPERATIONS = {
+  'customer(id), charge only': 'query($id: ID!) { customer(id: $id) { id email name } }',
+  'customers(first: 50), charge + refund': '{ customers(first: 50) { nodes { id email } } }',
+} as const;
+
+const PAGE = '{ customers(first: 100) { nodes { id email members(first: 10) { nodes { id role } } } } }';
+const CREATE = 'mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } userErrors { code } } }';
+
+type Engine = 'sqlite' | 'postgres';
+
+interface Fresh {
+  store: Store;
+  drop(): Promise<void>;
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+async function freshStore(engine: Engine): Promise<Fresh> {
+  if (engine === 'sqlite') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-bench-rl-'));
+    const store = openStore({ dataDir: dir });
+    return { store, drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+  }
+  const name = `cg_bench_rl_${crypto.randomBytes(5).toString('hex')}`;
+  await adminQuery(`create database ${name}`);
+  const url = new URL(ADMIN_URL!);
+  url.pathname = `/${name}`;
+  const store = openStore({ databaseUrl: url.toString(), poolSize: 4 });
+  return { store, drop: () => adminQuery(`drop database if exists ${name} with (force)`) };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const micros = (ns: bigint, count: number) => Number(ns) / 1e3 / count;
+
+async function timeLoop(count: number, run: () => Promise<unknown>): Promise<number> {
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < count; i += 1) await run();
+  return micros(process.hrtime.bigint() - started, count);
+}
+
+async function benchEngine(engine: Engine) {
+  const fresh = await freshStore(engine);
+  const { store } = fresh;
+  try {
+    await migrateToLatest(store.db);
+    const limited = await issueKey(store.db, { workspace: 'bench', name: 'limited' });
+    const exempt = await issueKey(store.db, { workspace: 'bench', name: 'exempt', rateLimited: false });
+    const deps = { db: store.db, publicUrl: 'http://bench.test', logger };
+    const config = loadConfig({ RATE_LIMIT: 'on', RATE_LIMIT_BUCKET: '1000000000', RATE_LIMIT_RESTORE: '1000000000' });
+    const limits = limitsFromConfig(config, store);
+    const apollo = createApolloServer({ logger, cost: limits });
+    await apollo.start();
+    let someId = '';
+    const run = async (key: IssuedKey, query: string, variables: Record<string, unknown> = { id: someId }) => {
+      const contextValue = createContext(deps, { workspace: key.workspace, apiKey: key.record });
+      const response = await apollo.executeOperation<Record<string, any>>({ query, variables }, { contextValue });
+      if (response.body.kind !== 'single' || response.body.singleResult.errors) throw new Error(`bench query failed: ${JSON.stringify(response.body)}`);
+      return response.body.singleResult.data;
+    };
+    for (let i = 0; i < 20; i += 1) {
+      const data = await run(exempt, CREATE, { input: { email: `c${i}@bench.example`, firstName: `C${i}` } });
+      someId = data?.createCustomer.customer.id;
+    }
+
+    const operations: Record<string, { limitedUs: number; exemptUs: number; addedUs: number }> = {};
+    for (const [label, query] of Object.entries(OPERATIONS)) {
+      for (let i = 0; i < 200; i += 1) await Promise.all([run(limited, query), run(exempt, query)]); // warm-up
+      // Alternate request by request and compare medians: drift on a shared machine hits both alike.
+      const limitedTimes: number[] = [];
+      const exemptTimes: number[] = [];
+      for (let i = 0; i < REQUESTS; i += 1) {
+        const order: [IssuedKey, number[]][] = i % 2 === 0 ? [[limited, limitedTimes], [exempt, exemptTimes]] : [[exempt, exemptTimes], [limited, limitedTimes]];
+        for (const [key, into] of order) into.push(await timeLoop(1, () => run(key, query)));
+      }
+      const limitedUs = median(limitedTimes);
+      const exemptUs = median(exemptTimes);
+      operations[label] = { limitedUs: round1(limitedUs), exemptUs: round1(exemptUs), addedUs: round1(limitedUs - exemptUs) };
+      log(`${engine} ${label}: ${round1(exemptUs)} us exempt, ${round1(limitedUs)} us rate-limited, +${round1(limitedUs - exemptUs)} us`);
+    }
+    await apollo.stop();
+
+    const buckets = limits.buckets as BucketStore;
+    const keyId = `bench-${crypto.randomUUID()}`;
+    const charge = await timeLoop(STORE_OPS, () => buckets.charge(keyId, 1));
+    const chargeRefund = await timeLoop(STORE_OPS, async () => {
+      await buckets.charge(keyId, 52);
+      await buckets.refund(keyId, 30);
+    });
+    // For scale: one round trip that does nothing (PostgreSQL) or the cheapest statement (SQLite).
+    const roundTrip = await timeLoop(STORE_OPS, () => sql`select 1`.execute(store.db));
+    const store_ = { chargeUs: round1(charge), chargeAndRefundUs: round1(chargeRefund), select1Us: round1(roundTrip) };
+    log(`${engine} bucket store alone: charge ${store_.chargeUs} us, charge + refund ${store_.chargeAndRefundUs} us; select 1: ${store_.select1Us} us`);
+    return { engine, bucketStore: engine === 'postgres' ? 'unlogged table, one upsert per charge' : 'process memory', operations, store: store_ };
+  } finally {
+    await store.close();
+    await fresh.drop();
+  }
+}
+
+const round1 = (value: number) => Math.round(value * 10) / 10;
+
+/**
+ * Pricing alone, no database: the requested cost of a page of 100 customers with 10 members each
+ * (before execution) and its actual cost from a result of that size (after).
+ */
+async function benchPricing() {
+  const schema = buildSchema();
+  const document = parse(PAGE);
+  const operation = getOperationAST(document)!;
+  const data = { customers: { nodes: Array.from({ length: 100 }, (_, i) => ({ id: `c${i}`, email: 'e', members: { nodes: Array.from({ length: 10 }, (__, j) => ({ id: `m${j}`, role: 'MEMBER' })) } })) } };
+  const requestedUs = await timeLoop(STORE_OPS, async () => requestedQueryCost({ schema, document }));
+  const actualUs = await timeLoop(Math.ceil(STORE_OPS / 10), async () => actualQueryCost({ schema, document, operation }, data));
+  const pricing = { query: PAGE, requestedQueryCost: requestedQueryCost({ schema, document }), requestedUs: round1(requestedUs), actualUs: round1(actualUs) };
+  log(`pricing ${PAGE}: requested cost (${pricing.requestedQueryCost}) ${pricing.requestedUs} us, actual cost of 100 + 1000 rows ${pricing.actualUs} us`);
+  return pricing;
+}
+
+async function main() {
+  const engines: Engine[] = ADMIN_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+  if (!ADMIN_URL) log('PostgreSQL skipped: BENCH_DATABASE_URL is unset (run `scripts/with-postgres.sh npm run bench:rate-limit`).');
+  const pricing = await benchPricing();
+  const results = [];
+  for (const engine of engines) results.push(await benchEngine(engine));
+  const report = {
+    benchmark: 'rate-limit',
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    config: { requestsPerKey: REQUESTS, storeOps: STORE_OPS },
+    note: 'Sequential executeOperation calls, the two keys alternating; added = median(rate-limited key) - median(exempt key), per request, in microseconds. The PostgreSQL cluster of scripts/with-postgres.sh runs with fsync=off.',
+    pricing,
+    results,
+  };
+  fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
+  fs.writeFileSync(RESULTS, JSON.stringify(report, null, 2) + '\n');
+  console.log(JSON.stringify(report, null, 2));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
