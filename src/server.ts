@@ -14,6 +14,7 @@ import { ErrorCode, formatError, isExpected } from './errors';
 import type { Resolvers } from './generated/graphql';
 import type { Logger } from './logger';
 import { resolverModules } from './resolvers';
+import { idempotencyPlugin, withIdempotentMutations } from './services/idempotency';
 
 /** schema/ sits at the package root: one level up from src/, two from dist/src/. */
 export function schemaDir(): string {
@@ -89,7 +90,7 @@ export interface ServerOptions {
 
 export function createApolloServer(options: ServerOptions): ApolloServer<Context> {
   return new ApolloServer<Context>({
-    schema: options.schema ?? buildSchema(),
+    schema: withIdempotentMutations(options.schema ?? buildSchema()),
     formatError,
     includeStacktraceInErrorResponses: false,
     // "Did you mean ...?" suggestions would describe the schema to callers without a key.
@@ -105,6 +106,7 @@ export function createApolloServer(options: ServerOptions): ApolloServer<Context
       // Inline traces (ftv1) describe execution to whoever asks; off until a trusted router is configured.
       ApolloServerPluginInlineTraceDisabled(),
       loggingPlugin(options.logger),
+      idempotencyPlugin(),
     ],
   });
 }

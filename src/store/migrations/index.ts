@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './001_initial';
+import * as idempotency from './003_idempotency';
 
 /**
  * Migrations are listed in code rather than read from a folder, so they work the same from
@@ -7,6 +8,7 @@ import * as initial from './001_initial';
  */
 const migrations: Record<string, Migration> = {
   '001_initial': initial,
+  '003_idempotency': idempotency,
 };
 
 export const migrationProvider: MigrationProvider = {
