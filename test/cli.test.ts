@@ -5,6 +5,7 @@ import { runCli } from '../src/cli';
 import { authenticateKey } from '../src/services/keys';
 import { openStore, SQLITE_FILE_NAME, type Store } from '../src/store/db';
 import { findWorkspaceByName, listApiKeys } from '../src/store/workspaces.repository';
+import { migrationProvider } from '../src/store/migrations';
 
 interface Run {
   code: number;
@@ -151,7 +152,9 @@ describe('customer-gateway CLI', () => {
   test('migrate on a fresh database prints the applied migration and then reports up to date', async () => {
     const dataDir = freshDataDir();
     const first = await cli(dataDir, 'migrate');
-    expect(first).toMatchObject({ code: 0, out: ['applied 001_initial'] });
+    const names = Object.keys(await migrationProvider.getMigrations()).sort();
+    expect(first).toMatchObject({ code: 0, out: names.map((name) => `applied ${name}`) });
+    expect(names[0]).toBe('001_initial');
     const second = await cli(dataDir, 'migrate');
     expect(second).toMatchObject({ code: 0, out: ['database is up to date'] });
   });
