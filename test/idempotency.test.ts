@@ -274,4 +274,15 @@ describe('Idempotency-Key on mutations', () => {
     expect(results.filter((r) => r.status === 200 && r.headers.get('idempotent-replayed') === null)).toHaveLength(1);
     expect(await countCustomers(email)).toEqual({ customers: 1, actions: 1 });
   });
+
+  it('covers every mutation, not only customers: defineCustomField is replayed too', async () => {
+    const key = fresh('define');
+    const define = `mutation { defineCustomField(input: { key: "k_${counter}", label: "Tier", valueType: STRING }) { customFieldDefinition { key createdAt } userErrors { code } } }`;
+    const first = await post(define, undefined, { 'idempotency-key': key });
+    expect(first.json.data?.defineCustomField.customFieldDefinition.key).toBe(`k_${counter}`);
+    const retry = await post(define, undefined, { 'idempotency-key': key });
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.text).toBe(first.text);
+    expect((await findIdempotencyKey(app.store.db, scopeOf(acme, key)))?.state).toBe('completed');
+  });
 });

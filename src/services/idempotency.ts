@@ -151,6 +151,12 @@ interface RequestState {
 
 /** Per request, keyed by the context object the resolvers receive. */
 const states = new WeakMap<Context, RequestState>();
+/**
+ * Claims under way. Apollo runs every plugin's didResolveOperation at once and answers as soon
+ * as one throws (a rate limit, a cost limit), possibly while the claim is still being written:
+ * willSendResponse waits for it, so that claim is released instead of blocking its key for a lease.
+ */
+const claiming = new WeakMap<Context, Promise<unknown>>();
 
 function checkSingleMutationField(operation: OperationDefinitionNode): void {
   const selections = operation.selectionSet.selections;
@@ -241,7 +247,11 @@ export function idempotencyPlugin(options: IdempotencyOptions = IDEMPOTENCY_DEFA
             lastPurge = now;
             await purgeExpiredKeys(contextValue.db, now);
           }
-          states.set(contextValue, { scope, hash, decision: await claimKey(contextValue.db, scope, hash, options), committed: false });
+          const claimed = claimKey(contextValue.db, scope, hash, options).then((decision) => {
+            states.set(contextValue, { scope, hash, decision, committed: false });
+          });
+          claiming.set(contextValue, claimed.catch(() => undefined));
+          await claimed;
         },
         async responseForOperation({ contextValue }) {
           const decision = states.get(contextValue)?.decision;
@@ -252,6 +262,7 @@ export function idempotencyPlugin(options: IdempotencyOptions = IDEMPOTENCY_DEFA
           };
         },
         async willSendResponse(requestContext) {
+          await claiming.get(requestContext.contextValue);
           const state = states.get(requestContext.contextValue);
           if (!state) return;
           try {
