@@ -12,7 +12,7 @@ import { createCustomer, createTestEnv, snapshot, type TestEnv } from './helpers
 
 jest.setTimeout(120_000);
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
 const PATH = process.env.FUZZ_PATH;
 
