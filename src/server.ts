@@ -17,6 +17,7 @@ import type { Resolvers } from './generated/graphql';
 import { limitServerOptions, type LimitSettings } from './limits/server-options';
 import type { Logger } from './logger';
 import { resolverModules } from './resolvers';
+import { idempotencyPlugin, withIdempotentMutations } from './services/idempotency';
 
 /** schema/ sits at the package root: one level up from src/, two from dist/src/. */
 export function schemaDir(): string {
@@ -97,7 +98,7 @@ export interface ServerOptions {
 }
 
 export function createApolloServer(options: ServerOptions): ApolloServer<Context> {
-  const limits = limitServerOptions<Context>(options.schema ?? buildSchema(), options.limits);
+  const limits = limitServerOptions<Context>(withIdempotentMutations(options.schema ?? buildSchema()), options.limits);
   return new ApolloServer<Context>({
     // Compiled execution through Apollo's gateway hook: validation, plugins and formatError unchanged.
     ...(options.jit === false ? { schema: limits.schema } : { gateway: jitGateway(limits.schema) }),
@@ -119,6 +120,7 @@ export function createApolloServer(options: ServerOptions): ApolloServer<Context
       ...limits.plugins,
       loggingPlugin(options.logger),
       costPlugin(options.cost ?? defaultLimits(), options.logger),
+      idempotencyPlugin(),
     ],
   });
 }

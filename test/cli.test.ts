@@ -6,6 +6,7 @@ import { authenticateKey } from '../src/services/keys';
 import { openStore, SQLITE_FILE_NAME, type Store } from '../src/store/db';
 import { migrationProvider } from '../src/store/migrations';
 import { findWorkspaceByName, listApiKeys } from '../src/store/workspaces.repository';
+import { migrationProvider } from '../src/store/migrations';
 
 interface Run {
   code: number;
@@ -152,7 +153,7 @@ describe('customer-gateway CLI', () => {
   test('migrate on a fresh database prints the applied migration and then reports up to date', async () => {
     const dataDir = freshDataDir();
     const first = await cli(dataDir, 'migrate');
-    const names = Object.keys(await migrationProvider.getMigrations());
+    const names = Object.keys(await migrationProvider.getMigrations()).sort();
     expect(first).toMatchObject({ code: 0, out: names.map((name) => `applied ${name}`) });
     expect(names[0]).toBe('001_initial');
     const second = await cli(dataDir, 'migrate');

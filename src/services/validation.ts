@@ -56,6 +56,20 @@ export const LIMITS = {
 
 // C0 and C1 controls and DEL, except tab, line feed and carriage return which free text may hold.
 const CONTROL_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+// A UTF-16 surrogate without its partner is not Unicode text: SQLite and PostgreSQL would store
+// U+FFFD instead (silently changing the value), and PostgreSQL's jsonb rejects it outright.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Why a string cannot be stored as given, or null when it can. PostgreSQL refuses NUL in text
+ * and jsonb, so every string that reaches the database goes through this (free text, metadata,
+ * custom field values), not only names.
+ */
+function unstorable(value: string): string | null {
+  if (CONTROL_CHARS.test(value)) return 'must not contain control characters';
+  if (LONE_SURROGATE.test(value)) return 'must be well-formed Unicode (no unpaired surrogates)';
+  return null;
+}
 const DATE_SHAPE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const EARLIEST_BIRTH_DATE = '1900-01-01';
 // The furthest any time zone runs ahead of UTC: a birth date of "today" there is still valid.
@@ -84,8 +98,9 @@ export function checkText(
     problems.add(path, 'TOO_LONG', tooLong(max));
     return undefined;
   }
-  if (CONTROL_CHARS.test(trimmed)) {
-    problems.add(path, 'INVALID', 'must not contain control characters');
+  const bad = unstorable(trimmed);
+  if (bad) {
+    problems.add(path, 'INVALID', bad);
     return undefined;
   }
   return trimmed;
@@ -312,6 +327,11 @@ function checkMetadataEntry(key: string, value: unknown, path: string[], problem
     problems.add(field, 'TOO_LONG', `metadata values ${tooLong(LIMITS.metadataValueLength)}`);
     return false;
   }
+  const bad = unstorable(key) ?? (typeof value === 'string' ? unstorable(value) : null);
+  if (bad) {
+    problems.add(field, 'INVALID', `metadata keys and values ${bad}`);
+    return false;
+  }
   const scalar =
     typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
   if (!scalar) {
@@ -387,6 +407,11 @@ export function checkCustomFieldValue(
   }
   if (typeof value === 'string' && charCount(value) > LIMITS.customFieldString) {
     problems.add(path, 'TOO_LONG', tooLong(LIMITS.customFieldString));
+    return undefined;
+  }
+  const bad = typeof value === 'string' ? unstorable(value) : null;
+  if (bad) {
+    problems.add(path, 'INVALID', bad);
     return undefined;
   }
   return value;

@@ -3,6 +3,7 @@
  * column types for migrations, value decoding, transactions, constraint errors.
  * Repositories and services stay engine-agnostic.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Kysely, PostgresAdapter, sql } from 'kysely';
 import type { ColumnDataType } from 'kysely';
 import type { Database, JsonColumn, Timestamp } from './tables';
@@ -55,6 +56,26 @@ export function unindexed(db: AnyKysely, column: string) {
 export type Tx = Kysely<Database>;
 
 /**
+ * Runs as the last statement(s) of a write transaction, before COMMIT, with the transaction's
+ * result; throwing rolls the whole transaction back. The idempotency layer sets one around a
+ * mutation resolver so the key's record commits atomically with the mutation's writes.
+ */
+export type BeforeCommitHook = (trx: Tx, result: unknown) => Promise<void>;
+
+const beforeCommitHooks = new AsyncLocalStorage<BeforeCommitHook>();
+
+/** Runs `fn` so that every write transaction it opens calls `hook` before committing. */
+export function withBeforeCommitHook<T>(hook: BeforeCommitHook, fn: () => T): T {
+  return beforeCommitHooks.run(hook, fn);
+}
+
+async function runInTransaction<T>(trx: Tx, fn: (trx: Tx) => Promise<T>): Promise<T> {
+  const result = await fn(trx);
+  await beforeCommitHooks.getStore()?.(trx, result);
+  return result;
+}
+
+/**
  * Runs `fn` in one write transaction. On SQLite it takes the write lock up front
  * (BEGIN IMMEDIATE), so a transaction that reads before it writes cannot fail with
  * SQLITE_BUSY half-way when another process (the CLI) writes; busy_timeout makes it wait.
@@ -64,7 +85,7 @@ export async function withTransaction<T>(db: Kysely<Database>, fn: (trx: Tx) => 
   return db.connection().execute(async (conn) => {
     await sql`begin immediate`.execute(conn);
     try {
-      const result = await fn(conn);
+      const result = await runInTransaction(conn, fn);
       await sql`commit`.execute(conn);
       return result;
     } catch (error) {
@@ -93,7 +114,7 @@ async function withPostgresRetry<T>(db: Kysely<Database>, fn: (trx: Tx) => Promi
     try {
       return await db.transaction().execute((trx) => {
         started = true;
-        return fn(trx);
+        return runInTransaction(trx, fn);
       });
     } catch (error) {
       const code = (error as { code?: unknown }).code;

@@ -128,6 +128,23 @@ export interface CustomFieldValuesTable {
   searchable: number;
 }
 
+/** One Idempotency-Key of one caller (see services/idempotency.ts for the states). */
+export interface IdempotencyKeysTable {
+  workspace_id: string;
+  api_key_id: string;
+  key: string;
+  request_hash: string;
+  state: string;
+  token: string;
+  /** Epoch milliseconds (bigint: PostgreSQL returns them as strings). */
+  lease_expires_at: number | string;
+  expires_at: number | string;
+  payload: string | null;
+  response_status: number | null;
+  response_body: string | null;
+  created_at: number | string;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   api_keys: ApiKeysTable;
@@ -136,6 +153,7 @@ export interface Database {
   actions: ActionsTable;
   custom_field_definitions: CustomFieldDefinitionsTable;
   custom_field_values: CustomFieldValuesTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 export type CustomerRow = Selectable<CustomersTable>;

@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './001_initial';
 import * as rateLimits from './002_rate_limits';
+import * as idempotency from './003_idempotency';
 
 /**
  * Migrations are listed in code rather than read from a folder, so they work the same from
@@ -9,6 +10,7 @@ import * as rateLimits from './002_rate_limits';
 const migrations: Record<string, Migration> = {
   '001_initial': initial,
   '002_rate_limits': rateLimits,
+  '003_idempotency': idempotency,
 };
 
 export const migrationProvider: MigrationProvider = {
