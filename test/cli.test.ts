@@ -6,7 +6,6 @@ import { authenticateKey } from '../src/services/keys';
 import { openStore, SQLITE_FILE_NAME, type Store } from '../src/store/db';
 import { migrationProvider } from '../src/store/migrations';
 import { findWorkspaceByName, listApiKeys } from '../src/store/workspaces.repository';
-import { migrationProvider } from '../src/store/migrations';
 
 interface Run {
   code: number;

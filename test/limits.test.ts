@@ -17,7 +17,7 @@ import { issueKey } from '../src/services/keys';
 import { migrateToLatest } from '../src/store/db';
 import { createTestDatabase } from './databases';
 import { read, startGateway } from './gateway-harness';
-import { createCustomer, createTestEnv, silentLogger, snapshot, type Result, type TestEnv } from './helpers';
+import { NO_COST_LIMIT, createCustomer, createTestEnv, silentLogger, snapshot, type Result, type TestEnv } from './helpers';
 
 function tokenCount(query: string): number {
   const lexer = new Lexer(new Source(query));
@@ -33,7 +33,9 @@ let env: TestEnv;
 let customerId: string;
 
 beforeAll(async () => {
-  env = await createTestEnv();
+  // These suites are about the static limits; the query cost limit (test/cost.test.ts) would
+  // refuse most of their large documents first.
+  env = await createTestEnv(NO_COST_LIMIT);
   customerId = (await createCustomer(env, { email: 'limits@example.com', type: 'TEAM' })).id;
 });
 
@@ -103,8 +105,8 @@ describe('document limits at the boundary', () => {
   });
 
   it('limits follow the server options: raised ones let the same documents through, lowered ones refuse', async () => {
-    const raised = await createTestEnv({ limits: { maxTokens: 501, maxDepth: 11, maxAliases: 16, maxDirectives: 11 } });
-    const lowered = await createTestEnv({ limits: { maxTokens: 499, maxDepth: 9, maxAliases: 14, maxDirectives: 9 } });
+    const raised = await createTestEnv({ ...NO_COST_LIMIT, limits: { maxTokens: 501, maxDepth: 11, maxAliases: 16, maxDirectives: 11 } });
+    const lowered = await createTestEnv({ ...NO_COST_LIMIT, limits: { maxTokens: 499, maxDepth: 9, maxAliases: 14, maxDirectives: 9 } });
     try {
       await createCustomer(raised, { email: 'limits@example.com' });
       for (const query of [withTokens(501), withAliases(16), withDirectives(11)]) expect((await raised.exec(query)).errors).toBeUndefined();
@@ -140,8 +142,8 @@ describe('requested nodes', () => {
   });
 
   it('counts 20 for a connection without first/last (20 + 20 x 20 = 420), 100 for exportCustomers', async () => {
-    const tight = await createTestEnv({ limits: { maxRequestedNodes: 420 } });
-    const tighter = await createTestEnv({ limits: { maxRequestedNodes: 419 } });
+    const tight = await createTestEnv({ ...NO_COST_LIMIT, limits: { maxRequestedNodes: 420 } });
+    const tighter = await createTestEnv({ ...NO_COST_LIMIT, limits: { maxRequestedNodes: 419 } });
     try {
       expect((await tight.exec(nested('', ''))).errors).toBeUndefined();
       expect(limitOf(await tighter.exec(nested('', '')))).toBe('requestedNodes');
@@ -166,7 +168,7 @@ describe('requested nodes', () => {
   });
 
   it('counts one node per id in nodes(ids) and _entities', async () => {
-    const tight = await createTestEnv({ limits: { maxRequestedNodes: 33 } });
+    const tight = await createTestEnv({ ...NO_COST_LIMIT, limits: { maxRequestedNodes: 33 } });
     try {
       const ids = [customerId, customerId, customerId];
       // 3 nodes + 3 x 10 actions = 33
@@ -195,7 +197,7 @@ describe('requested nodes', () => {
   });
 
   it('MAX_REQUESTED_NODES=0 turns the check off', async () => {
-    const off = await createTestEnv({ limits: { maxRequestedNodes: 0 } });
+    const off = await createTestEnv({ ...NO_COST_LIMIT, limits: { maxRequestedNodes: 0 } });
     try {
       expect((await off.exec(nested('(first: 100)', '(first: 100)'))).errors).toBeUndefined();
     } finally {
@@ -421,7 +423,7 @@ describe('execution deadline', () => {
       gw.open();
       const sent = await responding;
       expect(sent.status).toBe(200);
-      expect(sent.json).toEqual({ data: { a: { customer: { email: 'in-flight@example.com' } }, b: { customer: { email: 'after-deadline@example.com' } } } });
+      expect({ data: sent.json.data, errors: sent.json.errors }).toEqual({ errors: undefined, data: { a: { customer: { email: 'in-flight@example.com' } }, b: { customer: { email: 'after-deadline@example.com' } } } });
       const emails = (await gw.store.db.selectFrom('customers').select('email').orderBy('email').execute()).map((r) => r.email);
       expect(emails).toEqual(['after-deadline@example.com', 'in-flight@example.com']);
     } finally {
