@@ -29,12 +29,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from 'pg';
 import { issueKey } from '../src/services/keys';
 import { migrateToLatest, openStore } from '../src/store/db';
+import { adminQuery as adminQueryAt, freePort } from './lib/services';
 
 // ---------------------------------------------------------------------------------------------
 // autocannon has no type declarations; the part of its API used here.
@@ -85,6 +84,7 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 60);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SEED_CUSTOMERS = Number(process.env.BENCH_SEED_CUSTOMERS ?? 1000);
 const ADMIN_URL = process.env.BENCH_DATABASE_URL || undefined;
+const adminQuery = async (sql: string): Promise<void> => void (await adminQueryAt(ADMIN_URL, sql));
 const ENGINES = (process.env.BENCH_ENGINES ?? 'sqlite,postgres').split(',').filter((e) => e === 'sqlite' || (e === 'postgres' && ADMIN_URL));
 const SERVER = path.resolve(__dirname, '../src/index.js');
 const RESULTS = path.resolve(__dirname, '../../bench/results/load.json');
@@ -230,15 +230,6 @@ interface Target {
   cleanup(): Promise<void>;
 }
 
-async function adminQuery(sql: string): Promise<void> {
-  const client = new Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 async function prepareTarget(engine: string): Promise<Target & { key: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-load-'));
@@ -269,16 +260,6 @@ async function prepareTarget(engine: string): Promise<Target & { key: string }> 
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startGateway(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();

@@ -25,7 +25,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
-import { Client } from 'pg';
 import { getOperationAST, parse } from 'graphql';
 import { loadConfig } from '../src/config';
 import { createContext } from '../src/context';
@@ -36,10 +35,12 @@ import { buildSchema, createApolloServer } from '../src/server';
 import { actualQueryCost, requestedQueryCost } from '../src/limits/cost';
 import { issueKey, type IssuedKey } from '../src/services/keys';
 import { migrateToLatest, openStore, type Store } from '../src/store/db';
+import { adminQuery as adminQueryAt } from './lib/services';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
 const STORE_OPS = Number(process.env.BENCH_STORE_OPS ?? 5000);
 const ADMIN_URL = process.env.BENCH_DATABASE_URL || undefined;
+const adminQuery = async (sql: string): Promise<void> => void (await adminQueryAt(ADMIN_URL, sql));
 const RESULTS = path.resolve(__dirname, '../../bench/results/rate-limit.json');
 const logger = createLogger('silent');
 const log = (message: string) => process.stderr.write(`[bench:rate-limit] ${message}\n`);
@@ -59,15 +60,6 @@ interface Fresh {
   drop(): Promise<void>;
 }
 
-async function adminQuery(sql: string): Promise<void> {
-  const client = new Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 async function freshStore(engine: Engine): Promise<Fresh> {
   if (engine === 'sqlite') {

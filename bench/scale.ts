@@ -49,7 +49,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -67,6 +66,7 @@ import type { Database } from '../src/store/tables';
 import { autocannon, type AutocannonInstance, type AutocannonRequest } from './lib/autocannon';
 import { customerGenerator } from './lib/dataset';
 import { busyCoresNow, CLK_TCK, machineTicks, processCpuMs } from './lib/machine';
+import { adminQuery as adminQueryAt, freePort } from './lib/services';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -78,6 +78,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const PROCESS_COUNTS = (process.env.BENCH_PROCESSES ?? '1,2').split(',').map(Number);
 const ENGINES = (process.env.BENCH_ENGINES ?? 'sqlite,postgres').split(',') as Engine[];
 const ADMIN_URL = process.env.BENCH_DATABASE_URL || undefined;
+const adminQuery = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => adminQueryAt<T>(ADMIN_URL, sql, params);
 const PG_SEED = process.env.BENCH_PG_SEED === 'import' ? 'import' : 'copy';
 const ATTEMPTS = Number(process.env.BENCH_ATTEMPTS ?? 2);
 const QUIET_WAIT = Number(process.env.BENCH_QUIET_WAIT ?? 45);
@@ -120,15 +121,6 @@ const tempDirs: string[] = [];
 const databasesToDrop: string[] = [];
 const cannonsRunning = new Set<AutocannonInstance>();
 
-async function adminQuery<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const client = new Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    return (await client.query(sql, params)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
 
 let cleaningUp: Promise<void> | null = null;
 function cleanup(): Promise<void> {
@@ -297,16 +289,6 @@ interface Gateway {
   exited: Promise<number | null>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startGateway(env: Record<string, string>, label: string): Promise<Gateway> {
   const port = await freePort();
