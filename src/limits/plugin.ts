@@ -72,9 +72,11 @@ function overLimit(cost: number, max: number): GraphQLError {
   );
 }
 
-/** Requested costs and result walks per document and variables signature (src/limits/memo.ts). */
-const requestedCosts = new DocumentMemo<number>();
-const resultWalks = new DocumentMemo<ResultWalk | null>();
+/** Requested costs and result walks per document and variables signature (src/limits/memo.ts), one set per server. */
+interface Memos {
+  requested: DocumentMemo<number>;
+  walks: DocumentMemo<ResultWalk | null>;
+}
 
 /** Everything one request's hooks share. */
 class RequestCost {
@@ -91,12 +93,13 @@ class RequestCost {
     readonly buckets: BucketStore | null,
     readonly keyId: string,
     readonly logger: Logger,
+    readonly memos: Memos,
   ) {}
 
   async check(rc: GraphQLRequestContextDidResolveOperation<Context>): Promise<void> {
     const operation = { schema: rc.schema, document: rc.document, operationName: rc.operationName, variables: rc.request.variables };
     const signature = requestSignature(rc.contextValue, rc.schema, rc.document, rc.operationName, rc.request.variables);
-    this.requested = requestedCosts.get(rc.document, signature, () => requestedQueryCost(operation));
+    this.requested = this.memos.requested.get(rc.document, signature, () => requestedQueryCost(operation));
     const max = this.limits.maxQueryCost;
     if (max > 0 && this.requested > max) throw overLimit(this.requested, max);
     if (!this.buckets) return;
@@ -121,7 +124,7 @@ class RequestCost {
     }
     const operation = { schema: rc.schema, document: rc.document, operation: rc.operation, variables: rc.request.variables };
     const signature = requestSignature(rc.contextValue, rc.schema, rc.document, rc.operationName, rc.request.variables);
-    this.actual = actualQueryCost(operation, data, resultWalks.get(rc.document, signature, () => resultWalk(operation)));
+    this.actual = actualQueryCost(operation, data, this.memos.walks.get(rc.document, signature, () => resultWalk(operation)));
   }
 
   /** Refunds what was charged but not used; reads the bucket when nothing was charged. */
@@ -150,12 +153,13 @@ class RequestCost {
 }
 
 export function costPlugin(limits: Limits, logger: Logger): ApolloServerPlugin<Context> {
+  const memos: Memos = { requested: new DocumentMemo(), walks: new DocumentMemo() };
   return {
     async requestDidStart({ contextValue }) {
       const key = contextValue.apiKey;
       // Keys created with --no-rate-limit (trusted back-office jobs) are priced but never throttled.
       const buckets = key?.rateLimited ? limits.buckets : null;
-      const cost = new RequestCost(limits, buckets, key?.id ?? '', logger);
+      const cost = new RequestCost(limits, buckets, key?.id ?? '', logger, memos);
       return {
         didResolveOperation: (rc) => cost.check(rc),
         async executionDidStart() {
