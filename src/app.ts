@@ -7,7 +7,7 @@ import { createHttpServer, type GatewayHttpServer } from './http';
 import { limitsFromConfig } from './limits/plugin';
 import type { Logger } from './logger';
 import { createApolloServer } from './server';
-import { issueKey } from './services/keys';
+import { VerifiedKeys, issueKey } from './services/keys';
 import { migrateToLatest, openStore, pendingMigrations, type Store, type StoreOptions } from './store/db';
 import { countWorkspaces } from './store/workspaces.repository';
 
@@ -65,6 +65,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     db: store.db,
     publicUrl: config.publicUrl,
     logger,
+    keys: new VerifiedKeys({ ttlMs: config.apiKeyCacheTtlMs }),
     explorer: config.explorer,
     executionTimeoutMs: config.limits.executionTimeoutMs,
     timeouts: config.httpTimeouts,

@@ -32,6 +32,8 @@ export interface Config {
   rateLimitBucket: number;
   /** Points restored to each bucket per second. */
   rateLimitRestore: number;
+  /** How long a verified API key is trusted before it is read again (0: every request). */
+  apiKeyCacheTtlMs: number;
 }
 
 export interface HttpTimeouts {
@@ -88,6 +90,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimit: boolVar(env, 'RATE_LIMIT', true),
     rateLimitBucket: intVar(env, 'RATE_LIMIT_BUCKET', 1000, 1, 1_000_000_000),
     rateLimitRestore: intVar(env, 'RATE_LIMIT_RESTORE', 100, 1, 1_000_000_000),
+    apiKeyCacheTtlMs: intVar(env, 'API_KEY_CACHE_TTL_MS', 5000, 0, 60000),
   };
 }
 

@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import { unauthenticated } from './errors';
 import { createLoaders, type Loaders } from './loaders';
 import type { Logger } from './logger';
-import { authenticateKey } from './services/keys';
+import { authenticateKey, type VerifiedKeys } from './services/keys';
 import type { ApiKeyRecord, WorkspaceRecord } from './store/records';
 import type { Database } from './store/tables';
 
@@ -26,6 +26,8 @@ export interface ContextDeps {
   db: Kysely<Database>;
   publicUrl: string;
   logger: Logger;
+  /** Verified keys remembered for API_KEY_CACHE_TTL_MS; without it every request reads its key. */
+  keys?: VerifiedKeys;
 }
 
 export interface Caller {
@@ -78,7 +80,7 @@ export async function contextFromHeaders(deps: ContextDeps, headers: RequestHead
   if (!key) {
     throw unauthenticated('An API key is required: send `Authorization: Bearer <key>` or `X-Api-Key: <key>`.');
   }
-  const found = await authenticateKey(deps.db, key);
+  const found = deps.keys ? await deps.keys.authenticate(deps.db, key) : await authenticateKey(deps.db, key);
   if (!found) throw unauthenticated('The API key is invalid or has been revoked.');
   return createContext(deps, {
     workspace: found.workspace,

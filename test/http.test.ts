@@ -117,17 +117,24 @@ describe('authentication', () => {
     expect(res.json.data ?? null).toBeNull();
   });
 
-  it('answers 401 for a revoked key', async () => {
-    const doomed = await issueKey(app.store.db, { workspace: 'acme', name: 'doomed' });
-    const before = await post('{ workspace { name } }', undefined, bearer(doomed.key));
-    expect(before.status).toBe(200);
-    const revoked = await revokeApiKey(app.store.db, doomed.workspace.id, doomed.record.prefix, new Date().toISOString());
-    expect(revoked).toBe(1);
-    const after = await post('{ workspace { name } }', undefined, bearer(doomed.key));
-    expect(after.status).toBe(401);
-    expect(after.json.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-    // Other keys of the workspace still work.
-    expect((await post('{ workspace { name } }', undefined, bearer(acme.key))).status).toBe(200);
+  it('answers 401 for a revoked key (at once with API_KEY_CACHE_TTL_MS=0; test/key-cache.test.ts has the default)', async () => {
+    const uncached = await startApp({ API_KEY_CACHE_TTL_MS: '0' });
+    const send = async (key: string) =>
+      read(await fetch(`${uncached.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(key) }, body: JSON.stringify({ query: '{ workspace { name } }' }) }));
+    try {
+      const doomed = await issueKey(uncached.app.store.db, { workspace: 'acme', name: 'doomed' });
+      const other = await issueKey(uncached.app.store.db, { workspace: 'acme', name: 'other' });
+      expect((await send(doomed.key)).status).toBe(200);
+      const revoked = await revokeApiKey(uncached.app.store.db, doomed.workspace.id, doomed.record.prefix, new Date().toISOString());
+      expect(revoked).toBe(1);
+      const after = await send(doomed.key);
+      expect(after.status).toBe(401);
+      expect(after.json.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      // Other keys of the workspace still work.
+      expect((await send(other.key)).status).toBe(200);
+    } finally {
+      await uncached.app.stop();
+    }
   });
 
   it('accepts `Authorization: Bearer <key>`', async () => {
@@ -457,8 +464,10 @@ describe('error masking', () => {
   });
 
   it('masks a failure while authenticating the key (HTTP 500 INTERNAL_SERVER_ERROR, no details, request id given)', async () => {
+    // A key this server has not verified yet: a remembered one (API_KEY_CACHE_TTL_MS) is not read again.
+    const unseen = await issueKey(app.store.db, { workspace: 'acme', name: 'auth-failure-1' });
     jest.spyOn(workspacesRepository, 'findActiveKeyByHash').mockRejectedValue(new Error('boom secret auth-db detail'));
-    const res = await post('{ workspace { name } }', undefined, { ...bearer(acme.key), 'x-request-id': 'trace-auth-1' });
+    const res = await post('{ workspace { name } }', undefined, { ...bearer(unseen.key), 'x-request-id': 'trace-auth-1' });
     expect(workspacesRepository.findActiveKeyByHash).toHaveBeenCalled();
     expect(res.status).toBe(500);
     expect(res.json.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
@@ -470,9 +479,10 @@ describe('error masking', () => {
   });
 
   it('logs a failure while authenticating the key, with the request id', async () => {
+    const unseen = await issueKey(app.store.db, { workspace: 'acme', name: 'auth-failure-2' });
     jest.spyOn(workspacesRepository, 'findActiveKeyByHash').mockRejectedValue(new Error('boom auth logged'));
     logLines.length = 0;
-    await post('{ workspace { name } }', undefined, { ...bearer(acme.key), 'x-request-id': 'trace-auth-2' });
+    await post('{ workspace { name } }', undefined, { ...bearer(unseen.key), 'x-request-id': 'trace-auth-2' });
     const logged = logLines.find((line) => line.level >= 50 && JSON.stringify(line).includes('boom auth logged'));
     expect(logged).toBeDefined();
     expect(JSON.stringify(logged)).toContain('trace-auth-2');

@@ -90,6 +90,25 @@ function pageCursor(createdAt: string, id: string): string {
   return Buffer.from(JSON.stringify(['customers.created_at.asc', createdAt, id]), 'utf8').toString('base64url');
 }
 
+/** What a handler answers: the data and its query cost, as the gateway's extensions.cost reports it. */
+interface Answer {
+  data: unknown;
+  requested: number;
+  actual: number;
+}
+
+const answer = (data: unknown, requested: number, actual: number): Answer => ({ data, requested, actual });
+
+/**
+ * The gateway's throttle status under the bench's settings (RATE_LIMIT_BUCKET and _RESTORE);
+ * `currentlyAvailable` moves with every request, so bench/perf.ts compares bodies without it.
+ */
+const THROTTLE = {
+  maximumAvailable: Number(process.env.RATE_LIMIT_BUCKET ?? 1000),
+  currentlyAvailable: Number(process.env.RATE_LIMIT_BUCKET ?? 1000),
+  restoreRate: Number(process.env.RATE_LIMIT_RESTORE ?? 100),
+};
+
 export function startFloor(file: string): Promise<{ port: number; close: () => void }> {
   const db = new SqliteDatabase(file);
   db.pragma('journal_mode = WAL');
@@ -128,10 +147,10 @@ export function startFloor(file: string): Promise<{ port: number; close: () => v
     return row;
   });
 
-  const handlers: Partial<Record<string, (workspaceId: string, body: Loose) => unknown>> = {
+  const handlers: Partial<Record<string, (workspaceId: string, body: Loose) => Answer>> = {
     customer: (ws, body) => {
       const row = byId.get(ws, body.variables.id) as Row | undefined;
-      return { customer: row ? customerJson(row) : null };
+      return answer({ customer: row ? customerJson(row) : null }, 2, row ? 2 : 1);
     },
     page: (ws, body) => {
       const rows = firstPage.all(ws, body.variables.first + 1) as Row[];
@@ -143,7 +162,9 @@ export function startFloor(file: string): Promise<{ port: number; close: () => v
         if (list) list.push(m);
         else grouped.set(m.customer_id, [m]);
       }
-      return {
+      const first = body.variables.first as number;
+      const shown = page.reduce((sum, r) => sum + Math.min(10, grouped.get(r.id)?.length ?? 0), 0);
+      return answer({
         customers: {
           nodes: page.map((r) => ({
             ...customerJson(r),
@@ -151,17 +172,18 @@ export function startFloor(file: string): Promise<{ port: number; close: () => v
           })),
           pageInfo: { hasNextPage: rows.length > page.length, endCursor: page.length ? pageCursor(page[page.length - 1].created_at, page[page.length - 1].id) : null },
         },
-      };
+      }, 2 + first * (1 + 1 + 2 + 10), 2 + page.length * (1 + 1 + 2) + shown);
     },
     entities: (ws, body) => {
       const ids = (body.variables.representations as { id: string }[]).map((r) => r.id);
       const found = new Map((byIds(ids.length).all(ws, ...ids) as Row[]).map((r) => [r.id, r]));
-      return { _entities: ids.map((id) => { const r = found.get(id); return r ? customerJson(r) : null; }) };
+      return answer({ _entities: ids.map((id) => { const r = found.get(id); return r ? customerJson(r) : null; }) }, ids.length * 2, ids.length + found.size);
     },
     search: (ws, body) => {
       const term = String(body.variables.search).trim().toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`);
       const rows = searchPage.all(ws, `%${term}%`, body.variables.first + 1) as Row[];
-      return { customers: { nodes: rows.slice(0, body.variables.first).map(customerJson) } };
+      const page = rows.slice(0, body.variables.first);
+      return answer({ customers: { nodes: page.map(customerJson) } }, 2 + body.variables.first * 2, 2 + page.length * 2);
     },
     export: (ws, body) => {
       const first = body.variables.first as number;
@@ -171,21 +193,21 @@ export function startFloor(file: string): Promise<{ port: number; close: () => v
       const more = rows.length > first;
       const page = more ? rows.slice(0, first) : rows;
       const endSeq = more ? (page[page.length - 1].change_seq as number) : Math.max(end, after);
-      return {
+      return answer({
         exportCustomers: {
           edges: page.map((r) => ({ cursor: exportCursor(ws, r.change_seq as number), node: customerJson(r) })),
           pageInfo: { hasNextPage: more, endCursor: exportCursor(ws, endSeq) },
         },
-      };
+      }, 2 + first * 2, 2 + page.length * 2);
     },
     create: (ws, body) => {
       const row = create(ws, body.variables.input, 'bench');
-      return {
+      return answer({
         createCustomer: {
           customer: { email: row.email, name: `${row.first_name} ${row.last_name}`, version: row.version, status: row.status, type: row.type },
           userErrors: [],
         },
-      };
+      }, 10, 10);
     },
   };
 
@@ -198,7 +220,9 @@ export function startFloor(file: string): Promise<{ port: number; close: () => v
       const workspaceId = bearer ? (keyLookup.get(crypto.createHash('sha256').update(bearer).digest('hex')) as string | undefined) : undefined;
       if (!handler) return void res.writeHead(404).end();
       if (!workspaceId) return void res.writeHead(401).end();
-      const body = JSON.stringify({ data: handler(workspaceId, JSON.parse(Buffer.concat(chunks).toString('utf8'))) }) + '\n';
+      const answered = handler(workspaceId, JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      const cost = { requestedQueryCost: answered.requested, actualQueryCost: answered.actual, throttleStatus: THROTTLE };
+      const body = JSON.stringify({ data: answered.data, extensions: { cost } }) + '\n';
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
     });
   });

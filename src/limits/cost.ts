@@ -170,6 +170,27 @@ interface Walk {
   collected: WeakMap<readonly FieldNode[], Map<GraphQLObjectType, Map<string, readonly FieldNode[]>>>;
   /** The object types a value of a type may be (graphql's type checks are slow outside production). */
   candidates: Map<GraphQLCompositeType, readonly GraphQLObjectType[]>;
+  /** Per collected selection, only the fields that can cost something (leaves never do). */
+  costed: WeakMap<Map<string, readonly FieldNode[]>, readonly CostedField[]>;
+}
+
+interface CostedField {
+  responseKey: string;
+  field: GraphQLField<unknown, unknown>;
+  nodes: readonly FieldNode[];
+}
+
+function costedFields(walk: Walk, parent: GraphQLObjectType, fields: Map<string, readonly FieldNode[]>): readonly CostedField[] {
+  const known = walk.costed.get(fields);
+  if (known) return known;
+  const costed: CostedField[] = [];
+  for (const [responseKey, nodes] of fields) {
+    const field = parent.getFields()[nodes[0].name.value];
+    // __typename costs nothing, and neither does a leaf.
+    if (field && ruleOf(parent, field, walk.schema).kind !== 'leaf') costed.push({ responseKey, field, nodes });
+  }
+  walk.costed.set(fields, costed);
+  return costed;
 }
 
 function subfields(walk: Walk, type: GraphQLObjectType, fieldNodes: readonly FieldNode[]): Map<string, readonly FieldNode[]> {
@@ -200,10 +221,9 @@ function objectCost(walk: Walk, type: GraphQLCompositeType, fieldNodes: readonly
 
 function fieldsCost(walk: Walk, parent: GraphQLObjectType, fields: Map<string, readonly FieldNode[]>, value: Record<string, unknown>): number {
   let total = 0;
-  for (const [responseKey, nodes] of fields) {
-    const field = parent.getFields()[nodes[0].name.value];
-    // __typename (and a key absent from the result: skipped, or of another possible type) costs nothing.
-    if (!field || !(responseKey in value)) continue;
+  for (const { responseKey, field, nodes } of costedFields(walk, parent, fields)) {
+    // A key absent from the result (skipped, or of another possible type) costs nothing.
+    if (!(responseKey in value)) continue;
     total += fieldCost(walk, parent, field, nodes, value[responseKey]);
   }
   return total;
@@ -232,19 +252,45 @@ function fieldCost(walk: Walk, parent: GraphQLObjectType, field: GraphQLField<un
 }
 
 /**
- * The cost of what the operation actually returned: each connection charged for the items in
- * its page rather than the page size asked for. An object that came back null still costs its
- * lookup; a field absent from the result (skipped, or of another possible type) costs nothing.
+ * Everything the actual-cost walk of one operation needs besides the result: it depends on
+ * the document and on the variables only through @skip/@include, so the cost plugin keeps one
+ * per document and variables signature (src/limits/memo.ts) and reuses its collected fields.
  */
-export function actualQueryCost(operation: OperationToCost & { operation: OperationDefinitionNode }, data: Record<string, unknown>): number {
+export interface ResultWalk {
+  walk: Walk;
+  root: GraphQLObjectType;
+  fields: Map<string, readonly FieldNode[]>;
+}
+
+export function resultWalk(operation: OperationToCost & { operation: OperationDefinitionNode }): ResultWalk | null {
   const root = operation.schema.getRootType(operation.operation.operation);
-  if (!root) return 0;
+  if (!root) return null;
   const fragments: Record<string, FragmentDefinitionNode> = {};
   for (const definition of operation.document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
   }
   const coerced = getVariableValues(operation.schema, operation.operation.variableDefinitions ?? [], operation.variables ?? {});
-  const walk: Walk = { schema: operation.schema, fragments, variables: coerced.coerced ?? {}, collected: new WeakMap(), candidates: new Map() };
-  const fields = collectFields(walk.schema, fragments, walk.variables, root, operation.operation.selectionSet);
-  return fieldsCost(walk, root, fields, data);
+  const walk: Walk = {
+    schema: operation.schema,
+    fragments,
+    variables: coerced.coerced ?? {},
+    collected: new WeakMap(),
+    candidates: new Map(),
+    costed: new WeakMap(),
+  };
+  return { walk, root, fields: collectFields(walk.schema, fragments, walk.variables, root, operation.operation.selectionSet) };
+}
+
+/**
+ * The cost of what the operation actually returned: each connection charged for the items in
+ * its page rather than the page size asked for. An object that came back null still costs its
+ * lookup; a field absent from the result (skipped, or of another possible type) costs nothing.
+ */
+export function actualQueryCost(
+  operation: OperationToCost & { operation: OperationDefinitionNode },
+  data: Record<string, unknown>,
+  prepared: ResultWalk | null = resultWalk(operation),
+): number {
+  if (!prepared) return 0;
+  return fieldsCost(prepared.walk, prepared.root, prepared.fields, data);
 }

@@ -28,6 +28,7 @@ import { getArgumentValues, getVariableValues } from 'graphql/execution/values';
 import { MAX_NODES } from '../resolvers/node';
 import { EXPORT_PAGE } from '../services/export';
 import { PAGE_SIZE } from '../services/paging';
+import { DocumentMemo, requestSignature } from './memo';
 import { limitError } from './rules';
 import type { LimitSettings } from './settings';
 
@@ -99,13 +100,18 @@ export function requestedNodes(schema: GraphQLSchema, operation: OperationDefini
 }
 
 export function requestedNodesPlugin<T extends object>(settings: LimitSettings): ApolloServerPlugin<T> {
+  // Counts per document and variables signature: `customer(id: $id)` is counted once for every id.
+  const counts = new DocumentMemo<number | null>();
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ schema, document, operation, request }) {
+        async didResolveOperation({ schema, document, operation, operationName, request, contextValue }) {
           if (!operation || settings.maxRequestedNodes <= 0) return;
-          const fragments = document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION);
-          const count = requestedNodes(schema, operation, fragments, request.variables ?? {});
+          const signature = requestSignature(contextValue, schema, document, operationName, request.variables);
+          const count = counts.get(document, signature, () => {
+            const fragments = document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION);
+            return requestedNodes(schema, operation, fragments, request.variables ?? {});
+          });
           if (count !== null && count > settings.maxRequestedNodes) {
             throw limitError(
               'requestedNodes',

@@ -15,7 +15,8 @@ import type { Context } from '../context';
 import { ErrorCode } from '../errors';
 import type { Logger } from '../logger';
 import type { Store } from '../store/db';
-import { actualQueryCost, queryTooComplex, requestedQueryCost } from './cost';
+import { actualQueryCost, queryTooComplex, requestedQueryCost, resultWalk, type ResultWalk } from './cost';
+import { DocumentMemo, requestSignature } from './memo';
 import { createBucketStore, retryAfterSeconds, type BucketSettings, type BucketStatus, type BucketStore, type Clock } from './rate-limit';
 
 export interface Limits {
@@ -71,6 +72,12 @@ function overLimit(cost: number, max: number): GraphQLError {
   );
 }
 
+/** Requested costs and result walks per document and variables signature (src/limits/memo.ts), one set per server. */
+interface Memos {
+  requested: DocumentMemo<number>;
+  walks: DocumentMemo<ResultWalk | null>;
+}
+
 /** Everything one request's hooks share. */
 class RequestCost {
   requested = 0;
@@ -86,11 +93,13 @@ class RequestCost {
     readonly buckets: BucketStore | null,
     readonly keyId: string,
     readonly logger: Logger,
+    readonly memos: Memos,
   ) {}
 
   async check(rc: GraphQLRequestContextDidResolveOperation<Context>): Promise<void> {
     const operation = { schema: rc.schema, document: rc.document, operationName: rc.operationName, variables: rc.request.variables };
-    this.requested = requestedQueryCost(operation);
+    const signature = requestSignature(rc.contextValue, rc.schema, rc.document, rc.operationName, rc.request.variables);
+    this.requested = this.memos.requested.get(rc.document, signature, () => requestedQueryCost(operation));
     const max = this.limits.maxQueryCost;
     if (max > 0 && this.requested > max) throw overLimit(this.requested, max);
     if (!this.buckets) return;
@@ -109,9 +118,13 @@ class RequestCost {
     if (!this.executed || !rc.operation || !rc.document) return;
     const body = rc.response.body;
     const data = body?.kind === 'single' ? body.singleResult.data : undefined;
-    this.actual = data
-      ? actualQueryCost({ schema: rc.schema, document: rc.document, operation: rc.operation, variables: rc.request.variables }, data)
-      : this.requested;
+    if (!data) {
+      this.actual = this.requested;
+      return;
+    }
+    const operation = { schema: rc.schema, document: rc.document, operation: rc.operation, variables: rc.request.variables };
+    const signature = requestSignature(rc.contextValue, rc.schema, rc.document, rc.operationName, rc.request.variables);
+    this.actual = actualQueryCost(operation, data, this.memos.walks.get(rc.document, signature, () => resultWalk(operation)));
   }
 
   /** Refunds what was charged but not used; reads the bucket when nothing was charged. */
@@ -140,12 +153,13 @@ class RequestCost {
 }
 
 export function costPlugin(limits: Limits, logger: Logger): ApolloServerPlugin<Context> {
+  const memos: Memos = { requested: new DocumentMemo(), walks: new DocumentMemo() };
   return {
     async requestDidStart({ contextValue }) {
       const key = contextValue.apiKey;
       // Keys created with --no-rate-limit (trusted back-office jobs) are priced but never throttled.
       const buckets = key?.rateLimited ? limits.buckets : null;
-      const cost = new RequestCost(limits, buckets, key?.id ?? '', logger);
+      const cost = new RequestCost(limits, buckets, key?.id ?? '', logger, memos);
       return {
         didResolveOperation: (rc) => cost.check(rc),
         async executionDidStart() {

@@ -76,3 +76,59 @@ export async function authenticateKey(db: Kysely<Database>, presented: string) {
   if (presented.length === 0 || presented.length > 200) return null;
   return findActiveKeyByHash(db, hashKey(presented));
 }
+
+export type AuthenticatedKey = NonNullable<Awaited<ReturnType<typeof findActiveKeyByHash>>>;
+
+export interface KeyCacheOptions {
+  /** How long a verified key is trusted without asking the database again; 0 asks every time. */
+  ttlMs: number;
+  /** Most keys remembered; past this the oldest is dropped. */
+  maxEntries?: number;
+  /** Milliseconds now (tests move it instead of sleeping). */
+  now?: () => number;
+}
+
+export const KEY_CACHE_ENTRIES = 10_000;
+
+/**
+ * Verified keys remembered for a short while (API_KEY_CACHE_TTL_MS): the key lookup is a
+ * database read on every request, often the only one a small query makes besides its data.
+ * Only keys that were found live are remembered, so a new key works at once and a wrong one is
+ * checked every time. The price: a key revoked by another process (the CLI, another instance)
+ * keeps working here until its entry is older than the TTL. Entries are keyed by the key's
+ * hash, so no secret is kept in memory longer than the request that presented it.
+ */
+export class VerifiedKeys {
+  private readonly entries = new Map<string, { found: AuthenticatedKey; until: number }>();
+  private readonly maxEntries: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: KeyCacheOptions) {
+    this.maxEntries = options.maxEntries ?? KEY_CACHE_ENTRIES;
+    this.now = options.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  async authenticate(db: Kysely<Database>, presented: string): Promise<AuthenticatedKey | null> {
+    if (this.options.ttlMs <= 0) return authenticateKey(db, presented);
+    if (presented.length === 0 || presented.length > 200) return null;
+    const hash = hashKey(presented);
+    const now = this.now();
+    const known = this.entries.get(hash);
+    if (known && known.until > now) return known.found;
+    this.entries.delete(hash);
+    const found = await findActiveKeyByHash(db, hash);
+    if (!found) return null;
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(hash, { found, until: now + this.options.ttlMs });
+    return found;
+  }
+
+  /** Forgets every remembered key (after a revocation in this process). */
+  clear(): void {
+    this.entries.clear();
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The requested cost, the requested nodes and the actual-cost walk are remembered per document
+ * and variables signature (src/limits/memo.ts). The same query text with other variables must
+ * give the figures it would give on its own: these run one document many times, in an order
+ * where a memo keyed too coarsely would answer with an earlier request's figure.
+ */
+import { buildSchema, parse } from 'graphql';
+import { variablesSignature } from '../src/limits/memo';
+import { NO_COST_LIMIT, createCustomer, createTestEnv, type Result, type TestEnv } from './helpers';
+
+let env: TestEnv;
+let ids: string[];
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  ids = [];
+  for (const email of ['a@memo.example', 'b@memo.example', 'c@memo.example']) ids.push((await createCustomer(env, { email })).id);
+});
+
+afterAll(async () => {
+  await env.close();
+});
+
+type Cost = { requestedQueryCost: number; actualQueryCost: number | null };
+const costOf = (result: Result<unknown>) => result.extensions?.cost as Cost;
+const MISSING = '00000000-0000-4000-8000-000000000000';
+
+describe('one document, many variables', () => {
+  it('page sizes from variables: each request is costed and counted with its own', async () => {
+    const query = 'query Page($n: Int) { customers(first: $n) { nodes { id members(first: 10) { nodes { id } } } } }';
+    for (const n of [5, 50, 5, 1, 50]) {
+      const result = await env.exec(query, { n });
+      expect(result.errors).toBeUndefined();
+      expect(costOf(result)).toEqual(expect.objectContaining({ requestedQueryCost: 2 + n * 13, actualQueryCost: 2 + Math.min(n, 3) * 3 }));
+    }
+    // Absent: the default page size of 20.
+    expect(costOf(await env.exec(query, {})).requestedQueryCost).toBe(2 + 20 * 13);
+    // Over the node limit with one value, under it with another, same text (5 + 5 x 5 = 30 nodes).
+    const tight = await createTestEnv({ ...NO_COST_LIMIT, limits: { maxRequestedNodes: 30 } });
+    try {
+      const nested = 'query($a: Int, $b: Int) { customers(first: $a) { nodes { actions(first: $b) { nodes { id } } } } }';
+      const limitOf = (result: Result<unknown>) => result.errors?.[0]?.extensions?.limit;
+      expect(limitOf(await tight.exec(nested, { a: 5, b: 6 }))).toBe('requestedNodes');
+      expect((await tight.exec(nested, { a: 5, b: 5 })).errors).toBeUndefined();
+      expect(limitOf(await tight.exec(nested, { a: 5, b: 6 }))).toBe('requestedNodes');
+    } finally {
+      await tight.close();
+    }
+  });
+
+  it('ids: the count matters, not the ids; the actual cost follows what came back', async () => {
+    const query = 'query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Customer { billingAddress { city } } } }';
+    const first = await env.exec(query, { ids: [ids[0], ids[1]] });
+    expect(costOf(first)).toEqual(expect.objectContaining({ requestedQueryCost: 2 * 2 }));
+    const other = await env.exec(query, { ids: [ids[2], MISSING] });
+    expect(costOf(other).requestedQueryCost).toBe(2 * 2);
+    expect(costOf(await env.exec(query, { ids: [ids[0], ids[1], ids[2]] })).requestedQueryCost).toBe(3 * 2);
+    expect(costOf(await env.exec(query, { ids: [] })).requestedQueryCost).toBe(0);
+  });
+
+  it('@skip and @include from variables', async () => {
+    const query = 'query($id: ID!, $skip: Boolean!) { customer(id: $id) { id members(first: 10) @skip(if: $skip) { nodes { id } } } }';
+    expect(costOf(await env.exec(query, { id: ids[0], skip: true }))).toEqual(expect.objectContaining({ requestedQueryCost: 1, actualQueryCost: 1 }));
+    expect(costOf(await env.exec(query, { id: ids[0], skip: false }))).toEqual(expect.objectContaining({ requestedQueryCost: 13, actualQueryCost: 1 + 2 }));
+    expect(costOf(await env.exec(query, { id: ids[1], skip: true }))).toEqual(expect.objectContaining({ requestedQueryCost: 1, actualQueryCost: 1 }));
+  });
+
+  it('variables that do not coerce are costed as before (nothing), then valid ones are costed again', async () => {
+    const query = 'query($n: Int) { customers(first: $n) { nodes { id } } }';
+    const bad = await env.exec(query, { n: 'ten' });
+    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(costOf(bad).requestedQueryCost).toBe(0);
+    expect(costOf(await env.exec(query, { n: 4 })).requestedQueryCost).toBe(2 + 4);
+    expect(costOf(await env.exec(query, { n: 'ten' })).requestedQueryCost).toBe(0);
+  });
+});
+
+describe('variablesSignature', () => {
+  const schema = buildSchema(`
+    type Query { item(id: ID!, first: Int = 3): Item, named(name: String! = "z"): Item, items(ids: [ID!]!): [Item], page(first: Int, filter: Filter): [Item] }
+    input Filter { search: String }
+    type Item { id: ID! }`);
+
+  it('keeps page sizes and directive values, only the length of ids, only the presence of other values', () => {
+    const document = parse('query($id: ID!, $ids: [ID!]!, $n: Int, $s: String, $x: Boolean!) { item(id: $id) { id @include(if: $x) } items(ids: $ids) { id } page(first: $n, filter: { search: $s }) { id } }');
+    const sign = (variables: Record<string, unknown>) => variablesSignature(schema, document, null, variables);
+    const base = { id: 'a', ids: ['a', 'b'], n: 5, s: 'x', x: true };
+    expect(sign({ ...base, id: 'b', ids: ['c', 'd'] })).toBe(sign(base));
+    expect(sign({ ...base, ids: ['a'] })).not.toBe(sign(base));
+    expect(sign({ ...base, n: 6 })).not.toBe(sign(base));
+    expect(sign({ ...base, n: null })).not.toBe(sign(base));
+    expect(sign({ ...base, x: false })).not.toBe(sign(base));
+    // Inside an object literal: read in full.
+    expect(sign({ ...base, s: 'y' })).not.toBe(sign(base));
+  });
+
+  it('has none for variables that do not coerce or an operation that cannot be picked', () => {
+    const document = parse('query A($n: Int) { page(first: $n) { id } } query B { page { id } }');
+    expect(variablesSignature(schema, document, null, {})).toBeNull();
+    expect(variablesSignature(schema, document, 'A', { n: 'x' })).toBeNull();
+    expect(variablesSignature(schema, document, 'A', { n: 1 })).not.toBe(variablesSignature(schema, document, 'B', {}));
+  });
+
+  it('tells an absent value from a null one where an argument has a default', () => {
+    const document = parse('query($name: String) { named(name: $name) { id } }');
+    const sign = (variables: Record<string, unknown>) => variablesSignature(schema, document, null, variables);
+    expect(sign({})).not.toBe(sign({ name: null }));
+    expect(sign({ name: 'a' })).not.toBe(sign({ name: null }));
+    expect(sign({ name: 'a' })).toBe(sign({ name: 'b' }));
+  });
+});
