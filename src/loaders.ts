@@ -59,20 +59,24 @@ type PageFetcher<V> = (
 function childPageLoader<V extends { customerId: string }>(db: Db, workspaceId: string, fetch: PageFetcher<V>) {
   return new DataLoader<ChildPageKey, V[], string>(
     async (keys) => {
-      const shapes = new Map<string, ChildPageKey[]>();
-      for (const key of keys) {
+      // Grouped in place (one array per shape, not a copy per key), answers by key position.
+      const shapes = new Map<string, number[]>();
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i];
         const shape = `${key.limit}|${key.after?.value ?? ''}|${key.after?.id ?? ''}`;
-        shapes.set(shape, [...(shapes.get(shape) ?? []), key]);
+        const positions = shapes.get(shape);
+        if (positions) positions.push(i);
+        else shapes.set(shape, [i]);
       }
-      const results = new Map<string, V[]>();
-      for (const group of shapes.values()) {
-        const { limit, after } = group[0];
-        const parentIds = group.map((key) => key.parentId);
+      const results = new Array<V[]>(keys.length);
+      for (const positions of shapes.values()) {
+        const { limit, after } = keys[positions[0]];
+        const parentIds = positions.map((i) => keys[i].parentId);
         const rows = await fetch(db, workspaceId, parentIds, limit, after);
         const lists = groupedByKey(parentIds, rows, (row) => row.customerId);
-        group.forEach((key, i) => results.set(childPageKey(key), lists[i]));
+        positions.forEach((at, i) => (results[at] = lists[i]));
       }
-      return keys.map((key) => results.get(childPageKey(key)) ?? []);
+      return results;
     },
     { cacheKeyFn: childPageKey },
   );

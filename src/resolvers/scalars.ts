@@ -7,11 +7,44 @@ import { DateTimeResolver, JSONObjectResolver, JSONResolver, LocalDateResolver }
 
 const toIso = (value: unknown): string => (value as Date).toISOString();
 
+/** The form `Date.prototype.toISOString` writes, which every stored timestamp has (engine.ts isoOf). */
+const CANONICAL_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeapYear = (year: number) => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+
+/** Canonical form and a real instant: month 1-12, a day the month has, hour < 24, second < 60. */
+function isCanonicalInstant(value: string): boolean {
+  if (!CANONICAL_ISO.test(value)) return false;
+  const year = Number(value.slice(0, 4));
+  const month = Number(value.slice(5, 7));
+  const day = Number(value.slice(8, 10));
+  const days = month === 2 && isLeapYear(year) ? 29 : DAYS_IN_MONTH[month - 1];
+  return (
+    month >= 1 && month <= 12 && day >= 1 && day <= days &&
+    Number(value.slice(11, 13)) < 24 && Number(value.slice(14, 16)) < 60 && Number(value.slice(17, 19)) < 60
+  );
+}
+
+/**
+ * Output: exactly what graphql-scalars' serialize followed by toISOString answers, at a fraction
+ * of the cost on every timestamp of every row. A string in canonical form that names a real
+ * instant is what that path would write back (it parses it into a Date and prints it again), so
+ * it is sent as it is; a valid Date is written by toISOString as before. Everything else
+ * (offsets, numbers, invalid values and their errors) takes graphql-scalars' path unchanged.
+ * Inputs keep graphql-scalars' validation.
+ */
+export function serializeDateTime(value: unknown): string {
+  if (typeof value === 'string' && isCanonicalInstant(value)) return value;
+  if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString();
+  return toIso(DateTimeResolver.serialize(value));
+}
+
 export const DateTime = new GraphQLScalarType({
   ...DateTimeResolver.toConfig(),
   name: 'DateTime',
   description: 'An instant, serialised as an ISO 8601 string in UTC.',
-  serialize: (value: unknown) => toIso(DateTimeResolver.serialize(value)),
+  serialize: serializeDateTime,
   parseValue: (value: unknown) => toIso(DateTimeResolver.parseValue(value)),
   parseLiteral: (ast: ValueNode) => toIso(DateTimeResolver.parseLiteral(ast)),
 });

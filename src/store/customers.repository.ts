@@ -8,7 +8,24 @@ import type { CustomerRow, Database, NewCustomerRow } from './tables';
 
 type Db = Kysely<Database>;
 
-export function toCustomerRecord(row: CustomerRow): CustomerRecord {
+/**
+ * The columns a record is built from: every column but the derived sort and search keys
+ * (sort_name, search_text), which only WHERE and ORDER BY read. Reading fewer long strings per
+ * row matters on pages and the export drain; toCustomerRecord can only use the columns listed.
+ */
+const RECORD_COLUMNS = [
+  'id', 'workspace_id', 'external_id', 'email', 'email_verified', 'first_name', 'last_name',
+  'name', 'phone', 'phone_country', 'birth_date', 'gender', 'avatar_url', 'bio', 'location',
+  'website', 'twitter', 'facebook', 'instagram', 'billing_line1', 'billing_line2', 'billing_city',
+  'billing_state', 'billing_postal_code', 'billing_country', 'type', 'metadata', 'unsubscribed',
+  'internal_note', 'net_revenue', 'sign_in_count', 'last_request_at', 'bounced_at', 'status',
+  'archived_at', 'archived_by', 'archived_via', 'archive_reason', 'created_at', 'created_by',
+  'created_via', 'updated_at', 'updated_by', 'updated_via', 'version', 'change_seq',
+] as const;
+
+type CustomerRecordRow = Pick<CustomerRow, (typeof RECORD_COLUMNS)[number]>;
+
+export function toCustomerRecord(row: CustomerRecordRow): CustomerRecord {
   return {
     id: row.id,
     workspaceId: row.workspace_id,
@@ -136,7 +153,7 @@ export type CustomerLookupColumn = 'id' | 'external_id' | 'email';
 function customersBy(db: Db, workspaceId: string, column: CustomerLookupColumn, values: readonly string[]) {
   return db
     .selectFrom('customers')
-    .selectAll()
+    .select(RECORD_COLUMNS)
     .where(column === 'id' ? unindexed(db, 'workspace_id') : 'workspace_id', '=', workspaceId)
     .where(column, 'in', values);
 }
@@ -252,7 +269,7 @@ export async function listCustomers(db: Db, workspaceId: string, query: Customer
     );
   }
   const rows = await q
-    .selectAll('customers')
+    .select(RECORD_COLUMNS)
     .orderBy(`customers.${query.column}`, direction)
     .orderBy('customers.id', direction)
     .limit(query.limit)
@@ -292,7 +309,7 @@ export async function listChangedCustomers(
 ): Promise<CustomerRecord[]> {
   let query = db
     .selectFrom('customers')
-    .selectAll()
+    .select(RECORD_COLUMNS)
     .where('workspace_id', '=', workspaceId)
     .where('change_seq', '>', range.after)
     .where('change_seq', '<=', range.upTo);
@@ -321,7 +338,7 @@ export async function countChangedCustomers(db: Db, workspaceId: string, after: 
 export async function findCustomerForChange(db: Db, workspaceId: string, id: string): Promise<CustomerRecord | null> {
   const row = await db
     .selectFrom('customers')
-    .selectAll()
+    .select(RECORD_COLUMNS)
     .where('workspace_id', '=', workspaceId)
     .where('id', '=', id)
     .$if(engineOf(db) === 'postgres', (q) => q.forUpdate())
