@@ -148,7 +148,13 @@ describe('nested connections under customers(first: N)', () => {
     } } }`;
     const small = await run(query(10));
     const large = await run(query(100));
-    expectSameCount(small.statements, large.statements, 'nested connections with totalCount and parents');
+    // `member { id }` under actions is answered from the cache the members page primes, or by one
+    // batched lookup by id when the database answers the actions page first (on PostgreSQL either
+    // can come first): never more than one statement, whatever the page size.
+    const memberLookup = (statement: string) => /from "members" where "workspace_id" = (\$1|\?) and "id" in/i.test(statement);
+    for (const run of [small, large]) expect(run.statements.filter(memberLookup).length).toBeLessThanOrEqual(1);
+    const others = (statements: string[]) => statements.filter((statement) => !memberLookup(statement));
+    expectSameCount(others(small.statements), others(large.statements), 'nested connections with totalCount and parents');
     expectAtMost(large.statements, 10, 'nested connections with totalCount and parents');
     const nodes = large.data.customers.nodes as any[];
     expect(large.data.customers.totalCount).toBe(100);
