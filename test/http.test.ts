@@ -577,7 +577,8 @@ describe('graceful shutdown', () => {
   });
 
   it('completes stop() promptly once in-flight requests are done, without waiting out idle keep-alive connections', async () => {
-    const own = await startApp();
+    // A keep-alive far longer than the bound below, so a busy machine cannot blur the two.
+    const own = await startApp({ HTTP_KEEP_ALIVE_TIMEOUT_MS: '60000' });
     const key = await issueKey(own.app.store.db, { workspace: 'slow' });
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
@@ -590,7 +591,7 @@ describe('graceful shutdown', () => {
       const answeredAt = Date.now();
       expect(res).toMatchObject({ status: 200 });
       await stopping;
-      expect(stoppedAt - answeredAt).toBeLessThan(1000);
+      expect(stoppedAt - answeredAt).toBeLessThan(4000);
     } finally {
       agent.destroy();
     }
