@@ -3,7 +3,7 @@
  * two requests, processes or instances racing for one key never both win: the loser's
  * statement touches no row and it answers CONFLICT. No locks are held between statements.
  */
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { Database } from './tables';
 
 type Db = Kysely<Database>;
@@ -28,13 +28,17 @@ export interface IdempotencyRecord extends IdempotencyScope {
   responseBody: string | null;
 }
 
+/** The one row of a key: Idempotency-Keys are scoped to a workspace and an API key. */
+function sameKey(scope: IdempotencyScope) {
+  return (eb: ExpressionBuilder<Database, 'idempotency_keys'>) =>
+    eb.and({ workspace_id: scope.workspaceId, api_key_id: scope.apiKeyId, key: scope.key });
+}
+
 export async function findIdempotencyKey(db: Db, scope: IdempotencyScope): Promise<IdempotencyRecord | null> {
   const row = await db
     .selectFrom('idempotency_keys')
     .selectAll()
-    .where('workspace_id', '=', scope.workspaceId)
-    .where('api_key_id', '=', scope.apiKeyId)
-    .where('key', '=', scope.key)
+    .where(sameKey(scope))
     .executeTakeFirst();
   if (!row) return null;
   return {
@@ -82,9 +86,7 @@ export async function insertClaim(db: Db, scope: IdempotencyScope, claim: NewCla
 export async function deleteExpiredKey(db: Db, scope: IdempotencyScope, now: number): Promise<void> {
   await db
     .deleteFrom('idempotency_keys')
-    .where('workspace_id', '=', scope.workspaceId)
-    .where('api_key_id', '=', scope.apiKeyId)
-    .where('key', '=', scope.key)
+    .where(sameKey(scope))
     .where('expires_at', '<=', now)
     .execute();
 }
@@ -94,9 +96,7 @@ export async function takeOverClaim(db: Db, scope: IdempotencyScope, previousTok
   const result = await db
     .updateTable('idempotency_keys')
     .set({ token, lease_expires_at: leaseExpiresAt })
-    .where('workspace_id', '=', scope.workspaceId)
-    .where('api_key_id', '=', scope.apiKeyId)
-    .where('key', '=', scope.key)
+    .where(sameKey(scope))
     .where('state', '=', 'in_flight')
     .where('token', '=', previousToken)
     .executeTakeFirst();
@@ -112,9 +112,7 @@ export async function markCommitted(db: Db, scope: IdempotencyScope, token: stri
   const result = await db
     .updateTable('idempotency_keys')
     .set({ state: 'committed', payload })
-    .where('workspace_id', '=', scope.workspaceId)
-    .where('api_key_id', '=', scope.apiKeyId)
-    .where('key', '=', scope.key)
+    .where(sameKey(scope))
     .where('state', '=', 'in_flight')
     .where('token', '=', token)
     .executeTakeFirst();
@@ -131,9 +129,7 @@ export async function storeResponse(
   let query = db
     .updateTable('idempotency_keys')
     .set({ state: 'completed', response_status: response.status, response_body: response.body })
-    .where('workspace_id', '=', scope.workspaceId)
-    .where('api_key_id', '=', scope.apiKeyId)
-    .where('key', '=', scope.key);
+    .where(sameKey(scope));
   query = 'token' in holder
     ? query.where('token', '=', holder.token).where('state', 'in', ['in_flight', 'committed'])
     : query.where('request_hash', '=', holder.recoveredHash).where('state', '=', 'committed');
@@ -144,9 +140,7 @@ export async function storeResponse(
 export async function releaseClaim(db: Db, scope: IdempotencyScope, token: string): Promise<void> {
   await db
     .deleteFrom('idempotency_keys')
-    .where('workspace_id', '=', scope.workspaceId)
-    .where('api_key_id', '=', scope.apiKeyId)
-    .where('key', '=', scope.key)
+    .where(sameKey(scope))
     .where('state', '=', 'in_flight')
     .where('token', '=', token)
     .execute();
