@@ -27,6 +27,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import SqliteDatabase from 'better-sqlite3';
+import { configureSqliteConnection } from '../src/store/sqlite-connection';
 import { newId } from '../src/ids';
 import { ACTION_COLUMNS, creationChanges, CUSTOMER_COLUMNS, customerGenerator, customerRow, insertSql, MEMBER_COLUMNS, type Loose } from './lib/dataset';
 
@@ -154,14 +155,9 @@ export async function freshStore(dir: string, workspace: string): Promise<string
   }
 }
 
-/** The same connection settings as store/db.ts openSqlite. */
+/** The same connection settings as the gateway's (store/sqlite-connection.ts). */
 function openRaw(file: string): SqliteDatabase.Database {
-  const db = new SqliteDatabase(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  return db;
+  return configureSqliteConnection(new SqliteDatabase(file));
 }
 
 function devNull(): Writable {

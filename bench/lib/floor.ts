@@ -11,6 +11,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import SqliteDatabase from 'better-sqlite3';
+import { configureSqliteConnection } from '../../src/store/sqlite-connection';
 import { newId } from '../../src/ids';
 import { creationChanges, CUSTOMER_COLUMNS, customerRow, insertSql, type Loose } from './dataset';
 
@@ -110,11 +111,7 @@ const THROTTLE = {
 };
 
 export function startFloor(file: string): Promise<{ port: number; close: () => void }> {
-  const db = new SqliteDatabase(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
+  const db = configureSqliteConnection(new SqliteDatabase(file));
 
   const keyLookup = db.prepare('select workspace_id from api_keys where key_hash = ? and revoked_at is null').pluck();
   const byId = db.prepare(`select ${COLUMNS} from customers where workspace_id = ? and id = ?`);

@@ -7,6 +7,7 @@ import type { LogEvent, SqliteDatabase as SqliteDialectDatabase, SqliteStatement
 import { Pool } from 'pg';
 import { engineOf, type Engine } from './engine';
 import { migrationProvider } from './migrations';
+import { configureSqliteConnection } from './sqlite-connection';
 import type { Database } from './tables';
 
 export interface StoreOptions {
@@ -43,13 +44,7 @@ export function sqlitePath(options: StoreOptions): string {
 
 function openSqlite(file: string): SqliteDatabase.Database {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const database = new SqliteDatabase(file);
-  database.pragma('journal_mode = WAL');
-  // better-sqlite3 reopens WAL databases with synchronous=NORMAL; FULL survives power loss.
-  database.pragma('synchronous = FULL');
-  database.pragma('foreign_keys = ON');
-  database.pragma('busy_timeout = 5000');
-  return database;
+  return configureSqliteConnection(new SqliteDatabase(file));
 }
 
 /** Most statements repeat with new parameters; past this many distinct texts the oldest go. */
