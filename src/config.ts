@@ -1,4 +1,4 @@
-import type { LimitSettings } from './limits/settings';
+import { DEFAULT_LIMITS, type LimitSettings } from './limits/settings';
 
 /**
  * Configuration from the environment: one place that names every variable, its default and
@@ -101,12 +101,12 @@ function loadLimits(env: Env): LimitSettings {
     throw new Error('TRUSTED_GATEWAY must be a secret of at least 32 characters (for example `openssl rand -hex 32`)');
   }
   return {
-    maxTokens: intVar(env, 'MAX_QUERY_TOKENS', 500, 50, 1_000_000),
-    maxDepth: intVar(env, 'MAX_QUERY_DEPTH', 10, 2, 1000),
-    maxAliases: intVar(env, 'MAX_ALIASES', 15, 0, 100_000),
-    maxDirectives: intVar(env, 'MAX_DIRECTIVES', 10, 0, 100_000),
-    maxRequestedNodes: intVar(env, 'MAX_REQUESTED_NODES', 10_000, 0, 100_000_000),
-    executionTimeoutMs: intVar(env, 'EXECUTION_TIMEOUT_MS', 10_000, 0, 3_600_000),
+    maxTokens: intVar(env, 'MAX_QUERY_TOKENS', DEFAULT_LIMITS.maxTokens, 50, 1_000_000),
+    maxDepth: intVar(env, 'MAX_QUERY_DEPTH', DEFAULT_LIMITS.maxDepth, 2, 1000),
+    maxAliases: intVar(env, 'MAX_ALIASES', DEFAULT_LIMITS.maxAliases, 0, 100_000),
+    maxDirectives: intVar(env, 'MAX_DIRECTIVES', DEFAULT_LIMITS.maxDirectives, 0, 100_000),
+    maxRequestedNodes: intVar(env, 'MAX_REQUESTED_NODES', DEFAULT_LIMITS.maxRequestedNodes, 0, 100_000_000),
+    executionTimeoutMs: intVar(env, 'EXECUTION_TIMEOUT_MS', DEFAULT_LIMITS.executionTimeoutMs, 0, 3_600_000),
     trustedGateway,
   };
 }
