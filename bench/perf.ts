@@ -288,8 +288,8 @@ async function checkIdentical(scenario: Scenario, gateway: Server, floor: Server
   return `bodies differ at byte ${at}: gateway …${x.slice(Math.max(0, at - 80), at + 80)}… floor …${y.slice(Math.max(0, at - 80), at + 80)}…`;
 }
 
-interface Round {
-  server: string;
+/** A server's figures in one round, or their medians over the rounds. */
+interface Summary {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
@@ -297,6 +297,10 @@ interface Round {
   /** CPU the server process spent per request: steadier than req/s on a busy machine. */
   cpuMsPerRequest: number;
   errors: number;
+}
+
+interface Round extends Summary {
+  server: string;
   otherCores: number;
 }
 
@@ -362,14 +366,6 @@ interface ScenarioResult {
   rounds: Round[];
 }
 
-interface Summary {
-  requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  peakRssMb: number;
-  cpuMsPerRequest: number;
-  errors: number;
-}
 
 function summarise(rounds: Round[]): Summary {
   return {
