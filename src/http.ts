@@ -69,11 +69,17 @@ function parseBody(text: string, contentType: string | undefined): unknown {
   }
 }
 
-async function handleGraphql(req: http.IncomingMessage, res: http.ServerResponse, url: URL, options: HttpOptions, requestId: string) {
+/** The request's headers as Apollo's HeaderMap (repeated headers joined, as node:http does). */
+function headerMapOf(req: http.IncomingMessage): HeaderMap {
   const headers = new HeaderMap();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
   }
+  return headers;
+}
+
+async function handleGraphql(req: http.IncomingMessage, res: http.ServerResponse, url: URL, options: HttpOptions, requestId: string) {
+  const headers = headerMapOf(req);
   const text = req.method === 'POST' ? await readBody(req, MAX_BODY_BYTES) : '';
   const body = parseBody(text, req.headers['content-type']);
   if (req.method === 'POST' && req.headers['content-type']?.includes('application/json') && body === undefined) {
@@ -110,8 +116,7 @@ async function authenticated(options: HttpOptions, headers: HeaderMap, requestId
 
 /** `GET /export/customers.ndjson?updatedSince=...&after=...`: the change feed as a stream. */
 async function handleExport(req: http.IncomingMessage, res: http.ServerResponse, url: URL, options: HttpOptions, requestId: string) {
-  const headers = new HeaderMap();
-  for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
+  const headers = headerMapOf(req);
   let ctx: Context;
   let afterSeq = 0;
   let updatedSince: string | null = null;
