@@ -6,7 +6,13 @@
 import DataLoader from 'dataloader';
 import type { Kysely } from 'kysely';
 import { countActionsOfCustomers, findActionsByIds, listActionsOfCustomers } from './store/actions.repository';
-import { findCustomersBy, type CustomerLookupColumn, type KeysetPosition } from './store/customers.repository';
+import {
+  ALL_CUSTOMER_COLUMNS,
+  findCustomersBy,
+  type CustomerColumns,
+  type CustomerLookupColumn,
+  type KeysetPosition,
+} from './store/customers.repository';
 import { findDefinitions, findValuesOfCustomers } from './store/custom-fields.repository';
 import { countMembersOfCustomers, findMembersByIds, listMembersOfCustomers } from './store/members.repository';
 import type {
@@ -82,9 +88,15 @@ function childPageLoader<V extends { customerId: string }>(db: Db, workspaceId: 
   );
 }
 
-function customerLoader(db: Db, workspaceId: string, column: CustomerLookupColumn, keyOf: (c: CustomerRecord) => string) {
+function customerLoader(
+  db: Db,
+  workspaceId: string,
+  column: CustomerLookupColumn,
+  keyOf: (c: CustomerRecord) => string,
+  columns: () => CustomerColumns,
+) {
   return new DataLoader<string, CustomerRecord | null>(async (values) =>
-    byKey(values, await findCustomersBy(db, workspaceId, column, values), keyOf),
+    byKey(values, await findCustomersBy(db, workspaceId, column, values, columns()), keyOf),
   );
 }
 
@@ -97,10 +109,22 @@ function countLoader(db: Db, workspaceId: string, count: typeof countMembersOfCu
 
 export function createLoaders(db: Db, workspaceId: string) {
   let definitions: Promise<CustomFieldDefinitionRecord[]> | null = null;
+  // Whole records unless the operation's customer fields are known (src/execution/customer-reads.ts).
+  let customerColumns = ALL_CUSTOMER_COLUMNS;
+  const columns = () => customerColumns;
   return {
-    customerById: customerLoader(db, workspaceId, 'id', (c) => c.id),
-    customerByExternalId: customerLoader(db, workspaceId, 'external_id', (c) => c.externalId ?? ''),
-    customerByEmail: customerLoader(db, workspaceId, 'email', (c) => c.email),
+    customerById: customerLoader(db, workspaceId, 'id', (c) => c.id, columns),
+    customerByExternalId: customerLoader(db, workspaceId, 'external_id', (c) => c.externalId ?? '', columns),
+    customerByEmail: customerLoader(db, workspaceId, 'email', (c) => c.email, columns),
+    /** The customer columns this request's reads select. */
+    customerColumns: columns,
+    /**
+     * A query operation whose customer fields are known reads only their columns. Set before
+     * execution; records a write primes are whole, so mixing them is safe.
+     */
+    readCustomerColumns(read: CustomerColumns): void {
+      customerColumns = read;
+    },
     memberById: new DataLoader<string, MemberRecord | null>(async (ids) =>
       byKey(ids, await findMembersByIds(db, workspaceId, ids), (m) => m.id),
     ),

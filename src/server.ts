@@ -10,6 +10,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLScalarType, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Context } from './context';
 import { ErrorCode, formatError, isExpected } from './errors';
+import { customerReadsPlugin } from './execution/customer-reads';
 import { jitGateway } from './execution/jit';
 import { guardEntityRepresentations } from './federation';
 import { costPlugin, defaultLimits, type Limits } from './limits/plugin';
@@ -121,6 +122,7 @@ export function createApolloServer(options: ServerOptions): ApolloServer<Context
       loggingPlugin(options.logger),
       costPlugin(options.cost ?? defaultLimits(), options.logger),
       idempotencyPlugin(),
+      customerReadsPlugin(),
     ],
   });
 }

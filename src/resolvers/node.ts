@@ -6,7 +6,20 @@ import { isUuid } from '../ids';
 import { ARGUMENT_BOUNDS, boundedString } from '../limits/inputs';
 import type { ActionRecord, CustomerRecord, MemberRecord } from '../store/records';
 
-type NodeRecord = (CustomerRecord & { __typename: 'Customer' }) | (MemberRecord & { __typename: 'Member' }) | (ActionRecord & { __typename: 'Action' });
+type NodeRecord = CustomerRecord | MemberRecord | ActionRecord;
+type NodeTypename = 'Customer' | 'Member' | 'Action';
+
+/**
+ * The type each loaded node record came back as. Remembered beside the record rather than
+ * copied into it: a copy would read every field of a customer read with only the columns the
+ * query asks for (src/execution/customer-reads.ts). Weak, so nothing outlives its request.
+ */
+const nodeTypes = new WeakMap<NodeRecord, NodeTypename>();
+
+function typed<T extends NodeRecord>(record: T, typename: NodeTypename): T {
+  nodeTypes.set(record, typename);
+  return record;
+}
 
 export const MAX_NODES = 100;
 
@@ -22,9 +35,9 @@ async function loadNode(id: string, ctx: Context): Promise<NodeRecord | null> {
     ctx.loaders.memberById.load(id),
     ctx.loaders.actionById.load(id),
   ]);
-  if (customer) return { ...customer, __typename: 'Customer' };
-  if (member) return { ...member, __typename: 'Member' };
-  if (action) return { ...action, __typename: 'Action' };
+  if (customer) return typed(customer, 'Customer');
+  if (member) return typed(member, 'Member');
+  if (action) return typed(action, 'Action');
   return null;
 }
 
@@ -39,6 +52,10 @@ export const nodeResolvers: Resolvers = {
     workspace: (_, __, ctx) => ctx.workspace,
   },
   Node: {
-    __resolveType: (node) => (node as NodeRecord).__typename,
+    __resolveType: (node) => {
+      const typename = nodeTypes.get(node as NodeRecord);
+      if (!typename) throw new Error('Node.__resolveType: expected a record loaded by node/nodes, got an unknown object');
+      return typename;
+    },
   },
 };

@@ -7,6 +7,7 @@ import {
   countCustomers,
   listCustomers,
   sortValueOf,
+  type CustomerColumns,
   type CustomerListFilter,
   type CustomerSortColumn,
 } from '../store/customers.repository';
@@ -78,6 +79,7 @@ export async function findCustomerPage(
   workspaceId: string,
   args: CustomerPageArgs,
   definitions: CustomFieldDefinitionRecord[],
+  columns?: CustomerColumns,
 ): Promise<CustomerConnectionModel> {
   const paging = parsePaging(args);
   const column = SORT_COLUMNS[args.sort?.field ?? 'CREATED_AT'];
@@ -91,6 +93,7 @@ export async function findCustomerPage(
     descending: descending !== paging.backward,
     after: paging.cursor === null ? null : decodeCursor(ordering, paging.cursor, paging.backward ? 'before' : 'after'),
     limit: paging.limit + 1,
+    columns,
   });
   return buildConnection(
     rows,

@@ -12,7 +12,7 @@
  */
 import type { Kysely } from 'kysely';
 import { badUserInput } from '../errors';
-import { listChangedCustomers } from '../store/customers.repository';
+import { listChangedCustomers, type CustomerColumns } from '../store/customers.repository';
 import { findValuesOfCustomers } from '../store/custom-fields.repository';
 import { findMembersOfCustomers } from '../store/members.repository';
 import type { CustomerRecord } from '../store/records';
@@ -67,10 +67,10 @@ export async function readChanges(
   afterSeq: number,
   limit: number,
   updatedSince: string | null,
-  upTo?: number,
+  options: { upTo?: number; columns?: CustomerColumns } = {},
 ): Promise<ChangeBatch> {
-  const end = upTo ?? (await committedChangeSeq(db, workspaceId));
-  const rows = await listChangedCustomers(db, workspaceId, { after: afterSeq, upTo: end, updatedSince, limit: limit + 1 });
+  const end = options.upTo ?? (await committedChangeSeq(db, workspaceId));
+  const rows = await listChangedCustomers(db, workspaceId, { after: afterSeq, upTo: end, updatedSince, limit: limit + 1 }, options.columns);
   const hasMore = rows.length > limit;
   const customers = hasMore ? rows.slice(0, limit) : rows;
   // With no more rows, everything up to the committed end has been considered.
@@ -86,10 +86,11 @@ export function checkExportSize(first: number | null | undefined): number {
   return first;
 }
 
-export async function exportPage(db: Kysely<Database>, workspaceId: string, args: ExportArgs): Promise<CustomerExportPage> {
+/** A page of the change feed as a GraphQL connection; `columns`: what the query's customer fields need. */
+export async function exportPage(db: Kysely<Database>, workspaceId: string, args: ExportArgs, columns?: CustomerColumns): Promise<CustomerExportPage> {
   const first = checkExportSize(args.first);
   const afterSeq = args.after ? decodeExportCursor(workspaceId, args.after) : 0;
-  const batch = await readChanges(db, workspaceId, afterSeq, first, args.updatedSince ?? null);
+  const batch = await readChanges(db, workspaceId, afterSeq, first, args.updatedSince ?? null, { columns });
   const edges = batch.customers.map((node) => ({ cursor: encodeExportCursor(workspaceId, node.changeSeq), node }));
   return {
     edges,
@@ -132,7 +133,7 @@ export async function* streamExport(
   const upTo = await committedChangeSeq(db, workspaceId);
   let after = options.afterSeq ?? 0;
   for (;;) {
-    const batch = await readChanges(db, workspaceId, after, options.pageSize ?? 1000, options.updatedSince ?? null, upTo);
+    const batch = await readChanges(db, workspaceId, after, options.pageSize ?? 1000, options.updatedSince ?? null, { upTo });
     const ids = batch.customers.map((c) => c.id);
     const [members, fields] = await Promise.all([findMembersOfCustomers(db, workspaceId, ids), findValuesOfCustomers(db, workspaceId, ids)]);
     if (batch.customers.length > 0) {

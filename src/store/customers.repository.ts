@@ -23,7 +23,117 @@ const RECORD_COLUMNS = [
   'created_via', 'updated_at', 'updated_by', 'updated_via', 'version', 'change_seq',
 ] as const;
 
-type CustomerRecordRow = Pick<CustomerRow, (typeof RECORD_COLUMNS)[number]>;
+export type CustomerColumn = (typeof RECORD_COLUMNS)[number];
+
+type CustomerRecordRow = Pick<CustomerRow, CustomerColumn>;
+
+/** The columns each record field is built from by toCustomerRecord (kept next to it). */
+const FIELD_COLUMNS: { [F in keyof CustomerRecord]-?: readonly CustomerColumn[] } = {
+  id: ['id'],
+  workspaceId: ['workspace_id'],
+  externalId: ['external_id'],
+  email: ['email'],
+  emailVerified: ['email_verified'],
+  firstName: ['first_name'],
+  lastName: ['last_name'],
+  name: ['name'],
+  phone: ['phone'],
+  phoneCountry: ['phone_country'],
+  birthDate: ['birth_date'],
+  gender: ['gender'],
+  avatarUrl: ['avatar_url'],
+  profile: ['bio', 'location', 'website', 'twitter', 'facebook', 'instagram'],
+  billingAddress: ['billing_line1', 'billing_line2', 'billing_city', 'billing_state', 'billing_postal_code', 'billing_country'],
+  type: ['type'],
+  metadata: ['metadata'],
+  unsubscribed: ['unsubscribed'],
+  internalNote: ['internal_note'],
+  netRevenue: ['net_revenue'],
+  signInCount: ['sign_in_count'],
+  lastRequestAt: ['last_request_at'],
+  bouncedAt: ['bounced_at'],
+  status: ['status'],
+  archivedAt: ['archived_at'],
+  archivedBy: ['archived_by'],
+  archivedVia: ['archived_via'],
+  archiveReason: ['archive_reason'],
+  createdAt: ['created_at'],
+  createdBy: ['created_by'],
+  createdVia: ['created_via'],
+  updatedAt: ['updated_at'],
+  updatedBy: ['updated_by'],
+  updatedVia: ['updated_via'],
+  version: ['version'],
+  changeSeq: ['change_seq'],
+};
+
+/**
+ * Which columns a read selects: every one (the default; writes and the NDJSON export always
+ * read whole records) or only those behind the record fields a query asks for. Reading fewer
+ * columns is most of what a page of 100 or an export drain costs in SQLite: each value is a
+ * JavaScript string or number built per row. `fields` lists the record fields the columns
+ * fill; a record read with fewer columns holds meaningless values in the others.
+ */
+export interface CustomerColumns {
+  readonly columns: readonly CustomerColumn[];
+  readonly fields: ReadonlySet<keyof CustomerRecord>;
+  /** Stable text naming the set (caches of compiled statements are keyed by it). */
+  readonly key: string;
+}
+
+function columnSet(columns: ReadonlySet<CustomerColumn>): CustomerColumns {
+  const ordered = RECORD_COLUMNS.filter((column) => columns.has(column));
+  const fields = (Object.keys(FIELD_COLUMNS) as (keyof CustomerRecord)[]).filter((field) =>
+    FIELD_COLUMNS[field].every((column) => columns.has(column)),
+  );
+  return { columns: ordered, fields: new Set(fields), key: ordered.length === RECORD_COLUMNS.length ? '*' : ordered.join(',') };
+}
+
+export const ALL_CUSTOMER_COLUMNS: CustomerColumns = columnSet(new Set(RECORD_COLUMNS));
+
+/** The columns to read for these record fields (always with id, which every lookup keys on). */
+export function customerColumnsFor(fields: Iterable<keyof CustomerRecord>): CustomerColumns {
+  const columns = new Set<CustomerColumn>(['id']);
+  for (const field of fields) for (const column of FIELD_COLUMNS[field]) columns.add(column);
+  return columns.size === RECORD_COLUMNS.length ? ALL_CUSTOMER_COLUMNS : columnSet(columns);
+}
+
+const widened = new WeakMap<CustomerColumns, Map<string, CustomerColumns>>();
+
+/**
+ * Under test (NODE_ENV=test, as jest sets it), a record read with fewer columns throws when one
+ * of the fields it lacks is read: a resolver reading a field its CUSTOMER_FIELD_READS entry does
+ * not name fails every test that touches it, rather than answering a meaningless value.
+ */
+const CHECK_NARROW_RECORDS = process.env.NODE_ENV === 'test';
+
+function checkedNarrowRecord(record: CustomerRecord, read: CustomerColumns): CustomerRecord {
+  return new Proxy(record, {
+    get(target, property, receiver) {
+      if (typeof property === 'string' && property in FIELD_COLUMNS && !read.fields.has(property as keyof CustomerRecord)) {
+        throw new Error(`customer field "${property}" was read from a record built from columns ${read.key} only; declare it in CUSTOMER_FIELD_READS`);
+      }
+      return Reflect.get(target, property, receiver) as unknown;
+    },
+  });
+}
+
+/** Records from rows read with `read`'s columns. */
+function recordsOf(rows: CustomerRecordRow[], read: CustomerColumns): CustomerRecord[] {
+  const records = rows.map(toCustomerRecord);
+  return CHECK_NARROW_RECORDS && read !== ALL_CUSTOMER_COLUMNS ? records.map((record) => checkedNarrowRecord(record, read)) : records;
+}
+
+/** `set` plus the columns behind `fields` (a lookup's key, a cursor's sort value), remembered per set. */
+function withFields(set: CustomerColumns, fields: readonly (keyof CustomerRecord)[]): CustomerColumns {
+  if (fields.every((field) => set.fields.has(field))) return set;
+  let bySet = widened.get(set);
+  if (!bySet) widened.set(set, (bySet = new Map()));
+  const key = fields.join(',');
+  let wider = bySet.get(key);
+  if (!wider) bySet.set(key, (wider = customerColumnsFor([...set.fields, ...fields])));
+  return wider;
+}
 
 export function toCustomerRecord(row: CustomerRecordRow): CustomerRecord {
   return {
@@ -150,20 +260,32 @@ export type CustomerLookupColumn = 'id' | 'external_id' | 'email';
  * drive the lookup (see unindexed); the other columns' unique indexes lead with workspace_id
  * and are the right ones.
  */
-function customersBy(db: Db, workspaceId: string, column: CustomerLookupColumn, values: readonly string[]) {
+function customersBy(db: Db, workspaceId: string, column: CustomerLookupColumn, values: readonly string[], read: CustomerColumns) {
   return db
     .selectFrom('customers')
-    .select(RECORD_COLUMNS)
+    .select(read.columns)
     .where(column === 'id' ? unindexed(db, 'workspace_id') : 'workspace_id', '=', workspaceId)
     .where(column, 'in', values);
 }
 
-/** A single value (customer(id) and friends, on every page load) runs a query compiled once. */
-const oneCustomerBy = {
-  id: compiledOnce(2, (db: Db, workspaceId: string, value: string) => customersBy(db, workspaceId, 'id', [value])),
-  external_id: compiledOnce(2, (db: Db, workspaceId: string, value: string) => customersBy(db, workspaceId, 'external_id', [value])),
-  email: compiledOnce(2, (db: Db, workspaceId: string, value: string) => customersBy(db, workspaceId, 'email', [value])),
-};
+/** The record field a lookup column fills (byKey matches results to keys by it). */
+const LOOKUP_FIELD: Record<CustomerLookupColumn, keyof CustomerRecord> = { id: 'id', external_id: 'externalId', email: 'email' };
+
+/** Lookups of a single value (customer(id) and friends, on every page load), compiled once per column set. */
+const oneCustomerBy = new Map<string, (db: Db, workspaceId: string, value: string) => Promise<CustomerRecordRow[]>>();
+/** Distinct column sets come from distinct documents; past this many the oldest compiled lookups go. */
+const ONE_CUSTOMER_CACHE_SIZE = 256;
+
+function compiledLookup(column: CustomerLookupColumn, read: CustomerColumns) {
+  const cacheKey = `${column}|${read.key}`;
+  let lookup = oneCustomerBy.get(cacheKey);
+  if (!lookup) {
+    lookup = compiledOnce(2, (db: Db, workspaceId: string, value: string) => customersBy(db, workspaceId, column, [value], read));
+    if (oneCustomerBy.size >= ONE_CUSTOMER_CACHE_SIZE) oneCustomerBy.delete(oneCustomerBy.keys().next().value as string);
+    oneCustomerBy.set(cacheKey, lookup);
+  }
+  return lookup;
+}
 
 /** Every customer of the workspace whose `column` is one of `values` (one statement). */
 export async function findCustomersBy(
@@ -171,10 +293,13 @@ export async function findCustomersBy(
   workspaceId: string,
   column: CustomerLookupColumn,
   values: readonly string[],
+  columns: CustomerColumns = ALL_CUSTOMER_COLUMNS,
 ): Promise<CustomerRecord[]> {
   if (values.length === 0) return [];
-  const rows = values.length === 1 ? await oneCustomerBy[column](db, workspaceId, values[0]) : await customersBy(db, workspaceId, column, values).execute();
-  return rows.map(toCustomerRecord);
+  const read = withFields(columns, [LOOKUP_FIELD[column]]);
+  const rows =
+    values.length === 1 ? await compiledLookup(column, read)(db, workspaceId, values[0]) : await customersBy(db, workspaceId, column, values, read).execute();
+  return recordsOf(rows, read);
 }
 
 export async function insertCustomer(db: Db, customer: CustomerRecord): Promise<void> {
@@ -228,6 +353,8 @@ export interface CustomerListQuery {
   /** Rows strictly beyond this position in scan order. */
   after: KeysetPosition | null;
   limit: number;
+  /** The columns the caller's fields need (the cursor's sort value is added here). */
+  columns?: CustomerColumns;
 }
 
 function applyFilter(
@@ -268,13 +395,14 @@ export async function listCustomers(db: Db, workspaceId: string, query: Customer
       eb(eb.refTuple(`customers.${query.column}`, 'customers.id'), query.descending ? '<' : '>', eb.tuple(value, id)),
     );
   }
+  const read = withFields(query.columns ?? ALL_CUSTOMER_COLUMNS, SORT_VALUE_FIELDS[query.column]);
   const rows = await q
-    .select(RECORD_COLUMNS)
+    .select(read.columns)
     .orderBy(`customers.${query.column}`, direction)
     .orderBy('customers.id', direction)
     .limit(query.limit)
     .execute();
-  return rows.map(toCustomerRecord);
+  return recordsOf(rows, read);
 }
 
 export async function countCustomers(db: Db, workspaceId: string, filter: CustomerListFilter): Promise<number> {
@@ -283,6 +411,14 @@ export async function countCustomers(db: Db, workspaceId: string, filter: Custom
     .executeTakeFirstOrThrow();
   return Number(row.count);
 }
+
+/** The record fields sortValueOf reads for each sort column. */
+const SORT_VALUE_FIELDS: Record<CustomerSortColumn, readonly (keyof CustomerRecord)[]> = {
+  created_at: ['createdAt'],
+  updated_at: ['updatedAt'],
+  email: ['email'],
+  sort_name: ['name', 'firstName', 'lastName', 'email'],
+};
 
 /** The value a sort column has on a record, as stored (for building cursors). */
 export function sortValueOf(c: CustomerRecord, column: CustomerSortColumn): string {
@@ -306,16 +442,18 @@ export async function listChangedCustomers(
   db: Db,
   workspaceId: string,
   range: { after: number; upTo: number; updatedSince: string | null; limit: number },
+  columns: CustomerColumns = ALL_CUSTOMER_COLUMNS,
 ): Promise<CustomerRecord[]> {
+  const read = withFields(columns, ['changeSeq']);
   let query = db
     .selectFrom('customers')
-    .select(RECORD_COLUMNS)
+    .select(read.columns)
     .where('workspace_id', '=', workspaceId)
     .where('change_seq', '>', range.after)
     .where('change_seq', '<=', range.upTo);
   if (range.updatedSince) query = query.where('updated_at', '>=', range.updatedSince);
   const rows = await query.orderBy('change_seq').limit(range.limit).execute();
-  return rows.map(toCustomerRecord);
+  return recordsOf(rows, read);
 }
 
 /** How many customers changed after `after` (for progress totals). */
