@@ -2,7 +2,8 @@
  * Hot, fixed-shape queries built and compiled by Kysely once per database handle, then run
  * with new parameters. Kysely otherwise rebuilds and recompiles the query tree on every call,
  * which costs more than SQLite needs to answer an indexed lookup. Only for queries whose SQL
- * text never depends on the values (no IN lists, no optional clauses).
+ * text never depends on the values (no optional clauses; an IN list needs one compiled query
+ * per list length, each value its own argument).
  */
 import { CompiledQuery, type Compilable, type Kysely } from 'kysely';
 

@@ -271,18 +271,26 @@ function customersBy(db: Db, workspaceId: string, column: CustomerLookupColumn, 
 /** The record field a lookup column fills (byKey matches results to keys by it). */
 const LOOKUP_FIELD: Record<CustomerLookupColumn, keyof CustomerRecord> = { id: 'id', external_id: 'externalId', email: 'email' };
 
-/** Lookups of a single value (customer(id) and friends, on every page load), compiled once per column set. */
-const oneCustomerBy = new Map<string, (db: Db, workspaceId: string, value: string) => Promise<CustomerRecordRow[]>>();
-/** Distinct column sets come from distinct documents; past this many the oldest compiled lookups go. */
-const ONE_CUSTOMER_CACHE_SIZE = 256;
+type Lookup = (db: Db, workspaceId: string, ...values: string[]) => Promise<CustomerRecordRow[]>;
 
-function compiledLookup(column: CustomerLookupColumn, read: CustomerColumns) {
-  const cacheKey = `${column}|${read.key}`;
-  let lookup = oneCustomerBy.get(cacheKey);
+/**
+ * Lookups compiled once per lookup column, column set and number of values: customer(id) on
+ * every page load, and batches of ids (a router's 100 _entities representations), whose IN list
+ * Kysely would otherwise rebuild and recompile value by value on every request.
+ */
+const compiledLookups = new Map<string, Lookup>();
+/** Distinct column sets come from distinct documents; past this many the oldest compiled lookups go. */
+const COMPILED_LOOKUPS_KEPT = 256;
+/** Longer batches (rare: DataLoader batches what one request asks for) are compiled per call. */
+const COMPILED_LOOKUP_MAX_VALUES = 100;
+
+function compiledLookup(column: CustomerLookupColumn, read: CustomerColumns, count: number): Lookup {
+  const cacheKey = `${column}|${count}|${read.key}`;
+  let lookup = compiledLookups.get(cacheKey);
   if (!lookup) {
-    lookup = compiledOnce(2, (db: Db, workspaceId: string, value: string) => customersBy(db, workspaceId, column, [value], read));
-    if (oneCustomerBy.size >= ONE_CUSTOMER_CACHE_SIZE) oneCustomerBy.delete(oneCustomerBy.keys().next().value as string);
-    oneCustomerBy.set(cacheKey, lookup);
+    lookup = compiledOnce(count + 1, (db: Db, workspaceId: string, ...values: string[]) => customersBy(db, workspaceId, column, values, read));
+    if (compiledLookups.size >= COMPILED_LOOKUPS_KEPT) compiledLookups.delete(compiledLookups.keys().next().value as string);
+    compiledLookups.set(cacheKey, lookup);
   }
   return lookup;
 }
@@ -298,7 +306,9 @@ export async function findCustomersBy(
   if (values.length === 0) return [];
   const read = withFields(columns, [LOOKUP_FIELD[column]]);
   const rows =
-    values.length === 1 ? await compiledLookup(column, read)(db, workspaceId, values[0]) : await customersBy(db, workspaceId, column, values, read).execute();
+    values.length <= COMPILED_LOOKUP_MAX_VALUES
+      ? await compiledLookup(column, read, values.length)(db, workspaceId, ...values)
+      : await customersBy(db, workspaceId, column, values, read).execute();
   return recordsOf(rows, read);
 }
 
