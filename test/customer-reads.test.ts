@@ -175,3 +175,19 @@ test('fields selected on Node or in fragments count; unused fragments only widen
   ).toEqual(['firstName', 'lastName', 'metadata', 'name']);
   expect([...customerReadsOf(schema, document('{ workspace { name } }'))]).toEqual([]);
 });
+
+test('a batch of more ids than are compiled ahead (over 100 distinct) answers every id in order, null where missing', async () => {
+  const ids = [String(named.id), String(full.id), String(bare.id)];
+  // 120 distinct ids that name nobody (DataLoader batches distinct ids), the three customers between them.
+  const missing = (i: number) => `01a20922-0000-7000-8000-${String(i).padStart(12, '0')}`;
+  const representations = Array.from({ length: 150 }, (_, i) => ({ __typename: 'Customer', id: i % 7 === 3 ? ids[i % 3] : missing(i) }));
+  const data = await env.data<{ _entities: ({ id: string; email: string } | null)[] }>(
+    'query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { id email } } }',
+    { r: representations },
+  );
+  expect(data._entities).toHaveLength(150);
+  data._entities.forEach((entity, i) => {
+    if (i % 7 === 3) expect(entity?.id).toBe(ids[i % 3]);
+    else expect(entity).toBeNull();
+  });
+});
