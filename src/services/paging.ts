@@ -88,6 +88,9 @@ export function parsePaging(args: PagingArgs, max: number = PAGE_SIZE.max, fallb
 /**
  * Builds a connection from rows fetched in scan order with one extra row (limit + 1), which
  * tells whether another page exists. Backward pages are scanned in reverse and flipped here.
+ * A cursor (JSON + base64url) is encoded only when read, at most once per row: most queries
+ * select nodes and pageInfo, and nested pages build a connection per parent, so `edges` and
+ * the start and end cursors are getters over remembered cursors rather than built up front.
  */
 export function buildConnection<T>(
   rows: T[],
@@ -98,15 +101,24 @@ export function buildConnection<T>(
   const more = rows.length > paging.limit;
   const page = more ? rows.slice(0, paging.limit) : rows;
   if (paging.backward) page.reverse();
-  const edges = page.map((node) => ({ cursor: cursorOf(node), node }));
+  const cursors = new Array<string | undefined>(page.length);
+  const cursorAt = (index: number): string => (cursors[index] ??= cursorOf(page[index]));
+  let edges: ConnectionModel<T>['edges'] | undefined;
   return {
-    edges,
+    get edges() {
+      edges ??= page.map((node, index) => ({ cursor: cursorAt(index), node }));
+      return edges;
+    },
     nodes: page,
     pageInfo: {
       hasNextPage: paging.backward ? false : more,
       hasPreviousPage: paging.backward ? more : false,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges[edges.length - 1]?.cursor ?? null,
+      get startCursor() {
+        return page.length > 0 ? cursorAt(0) : null;
+      },
+      get endCursor() {
+        return page.length > 0 ? cursorAt(page.length - 1) : null;
+      },
     },
     count,
   };
