@@ -1,15 +1,17 @@
 /**
  * Nested pages (members oldest first, actions newest first) for many customers in one
- * statement: SQLite runs its own statement (json_each parents, a per-parent LIMIT subquery),
- * PostgreSQL a window function. Both must give, per customer, exactly the rows a plain sort
- * and cut would: the same rows, order, cursor filter and workspace filter, for every page size.
+ * statement: a per-parent LIMIT subquery (SQLite over json_each, PostgreSQL a lateral join)
+ * where a window function used to number every child. It must give, per customer, exactly the
+ * rows a plain sort and cut would: the same rows, order, cursor filter and workspace filter,
+ * for every page size.
  */
 import { sql } from 'kysely';
 import { newId } from '../src/ids';
-import { listChildPages, listChildPagesWindowed, type ChildTable } from '../src/store/child-pages';
+import type { Kysely, Selectable } from 'kysely';
+import { listChildPages, type ChildTable } from '../src/store/child-pages';
 import type { KeysetPosition } from '../src/store/customers.repository';
 import { isoOf } from '../src/store/engine';
-import type { Timestamp } from '../src/store/tables';
+import type { Database, Timestamp } from '../src/store/tables';
 import { createCustomer, createTestEnv, NO_COST_LIMIT, type TestEnv } from './helpers';
 import { testEngine } from './databases';
 
@@ -78,6 +80,38 @@ function expectedPage(table: ChildTable, parents: string[], limit: number, after
         .slice(0, limit),
     )
     .map((c) => c.id);
+}
+
+/**
+ * The statement these pages used before (a window function numbering each parent's rows),
+ * kept as a second reference on both engines.
+ */
+async function listChildPagesWindowed<T extends ChildTable>(
+  db: Kysely<Database>,
+  table: T,
+  workspaceId: string,
+  customerIds: readonly string[],
+  limit: number,
+  after: KeysetPosition | null,
+  descending: boolean,
+): Promise<Selectable<Database[T]>[]> {
+  const direction = descending ? 'desc' : 'asc';
+  const numbered = db
+    .selectFrom(table as ChildTable)
+    .selectAll()
+    .select((eb) =>
+      eb.fn
+        .agg<number>('row_number')
+        .over((ob) => ob.partitionBy('customer_id').orderBy('created_at', direction).orderBy('id', direction))
+        .as('position'),
+    )
+    .where('workspace_id', '=', workspaceId)
+    .where('customer_id', 'in', customerIds)
+    .$if(after !== null, (q) =>
+      q.where((eb) => eb(eb.refTuple('created_at', 'id'), descending ? '<' : '>', eb.tuple(after?.value ?? '', after?.id ?? ''))),
+    );
+  const rows = await db.selectFrom(numbered.as('page')).selectAll().where('position', '<=', limit).orderBy('customer_id').orderBy('position').execute();
+  return rows as unknown as Selectable<Database[T]>[];
 }
 
 type Lister = typeof listChildPages;
