@@ -1,13 +1,17 @@
 /**
  * Pages of a customer's children (members oldest first, actions newest first) for many
- * customers in one statement: a window function numbers each customer's rows in page order
- * and keeps the first `limit`. Also their counts, grouped, in one statement.
+ * customers in one statement, at most `limit` rows per customer. Also their counts, grouped,
+ * in one statement.
  */
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { compiledOnce } from './compiled';
 import type { KeysetPosition } from './customers.repository';
+import { engineOf, type Engine } from './engine';
 import type { Database } from './tables';
 
 export type ChildTable = 'members' | 'actions';
+
+type ChildRow<T extends ChildTable> = Selectable<Database[T]>;
 
 export async function listChildPages<T extends ChildTable>(
   db: Kysely<Database>,
@@ -17,32 +21,62 @@ export async function listChildPages<T extends ChildTable>(
   limit: number,
   after: KeysetPosition | null,
   descending: boolean,
-) {
-  const direction = descending ? 'desc' : 'asc';
-  // A single table name typed as the union: Kysely checks the shared columns used here.
-  const from = table as ChildTable;
-  const numbered = db
-    .selectFrom(from)
-    .selectAll()
-    .select((eb) =>
-      eb.fn
-        .agg<number>('row_number')
-        .over((ob) => ob.partitionBy('customer_id').orderBy('created_at', direction).orderBy('id', direction))
-        .as('position'),
-    )
-    .where('workspace_id', '=', workspaceId)
-    .where('customer_id', 'in', customerIds)
-    .$if(after !== null, (q) =>
-      q.where((eb) => eb(eb.refTuple('created_at', 'id'), descending ? '<' : '>', eb.tuple(after?.value ?? '', after?.id ?? ''))),
-    );
-  const rows = await db
-    .selectFrom(numbered.as('page'))
-    .selectAll()
-    .where('position', '<=', limit)
-    .orderBy('customer_id')
-    .orderBy('position')
-    .execute();
-  return rows as unknown as Selectable<Database[T]>[];
+): Promise<ChildRow<T>[]> {
+  const engine = engineOf(db);
+  const run = pageStatement(engine, table, limit, after !== null, descending);
+  // Each parent once: the statement joins every listed parent, so a repeat would repeat its rows.
+  const unique = [...new Set(customerIds)];
+  const parents = engine === 'sqlite' ? JSON.stringify(unique) : unique;
+  const rows = after === null ? await run(db, parents, workspaceId) : await run(db, parents, workspaceId, after.value, after.id);
+  return rows as ChildRow<T>[];
+}
+
+type PageRunner = (db: Kysely<Database>, parents: unknown, workspaceId: string, afterValue?: string, afterId?: string) => Promise<unknown[]>;
+
+/** One runner per statement shape; few shapes occur (page sizes 1-100, two tables, two orders). */
+const pageStatements = new Map<string, PageRunner>();
+
+/**
+ * For each parent, a subquery walks the (customer_id, created_at, id) index in page order and
+ * stops after `limit` rows, so a team with thousands of members costs what a small one does.
+ * (A window function numbering each parent's rows reads and sorts every child of every listed
+ * parent.) The parents travel as one parameter, so the text is the same for any number of
+ * them and is built by Kysely once per shape (compiledOnce):
+ * - SQLite has no LATERAL: the parents are a JSON array read by json_each, the subquery picks
+ *   rowids and the outer query reads those rows. A page of 100 customers on the 100k dataset:
+ *   about 240 us against 345 us for the window function. The limit is written into the text
+ *   because a bound LIMIT in the correlated subquery cost about 60 us more per execution.
+ * - PostgreSQL: unnest of a text array, cross join lateral. Same time as the window function
+ *   for small teams; with a 3000-member team on the page about 0.4 ms against 8-12 ms.
+ */
+function pageStatement(engine: Engine, table: ChildTable, limit: number, hasAfter: boolean, descending: boolean): PageRunner {
+  if (!Number.isInteger(limit) || limit < 1) throw new Error(`listChildPages: limit must be a positive integer, got ${limit}`);
+  const shape = `${engine}|${table}|${limit}|${hasAfter}|${descending}`;
+  let run = pageStatements.get(shape);
+  if (!run) {
+    const direction = sql.raw(descending ? 'desc' : 'asc');
+    const child = sql.table(table);
+    const build = (db: Kysely<Database>, parents: unknown, workspaceId: string, afterValue?: string, afterId?: string) => {
+      const afterClause = hasAfter
+        ? sql`and (x.created_at, x.id) ${sql.raw(descending ? '<' : '>')} (${afterValue}, ${afterId})`
+        : sql``;
+      const firstRows = sql`select ${engine === 'sqlite' ? sql`x.rowid` : sql`x.*`} from ${child} as x
+        where x.customer_id = parent.value and x.workspace_id = ${workspaceId} ${afterClause}
+        order by x.created_at ${direction}, x.id ${direction} limit ${sql.lit(limit)}`;
+      const statement =
+        engine === 'sqlite'
+          ? sql<unknown>`select child.* from json_each(${parents}) as parent join ${child} as child
+              where child.rowid in (${firstRows})
+              order by child.customer_id, child.created_at ${direction}, child.id ${direction}`
+          : sql<unknown>`select child.* from unnest(${parents}::text[]) as parent(value)
+              cross join lateral (${firstRows}) as child
+              order by child.customer_id, child.created_at ${direction}, child.id ${direction}`;
+      return { compile: () => statement.compile(db) };
+    };
+    run = hasAfter ? compiledOnce(4, build) : compiledOnce(2, build);
+    pageStatements.set(shape, run);
+  }
+  return run;
 }
 
 export async function countChildren(
