@@ -2,7 +2,8 @@
  * Verified API keys remembered for API_KEY_CACHE_TTL_MS (src/services/keys.ts VerifiedKeys):
  * a revoked key stops working at once with a TTL of 0, and within the TTL otherwise (a clock
  * moved by the test, no sleeping); unknown keys are never remembered, so a new key works at
- * once; the bound on entries holds.
+ * once; only the exact key presented is let in; expired entries are dropped; the bound on
+ * entries holds.
  */
 import { GraphQLError } from 'graphql';
 import { loadConfig } from '../src/config';
@@ -93,6 +94,33 @@ describe('API_KEY_CACHE_TTL_MS', () => {
     expect(await authenticate(depsWith(keys), issued.key)).toBe('ok');
     expect(await authenticate(depsWith(keys), '')).toBe('UNAUTHENTICATED');
     expect(await authenticate(depsWith(keys), 'x'.repeat(201))).toBe('UNAUTHENTICATED');
+  });
+
+  it('a remembered key lets in that exact key only: a longer, shorter or altered one is checked and refused', async () => {
+    const keys = new VerifiedKeys({ ttlMs: 60_000 });
+    const issued = await issueKey(store.db, { workspace: 'keys', name: 'exact' });
+    expect(await authenticate(depsWith(keys), issued.key)).toBe('ok');
+    const last = issued.key.slice(-1);
+    for (const other of [`${issued.key}x`, issued.key.slice(0, -1), issued.key.slice(0, -1) + (last === 'A' ? 'B' : 'A'), issued.key.toUpperCase()]) {
+      expect(await authenticate(depsWith(keys), other)).toBe('UNAUTHENTICATED');
+    }
+    expect(keys.size).toBe(1);
+  });
+
+  it('drops expired entries when it next reads the database, so an unused key is not held past its TTL', async () => {
+    let now = 2_000_000;
+    const keys = new VerifiedKeys({ ttlMs: 5000, now: () => now });
+    const [early, late] = await Promise.all(['sweep-1', 'sweep-2'].map((name) => issueKey(store.db, { workspace: 'keys', name })));
+    expect(await authenticate(depsWith(keys), early.key)).toBe('ok');
+    now += 3000;
+    expect(await authenticate(depsWith(keys), late.key)).toBe('ok');
+    expect(keys.size).toBe(2);
+    now += 2000;
+    // A miss (an unknown key) reads the database and drops the expired entry of `early`, not `late`'s.
+    expect(await authenticate(depsWith(keys), 'cgk_0000000000_unknown')).toBe('UNAUTHENTICATED');
+    expect(keys.size).toBe(1);
+    await revoke(late);
+    expect(await authenticate(depsWith(keys), late.key)).toBe('ok');
   });
 
   it('keeps at most maxEntries keys, dropping the oldest', async () => {
