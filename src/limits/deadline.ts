@@ -19,10 +19,11 @@
  *
  * So a 503 sent at the deadline always means that no mutation field ran or will run.
  */
-import type { ApolloServerPlugin, HTTPGraphQLResponse } from '@apollo/server';
+import type { BaseContext, HTTPGraphQLResponse } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import { GraphQLError, defaultFieldResolver, type GraphQLSchema } from 'graphql';
 import { ErrorCode } from '../errors';
+import type { RequestConcern, RequestHooks } from '../request-hooks';
 
 export class RequestDeadline {
   readonly expiresAt: number;
@@ -58,17 +59,14 @@ export function deadlineError(timeoutMs: number, what: string): GraphQLError {
 }
 
 /** Records the operation type on the request's deadline (set by the HTTP front; executeOperation has none). */
-export function deadlinePlugin<T extends object>(): ApolloServerPlugin<T> {
-  return {
-    async requestDidStart({ contextValue }) {
-      return {
-        async didResolveOperation({ operation }) {
-          const deadline = deadlineOf(contextValue);
-          if (deadline) deadline.operation = operation?.operation;
-        },
-      };
+export function deadlineOperation<T extends BaseContext>(): RequestConcern<T> {
+  const hooks: RequestHooks<T> = {
+    didResolveOperation({ operation, contextValue }) {
+      const deadline = deadlineOf(contextValue);
+      if (deadline) deadline.operation = operation?.operation;
     },
   };
+  return ({ contextValue }) => (deadlineOf(contextValue) ? hooks : undefined);
 }
 
 const GUARDED = Symbol('deadline-guarded');

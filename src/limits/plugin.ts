@@ -5,7 +5,6 @@
  */
 import {
   HeaderMap,
-  type ApolloServerPlugin,
   type GraphQLRequestContextDidResolveOperation,
   type GraphQLRequestContextWillSendResponse,
 } from '@apollo/server';
@@ -14,6 +13,7 @@ import { loadConfig, type Config } from '../config';
 import type { Context } from '../context';
 import { ErrorCode } from '../errors';
 import type { Logger } from '../logger';
+import type { RequestConcern } from '../request-hooks';
 import type { Store } from '../store/db';
 import { actualQueryCost, queryTooComplex, requestedQueryCost, resultWalk, type ResultWalk } from './cost';
 import { DocumentMemo, requestSignature } from './memo';
@@ -152,27 +152,25 @@ class RequestCost {
   }
 }
 
-export function costPlugin(limits: Limits, logger: Logger): ApolloServerPlugin<Context> {
+export function costConcern(limits: Limits, logger: Logger): RequestConcern<Context> {
   const memos: Memos = { requested: new DocumentMemo(), walks: new DocumentMemo() };
-  return {
-    async requestDidStart({ contextValue }) {
-      const key = contextValue.apiKey;
-      // Keys created with --no-rate-limit (trusted back-office jobs) are priced but never throttled.
-      const buckets = key?.rateLimited ? limits.buckets : null;
-      const cost = new RequestCost(limits, buckets, key?.id ?? '', logger, memos);
-      return {
-        didResolveOperation: (rc) => cost.check(rc),
-        async executionDidStart() {
-          cost.executed = true;
-        },
-        async willSendResponse(rc) {
-          cost.measure(rc);
-          await cost.settle();
-          const body = rc.response.body;
-          if (body.kind !== 'single') return;
-          body.singleResult.extensions = { ...body.singleResult.extensions, cost: cost.report() };
-        },
-      };
-    },
+  return ({ contextValue }) => {
+    const key = contextValue.apiKey;
+    // Keys created with --no-rate-limit (trusted back-office jobs) are priced but never throttled.
+    const buckets = key?.rateLimited ? limits.buckets : null;
+    const cost = new RequestCost(limits, buckets, key?.id ?? '', logger, memos);
+    return {
+      didResolveOperation: (rc) => cost.check(rc),
+      executionDidStart() {
+        cost.executed = true;
+      },
+      async willSendResponse(rc) {
+        cost.measure(rc);
+        await cost.settle();
+        const body = rc.response.body;
+        if (body.kind !== 'single') return;
+        body.singleResult.extensions = { ...body.singleResult.extensions, cost: cost.report() };
+      },
+    };
   };
 }
