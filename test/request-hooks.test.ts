@@ -211,6 +211,22 @@ describe('the request log line', () => {
     expect(line).toMatchObject({ outcome: 'error', errorCodes: ['QUERY_TOO_COMPLEX'] });
   });
 
+  it("a context's logger, made on first use, carries the request id, also on Apollo's copy of the context", () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const context = createContext({ db: store.db, publicUrl: 'http://gw.test', logger }, { workspace: issued.workspace, apiKey: issued.record, requestId: 'req-ctx' });
+    // Apollo runs each request on a copy made like this (ApolloServer.ts cloneObject).
+    const copy = Object.assign(Object.create(Object.getPrototypeOf(context) as object) as object, context) as typeof context;
+    copy.logger.warn('from the copy');
+    context.logger.info({ extra: 1 }, 'from the original');
+    expect(lines.map(({ requestId, msg }) => ({ requestId, msg }))).toEqual([
+      { requestId: 'req-ctx', msg: 'from the copy' },
+      { requestId: 'req-ctx', msg: 'from the original' },
+    ]);
+    expect(copy.logger).toBe(copy.logger);
+    expect({ ...copy, logger: undefined }).toMatchObject({ requestId: 'req-ctx', actor: 'logger-test', via: 'api', workspace: issued.workspace });
+  });
+
   it('writes no request line when the level is above info', async () => {
     expect(await logged('warn', 'query Named { workspace { name } }')).toEqual([]);
   });

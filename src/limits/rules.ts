@@ -88,7 +88,7 @@ function relabel(error: FormattedError, settings: LimitSettings): void {
 export function limitCodes<T extends BaseContext>(settings: LimitSettings): RequestConcern<T> {
   const hooks: RequestHooks<T> = {
     willSendResponse({ response, errors }) {
-      if (response.body.kind !== 'single') return;
+      if (response.body.kind !== 'single' || (!errors && !response.body.singleResult.errors)) return;
       for (const error of response.body.singleResult.errors ?? []) relabel(error as FormattedError, settings);
       // The originals too, so the request log (a later concern) records the code the client saw.
       for (const error of errors ?? []) relabel(error as FormattedError, settings);
