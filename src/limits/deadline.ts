@@ -48,7 +48,9 @@ function deadlineOf(context: unknown): RequestDeadline | undefined {
 
 /** Ties a deadline started by the HTTP front to the request's context. */
 export function attachDeadline<T extends object>(context: T, deadline: RequestDeadline): T {
-  Object.defineProperty(context, DEADLINE, { value: deadline, enumerable: true, writable: true, configurable: true });
+  // A plain assignment makes the same enumerable, writable, configurable property as
+  // defineProperty with those flags, at a fraction of the cost (it takes V8's inline caches).
+  (context as WithDeadline)[DEADLINE] = deadline;
   return context;
 }
 
