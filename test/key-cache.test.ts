@@ -107,20 +107,28 @@ describe('API_KEY_CACHE_TTL_MS', () => {
     expect(keys.size).toBe(1);
   });
 
-  it('drops expired entries when it next reads the database, so an unused key is not held past its TTL', async () => {
+  it('drops expired entries within two TTLs of their verification, even while only other keys are used', async () => {
     let now = 2_000_000;
     const keys = new VerifiedKeys({ ttlMs: 5000, now: () => now });
-    const [early, late] = await Promise.all(['sweep-1', 'sweep-2'].map((name) => issueKey(store.db, { workspace: 'keys', name })));
+    const [early, late, busy] = await Promise.all(['sweep-1', 'sweep-2', 'sweep-3'].map((name) => issueKey(store.db, { workspace: 'keys', name })));
     expect(await authenticate(depsWith(keys), early.key)).toBe('ok');
     now += 3000;
     expect(await authenticate(depsWith(keys), late.key)).toBe('ok');
-    expect(keys.size).toBe(2);
-    now += 2000;
-    // A miss (an unknown key) reads the database and drops the expired entry of `early`, not `late`'s.
-    expect(await authenticate(depsWith(keys), 'cgk_0000000000_unknown')).toBe('UNAUTHENTICATED');
-    expect(keys.size).toBe(1);
+    expect(await authenticate(depsWith(keys), busy.key)).toBe('ok');
+    expect(keys.size).toBe(3);
+    // Only `busy` is used from now on, each time from the cache until its own entry expires.
+    const seen = [];
+    for (let step = 0; step < 10; step++) {
+      now += 1000;
+      expect(await authenticate(depsWith(keys), busy.key)).toBe('ok');
+      seen.push(keys.size);
+    }
+    // `early` (verified at 0) and `late` (at 3 s) are gone by 10 s and 13 s; `busy` stays.
+    expect(seen[6]).toBeLessThanOrEqual(2);
+    expect(seen[9]).toBe(1);
     await revoke(late);
-    expect(await authenticate(depsWith(keys), late.key)).toBe('ok');
+    await revoke(busy);
+    expect(await authenticate(depsWith(keys), late.key)).toBe('UNAUTHENTICATED');
   });
 
   it('keeps at most maxEntries keys, dropping the oldest', async () => {

@@ -104,9 +104,9 @@ export const KEY_CACHE_ENTRIES = 10_000;
  * - The hash protects keys at rest (the database and its backups). This process sees every key
  *   in clear anyway, in each request's headers, so whoever can read its memory can read keys
  *   from the next request as well. Only live keys are held, at most `maxEntries`, and expired
- *   entries are dropped (see `sweep`), so a secret stays about one TTL past its last use. A heap
- *   snapshot of a running gateway therefore holds recently used keys: treat one as a secret
- *   (it holds request headers and bodies too).
+ *   entries are dropped (see `sweep`), so a secret is gone within two TTLs of its verification.
+ *   A heap snapshot of a running gateway therefore holds recently used keys: treat one as a
+ *   secret (it holds request headers and bodies too).
  * - A lookup compares the presented string with a stored one only when their hashes collide
  *   (V8's string hash, over the whole string), so its timing cannot guess a key character by
  *   character, and a key has 192 random bits. A miss is hashed with SHA-256 and read from the
@@ -116,6 +116,7 @@ export class VerifiedKeys {
   private readonly entries = new Map<string, { found: AuthenticatedKey; until: number }>();
   private readonly maxEntries: number;
   private readonly now: () => number;
+  private nextSweep = 0;
 
   constructor(private readonly options: KeyCacheOptions) {
     this.maxEntries = options.maxEntries ?? KEY_CACHE_ENTRIES;
@@ -130,10 +131,10 @@ export class VerifiedKeys {
     if (this.options.ttlMs <= 0) return authenticateKey(db, presented);
     if (presented.length === 0 || presented.length > 200) return null;
     const now = this.now();
+    if (now >= this.nextSweep) this.sweep(now);
     const known = this.entries.get(presented);
     if (known && known.until > now) return known.found;
     this.entries.delete(presented);
-    this.sweep(now);
     const found = await findActiveKeyByHash(db, hashKey(presented));
     if (!found) return null;
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
@@ -143,10 +144,11 @@ export class VerifiedKeys {
 
   /**
    * Drops expired entries from the oldest end (they are added in time order with one TTL), so
-   * a key nobody presents any more is not held past its TTL. Runs on misses, which are rare
-   * next to hits; a hit on an expired entry drops that entry itself.
+   * a key nobody presents any more is not held long past its TTL. Runs at most once per TTL
+   * (one comparison on other requests): an entry is gone within two TTLs of its verification.
    */
   private sweep(now: number): void {
+    this.nextSweep = now + this.options.ttlMs;
     for (const [presented, entry] of this.entries) {
       if (entry.until > now) return;
       this.entries.delete(presented);
