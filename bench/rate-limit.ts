@@ -78,7 +78,7 @@ async function freshStore(engine: Engine): Promise<Fresh> {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const micros = (ns: bigint, count: number) => Number(ns) / 1e3 / count;
 
-async function timeLoop(count: number, run: () => Promise<unknown>): Promise<number> {
+async function timeLoop(count: number, run: () => unknown): Promise<number> {
   const started = process.hrtime.bigint();
   for (let i = 0; i < count; i += 1) await run();
   return micros(process.hrtime.bigint() - started, count);

@@ -3,22 +3,23 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLScalarType, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Context } from './context';
 import { ErrorCode, formatError, isExpected } from './errors';
-import { customerReadsPlugin } from './execution/customer-reads';
+import { customerReadsConcern } from './execution/customer-reads';
 import { jitGateway } from './execution/jit';
 import { guardEntityRepresentations } from './federation';
-import { costPlugin, defaultLimits, type Limits } from './limits/plugin';
+import { costConcern, defaultLimits, type Limits } from './limits/plugin';
 import type { Resolvers } from './generated/graphql';
 import { limitServerOptions, type LimitSettings } from './limits/server-options';
 import type { Logger } from './logger';
 import { resolverModules } from './resolvers';
-import { idempotencyPlugin, withIdempotentMutations } from './services/idempotency';
+import { requestHooksPlugin, type RequestConcern } from './request-hooks';
+import { idempotencyConcern, withIdempotentMutations } from './services/idempotency';
 
 /** schema/ sits at the package root: one level up from src/, two from dist/src/. */
 export function schemaDir(): string {
@@ -50,40 +51,40 @@ export function buildSchema(): GraphQLSchema {
 }
 
 /** One log line per request; unexpected errors logged in full, with the request id. */
-function loggingPlugin(logger: Logger): ApolloServerPlugin<Context> {
-  return {
-    async requestDidStart({ contextValue }) {
-      const started = process.hrtime.bigint();
-      return {
-        async didEncounterErrors({ errors }) {
-          for (const error of errors) {
-            if (!isExpected(error) && !error.extensions?.code?.toString().startsWith('GRAPHQL_')) {
-              logger.error({ requestId: contextValue.requestId, err: error.originalError ?? error, path: error.path }, 'unexpected error');
+function requestLogging(logger: Logger): RequestConcern<Context> {
+  return ({ contextValue }) => {
+    const started = process.hrtime.bigint();
+    return {
+      didEncounterErrors({ errors }) {
+        for (const error of errors) {
+          if (!isExpected(error) && !error.extensions?.code?.toString().startsWith('GRAPHQL_')) {
+            logger.error({ requestId: contextValue.requestId, err: error.originalError ?? error, path: error.path }, 'unexpected error');
+          }
+        }
+      },
+      willSendResponse({ response, operationName, errors }) {
+        if (response.body.kind === 'single') {
+          for (const error of response.body.singleResult.errors ?? []) {
+            if (error.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR) {
+              (error.extensions as Record<string, unknown>).requestId = contextValue.requestId;
             }
           }
-        },
-        async willSendResponse({ response, operationName, errors }) {
-          if (response.body.kind === 'single') {
-            for (const error of response.body.singleResult.errors ?? []) {
-              if (error.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR) {
-                (error.extensions as Record<string, unknown>).requestId = contextValue.requestId;
-              }
-            }
-          }
-          logger.info(
-            {
-              requestId: contextValue.requestId,
-              workspace: contextValue.workspace.name,
-              operationName: operationName ?? null,
-              durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e3) / 1e3,
-              outcome: errors && errors.length > 0 ? 'error' : 'ok',
-              errorCodes: errors?.map((e) => e.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR),
-            },
-            'graphql request',
-          );
-        },
-      };
-    },
+        }
+        // The line's fields cost a few allocations; skip them when info lines are not written.
+        if (!logger.isLevelEnabled('info')) return;
+        logger.info(
+          {
+            requestId: contextValue.requestId,
+            workspace: contextValue.workspace.name,
+            operationName: operationName ?? null,
+            durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e3) / 1e3,
+            outcome: errors && errors.length > 0 ? 'error' : 'ok',
+            errorCodes: errors?.map((e) => e.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR),
+          },
+          'graphql request',
+        );
+      },
+    };
   };
 }
 
@@ -117,12 +118,17 @@ export function createApolloServer(options: ServerOptions): ApolloServer<Context
       ApolloServerPluginLandingPageDisabled(),
       // No cache hints are used; the default cache-control plugin wraps every field.
       ApolloServerPluginCacheControlDisabled(),
-      // Limits, the execution deadline, and inline traces (ftv1) only for a trusted router.
+      // Inline traces (ftv1) only for a trusted router. Ahead of the request hooks, so its trace
+      // is in the response's extensions before the cost report, as when it sat among the limits.
       ...limits.plugins,
-      loggingPlugin(options.logger),
-      costPlugin(options.cost ?? defaultLimits(), options.logger),
-      idempotencyPlugin(),
-      customerReadsPlugin(),
+      // Limits, logging, cost, idempotency and narrowed customer reads: one plugin, so a request pays for one listener (src/request-hooks.ts).
+      requestHooksPlugin<Context>([
+        ...limits.concerns,
+        requestLogging(options.logger),
+        costConcern(options.cost ?? defaultLimits(), options.logger),
+        idempotencyConcern(),
+        customerReadsConcern(),
+      ]),
     ],
   });
 }

@@ -4,7 +4,10 @@
  * give the figures it would give on its own: these run one document many times, in an order
  * where a memo keyed too coarsely would answer with an earlier request's figure.
  */
-import { buildSchema, parse } from 'graphql';
+import fc from 'fast-check';
+import { buildSchema, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { getOperationAST, visit } from 'graphql';
+import { getVariableValues } from 'graphql/execution/values';
 import { variablesSignature } from '../src/limits/memo';
 import { NO_COST_LIMIT, createCustomer, createTestEnv, type Result, type TestEnv } from './helpers';
 
@@ -107,5 +110,83 @@ describe('variablesSignature', () => {
     expect(sign({})).not.toBe(sign({ name: null }));
     expect(sign({ name: 'a' })).not.toBe(sign({ name: null }));
     expect(sign({ name: 'a' })).toBe(sign({ name: 'b' }));
+  });
+
+  /**
+   * The signature as it was computed before per-document plans: graphql's getVariableValues
+   * on every call, then the same parts. The plan must agree with it on any input.
+   */
+  function referenceSignature(schema: GraphQLSchema, document: DocumentNode, operationName: string | null, variables: Record<string, unknown>): string | null {
+    const operation = getOperationAST(document, operationName ?? undefined);
+    if (!operation) return null;
+    const definitions = operation.variableDefinitions ?? [];
+    const prefix = `${operationName ?? ''}\u0000`;
+    if (definitions.length === 0) return prefix;
+    const coerced = getVariableValues(schema, definitions, variables, { maxErrors: 1 });
+    if (coerced.errors) return null;
+    const uses = new Map<string, number>();
+    let inDirective = 0;
+    visit(document, {
+      VariableDefinition: () => false,
+      Directive: { enter: () => void inDirective++, leave: () => void inDirective-- },
+      Argument(argument) {
+        const note = (name: string, use: number) => uses.set(name, Math.max(uses.get(name) ?? 0, use));
+        if (argument.value.kind !== 'Variable') {
+          visit(argument.value, { Variable: (variable) => void note(variable.name.value, 2) });
+          return false;
+        }
+        const name = argument.name.value;
+        note(argument.value.name.value, inDirective > 0 || name === 'first' || name === 'last' ? 2 : name === 'ids' || name === 'representations' ? 1 : 0);
+        return false;
+      },
+    });
+    const parts: string[] = [];
+    for (const definition of definitions) {
+      const name = definition.variable.name.value;
+      const value = coerced.coerced[name];
+      const use = uses.get(name) ?? 0;
+      if (!Object.hasOwn(coerced.coerced, name)) parts.push('u');
+      else if (value === null) parts.push('n');
+      else if (use === 0) parts.push('p');
+      else if (use === 1 && Array.isArray(value)) parts.push(`#${value.length}`);
+      else parts.push(`=${JSON.stringify(value)}`);
+    }
+    return prefix + parts.join('\u0000');
+  }
+
+  it('agrees with graphql getVariableValues on arbitrary variables, absent, null, wrong or defaulted', () => {
+    const document = parse(`
+      query Q($id: ID!, $ids: [ID!]!, $n: Int, $s: String, $x: Boolean!, $f: Filter, $d: Int = 7, $e: String! = "e", $z: Int = null, $l: [Int]) {
+        item(id: $id, first: $d) { id @include(if: $x) }
+        items(ids: $ids) { id }
+        page(first: $n, filter: { search: $s }) { id }
+        other: page(first: $z, filter: $f) { id }
+        named(name: $e) { id }
+        more: items(ids: $l) { id }
+      }
+      query R { page { id } }`);
+    const scalar = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.double(), fc.string({ maxLength: 3 }), fc.boolean(), fc.constant(null), fc.constant(2 ** 40));
+    const value = fc.oneof(scalar, fc.array(scalar, { maxLength: 3 }), fc.record({ search: scalar }, { requiredKeys: [] }), fc.dictionary(fc.string({ maxLength: 2 }), scalar, { maxKeys: 2 }));
+    const names = ['id', 'ids', 'n', 's', 'x', 'f', 'd', 'e', 'z', 'l', 'unused'];
+    const anything = fc.dictionary(fc.constantFrom(...names), value, { maxKeys: 4 });
+    // Half start from valid required variables, so many runs coerce and get a signature.
+    const variables = fc.oneof(anything, anything.map((more) => ({ id: 'a', ids: ['b', 'c'], x: false, ...more })));
+    const operationName = fc.constantFrom<string | null>(null, 'Q', 'Q', 'Q', 'R', 'S', '');
+    let signed = 0;
+    fc.assert(
+      fc.property(variables, operationName, (given, name) => {
+        const expected = referenceSignature(schema, document, name, given);
+        expect(variablesSignature(schema, document, name, given)).toBe(expected);
+        if (expected !== null && name === 'Q') signed++;
+      }),
+      // A fixed seed: the same inputs every run, so the coverage check below cannot flake.
+      { numRuns: 2000, seed: 20261123 },
+    );
+    expect(signed).toBeGreaterThan(50);
+    // And the inputs reached both kinds of answer.
+    const valid = { id: 'a', ids: ['b'], x: true };
+    expect(variablesSignature(schema, document, 'Q', valid)).toBe(referenceSignature(schema, document, 'Q', valid));
+    expect(variablesSignature(schema, document, 'Q', valid)).not.toBeNull();
+    expect(variablesSignature(schema, document, 'Q', { ...valid, n: 'x' })).toBeNull();
   });
 });

@@ -119,4 +119,24 @@ describe('compiled execution answers like graphql-js', () => {
     expect(cache.size).toBe(2);
     expect(built).toEqual(['a', 'b', 'c', 'b']);
   });
+
+  it('an operation asked for twice in a row stays the most recently used', () => {
+    const cache = new CompiledOperations(2);
+    const built: string[] = [];
+    const runner = (key: string) =>
+      cache.runner(key, () => {
+        built.push(key);
+        return () => ({ data: { key } });
+      });
+    expect(runner('a')).toBe(runner('a'));
+    runner('b');
+    runner('b');
+    runner('a');
+    runner('a');
+    // `b` is now the least recently used: `c` evicts it, not `a`.
+    runner('c');
+    runner('a');
+    runner('b');
+    expect(built).toEqual(['a', 'b', 'c', 'b']);
+  });
 });

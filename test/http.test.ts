@@ -258,6 +258,35 @@ describe('routing', () => {
     expect(res.text).toContain('not found');
   });
 
+  it('routes request targets as the WHATWG URL of the path says: /graphql exactly (the fast path) and its spellings alike', async () => {
+    /** Sends the request target as written (fetch would normalise it first). */
+    const raw = (target: string) =>
+      new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+        const body = JSON.stringify({ query: '{ workspace { name } }' });
+        const request = http.request(`${url}${target}`, { method: 'POST', path: target, headers: { 'content-type': 'application/json', ...bearer(acme.key) } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+        });
+        request.on('error', reject);
+        request.end(body);
+      });
+    const answer = (sent: Awaited<ReturnType<typeof raw>>) => ({
+      status: sent.status,
+      contentType: sent.headers['content-type'],
+      // The bucket level moves with every request; the rest of the body must not.
+      body: sent.body.replace(/"currentlyAvailable":\d+/, '"currentlyAvailable":0'),
+    });
+    const exact = answer(await raw('/graphql'));
+    expect(exact).toMatchObject({ status: 200, contentType: 'application/json; charset=utf-8' });
+    expect(JSON.parse(exact.body).data).toEqual({ workspace: { name: 'acme' } });
+    for (const same of ['/graphql?', '/graphql?unused=1', '/./graphql', '/x/../graphql', '/graphql#fragment']) {
+      expect({ target: same, ...answer(await raw(same)) }).toEqual({ target: same, ...exact });
+    }
+    for (const other of ['/graphql/', '/Graphql', '/%67raphql', '/graphqlx']) expect({ target: other, status: (await raw(other)).status }).toEqual({ target: other, status: 404 });
+  });
+
   it('serves a query over GET with a preflight header and the key', async () => {
     const query = encodeURIComponent('{ workspace { name } }');
     const res = await read(await fetch(`${url}/graphql?query=${query}`, { headers: { ...bearer(acme.key), 'apollo-require-preflight': 'true' } }));

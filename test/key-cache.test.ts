@@ -2,7 +2,8 @@
  * Verified API keys remembered for API_KEY_CACHE_TTL_MS (src/services/keys.ts VerifiedKeys):
  * a revoked key stops working at once with a TTL of 0, and within the TTL otherwise (a clock
  * moved by the test, no sleeping); unknown keys are never remembered, so a new key works at
- * once; the bound on entries holds.
+ * once; only the exact key presented is let in; expired entries are dropped; the bound on
+ * entries holds.
  */
 import { GraphQLError } from 'graphql';
 import { loadConfig } from '../src/config';
@@ -93,6 +94,41 @@ describe('API_KEY_CACHE_TTL_MS', () => {
     expect(await authenticate(depsWith(keys), issued.key)).toBe('ok');
     expect(await authenticate(depsWith(keys), '')).toBe('UNAUTHENTICATED');
     expect(await authenticate(depsWith(keys), 'x'.repeat(201))).toBe('UNAUTHENTICATED');
+  });
+
+  it('a remembered key lets in that exact key only: a longer, shorter or altered one is checked and refused', async () => {
+    const keys = new VerifiedKeys({ ttlMs: 60_000 });
+    const issued = await issueKey(store.db, { workspace: 'keys', name: 'exact' });
+    expect(await authenticate(depsWith(keys), issued.key)).toBe('ok');
+    const last = issued.key.slice(-1);
+    for (const other of [`${issued.key}x`, issued.key.slice(0, -1), issued.key.slice(0, -1) + (last === 'A' ? 'B' : 'A'), issued.key.toUpperCase()]) {
+      expect(await authenticate(depsWith(keys), other)).toBe('UNAUTHENTICATED');
+    }
+    expect(keys.size).toBe(1);
+  });
+
+  it('drops expired entries within two TTLs of their verification, even while only other keys are used', async () => {
+    let now = 2_000_000;
+    const keys = new VerifiedKeys({ ttlMs: 5000, now: () => now });
+    const [early, late, busy] = await Promise.all(['sweep-1', 'sweep-2', 'sweep-3'].map((name) => issueKey(store.db, { workspace: 'keys', name })));
+    expect(await authenticate(depsWith(keys), early.key)).toBe('ok');
+    now += 3000;
+    expect(await authenticate(depsWith(keys), late.key)).toBe('ok');
+    expect(await authenticate(depsWith(keys), busy.key)).toBe('ok');
+    expect(keys.size).toBe(3);
+    // Only `busy` is used from now on, each time from the cache until its own entry expires.
+    const seen = [];
+    for (let step = 0; step < 10; step++) {
+      now += 1000;
+      expect(await authenticate(depsWith(keys), busy.key)).toBe('ok');
+      seen.push(keys.size);
+    }
+    // `early` (verified at 0) and `late` (at 3 s) are gone by 10 s and 13 s; `busy` stays.
+    expect(seen[6]).toBeLessThanOrEqual(2);
+    expect(seen[9]).toBe(1);
+    await revoke(late);
+    await revoke(busy);
+    expect(await authenticate(depsWith(keys), late.key)).toBe('UNAUTHENTICATED');
   });
 
   it('keeps at most maxEntries keys, dropping the oldest', async () => {

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import { createApp, type App } from '../src/app';
 import { loadConfig } from '../src/config';
 import { limitsFromConfig } from '../src/limits/plugin';
-import { createBucketStore, type BucketSettings } from '../src/limits/rate-limit';
+import { MemoryBucketStore, createBucketStore, type BucketSettings, type BucketStore } from '../src/limits/rate-limit';
 import { createLogger } from '../src/logger';
 import { issueKey, type IssuedKey } from '../src/services/keys';
 import { createTestDatabase, testEngine, type TestDatabase } from './databases';
@@ -136,6 +136,56 @@ describe('the leaky bucket', () => {
     const result = await env.exec(`{ customers(first: 100) { nodes { members(first: 100) { nodes { id } } } } }`, {}, { key });
     expect(codeOf(result)).toBe('QUERY_TOO_COMPLEX');
     expect(available(result)).toBe(100);
+  });
+});
+
+describe('buckets answered at once or through a promise', () => {
+  /** The in-memory store behind promises, as the PostgreSQL store answers: the slow path of the cost concern. */
+  function throughPromises(store: BucketStore): BucketStore {
+    return {
+      settings: store.settings,
+      charge: (keyId, cost) => Promise.resolve(store.charge(keyId, cost)),
+      refund: (keyId, points) => Promise.resolve(store.refund(keyId, points)),
+    };
+  }
+
+  it('give the same answers: costs, levels, throttling and what ran', async () => {
+    const clock = () => now;
+    const envs = [
+      await createTestEnv({ cost: () => ({ maxQueryCost: 1000, bucket: BUCKET, buckets: new MemoryBucketStore(BUCKET, clock) }) }),
+      await createTestEnv({ cost: () => ({ maxQueryCost: 1000, bucket: BUCKET, buckets: throughPromises(new MemoryBucketStore(BUCKET, clock)) }) }),
+    ];
+    try {
+      const one = `query($id: ID!) { customer(id: $id) { id } }`;
+      const mutation = `mutation($email: String!) { createCustomer(input: { email: $email }) { customer { email } userErrors { code } } }`;
+      // Drains, throttles, a cheap read, a write, time passing, a refused mutation and a refill.
+      const steps: [string, Record<string, unknown>, number][] = [
+        [THIRTY, { ids: [] }, 0],
+        [THIRTY, thirtyIds(), 0],
+        [THIRTY, thirtyIds(), 0],
+        [THIRTY, thirtyIds(), 0],
+        [THIRTY, thirtyIds(), 0],
+        [one, { id: crypto.randomUUID() }, 0],
+        [mutation, { email: 'paths@rate.example' }, 1000],
+        [mutation, { email: 'not an email' }, 0],
+        [THIRTY, thirtyIds(), 5000],
+        [`{ customers(first: 101) { nodes { id } } }`, {}, 0],
+      ];
+      const answers: unknown[][] = [[], []];
+      for (const [query, variables, wait] of steps) {
+        advance(wait);
+        for (const [i, each] of envs.entries()) {
+          const result = await each.exec(query, variables);
+          answers[i].push({ data: result.data ?? null, codes: result.errors?.map((e) => e.extensions?.code) ?? [], cost: costOf(result) });
+        }
+      }
+      expect(answers[1]).toEqual(answers[0]);
+      const codes = answers[0].map((answer) => (answer as { codes: string[] }).codes[0] ?? 'ok');
+      expect(codes).toContain('THROTTLED');
+      expect(codes).toContain('ok');
+    } finally {
+      for (const each of envs) await each.close();
+    }
   });
 });
 

@@ -11,7 +11,6 @@
  * much is only slower. Only query operations are narrowed: mutations and their services read
  * and write whole records.
  */
-import type { ApolloServerPlugin } from '@apollo/server';
 import {
   TypeInfo,
   isAbstractType,
@@ -22,6 +21,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { Context } from '../context';
+import type { RequestConcern, RequestHooks } from '../request-hooks';
 import { CUSTOMER_FIELD_READS } from '../resolvers/customer-fields';
 import { customerColumnsFor, type CustomerColumns } from '../store/customers.repository';
 import type { CustomerRecord } from '../store/records';
@@ -67,15 +67,12 @@ export function customerColumnsOf(schema: GraphQLSchema, document: DocumentNode)
 }
 
 /** Narrows the request's customer reads once the operation is known (queries only). */
-export function customerReadsPlugin(): ApolloServerPlugin<Context> {
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ operation, document, schema, contextValue }) {
-          if (operation?.operation !== 'query') return;
-          contextValue.loaders.readCustomerColumns(customerColumnsOf(schema, document));
-        },
-      };
+export function customerReadsConcern(): RequestConcern<Context> {
+  const hooks: RequestHooks<Context> = {
+    didResolveOperation({ operation, document, schema, contextValue }) {
+      if (operation?.operation !== 'query') return;
+      contextValue.loaders.readCustomerColumns(customerColumnsOf(schema, document));
     },
   };
+  return () => hooks;
 }

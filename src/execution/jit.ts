@@ -71,6 +71,8 @@ function compile(schema: GraphQLSchema, document: DocumentNode, operationName: s
 /** A least-recently-used map of compiled operations. */
 export class CompiledOperations {
   private readonly entries = new Map<string, Runner>();
+  /** The most recently used entry: asked for again (the common case), it needs no reordering. */
+  private newest: { key: string; runner: Runner } | null = null;
 
   constructor(private readonly limit: number = COMPILED_CACHE_SIZE) {}
 
@@ -79,6 +81,7 @@ export class CompiledOperations {
   }
 
   runner(key: string, build: () => Runner): Runner {
+    if (this.newest?.key === key) return this.newest.runner;
     let runner = this.entries.get(key);
     if (runner) {
       this.entries.delete(key);
@@ -87,6 +90,7 @@ export class CompiledOperations {
       if (this.entries.size >= this.limit) this.entries.delete(this.entries.keys().next().value as string);
     }
     this.entries.set(key, runner);
+    this.newest = { key, runner };
     return runner;
   }
 }

@@ -19,10 +19,11 @@
  *
  * So a 503 sent at the deadline always means that no mutation field ran or will run.
  */
-import type { ApolloServerPlugin, HTTPGraphQLResponse } from '@apollo/server';
+import type { BaseContext, HTTPGraphQLResponse } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import { GraphQLError, defaultFieldResolver, type GraphQLSchema } from 'graphql';
 import { ErrorCode } from '../errors';
+import type { RequestConcern, RequestHooks } from '../request-hooks';
 
 export class RequestDeadline {
   readonly expiresAt: number;
@@ -47,7 +48,9 @@ function deadlineOf(context: unknown): RequestDeadline | undefined {
 
 /** Ties a deadline started by the HTTP front to the request's context. */
 export function attachDeadline<T extends object>(context: T, deadline: RequestDeadline): T {
-  Object.defineProperty(context, DEADLINE, { value: deadline, enumerable: true, writable: true, configurable: true });
+  // A plain assignment makes the same enumerable, writable, configurable property as
+  // defineProperty with those flags, at a fraction of the cost (it takes V8's inline caches).
+  (context as WithDeadline)[DEADLINE] = deadline;
   return context;
 }
 
@@ -58,17 +61,14 @@ export function deadlineError(timeoutMs: number, what: string): GraphQLError {
 }
 
 /** Records the operation type on the request's deadline (set by the HTTP front; executeOperation has none). */
-export function deadlinePlugin<T extends object>(): ApolloServerPlugin<T> {
-  return {
-    async requestDidStart({ contextValue }) {
-      return {
-        async didResolveOperation({ operation }) {
-          const deadline = deadlineOf(contextValue);
-          if (deadline) deadline.operation = operation?.operation;
-        },
-      };
+export function deadlineOperation<T extends BaseContext>(): RequestConcern<T> {
+  const hooks: RequestHooks<T> = {
+    didResolveOperation({ operation, contextValue }) {
+      const deadline = deadlineOf(contextValue);
+      if (deadline) deadline.operation = operation?.operation;
     },
   };
+  return ({ contextValue }) => (deadlineOf(contextValue) ? hooks : undefined);
 }
 
 const GUARDED = Symbol('deadline-guarded');

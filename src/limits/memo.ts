@@ -21,13 +21,18 @@
  */
 import {
   Kind,
+  coerceInputValue,
   getOperationAST,
+  isInputType,
+  isNonNullType,
+  typeFromAST,
+  valueFromAST,
   visit,
   type DocumentNode,
+  type GraphQLInputType,
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
-import { getVariableValues } from 'graphql/execution/values';
 
 /** What an analysis may read of a variable: ordered, a stronger use wins. */
 const enum Use {
@@ -84,9 +89,84 @@ function operationOf(document: DocumentNode, operationName: string | null | unde
   return getOperationAST(document, operationName ?? undefined) ?? null;
 }
 
+/** One variable of an operation, with what the signature needs of it resolved once. */
+interface VariablePlan {
+  name: string;
+  type: GraphQLInputType;
+  use: Use;
+  /** Its part when absent from the request (its default's, `u` without one); null: the variables do not coerce. */
+  absent: string | null;
+}
+
+/** Per operation: the prefix and variables, or null when the operation cannot be picked or never coerces. */
+interface SignaturePlan {
+  schema: GraphQLSchema;
+  prefix: string;
+  variables: VariablePlan[] | null;
+}
+
+/**
+ * Everything about a signature that depends on the document alone (the operation, each
+ * variable's type, use and default), worked out once per document and operation name. Why:
+ * graphql's getVariableValues resolves each variable's type from the AST and builds its error
+ * machinery on every call, most of the ~2 us a signature cost; per request only the values are
+ * left to coerce.
+ */
+function planOf(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): SignaturePlan | null {
+  let byName = plans.get(document);
+  if (!byName) plans.set(document, (byName = new Map()));
+  const name = operationName ?? null;
+  let plan = byName.get(name);
+  if (plan === undefined || (plan !== null && plan.schema !== schema)) byName.set(name, (plan = buildPlan(schema, document, operationName)));
+  return plan;
+}
+
+function buildPlan(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): SignaturePlan | null {
+  const operation = operationOf(document, operationName);
+  if (!operation) return null;
+  const use = variableUses(document);
+  const variables: VariablePlan[] = [];
+  for (const definition of operation.variableDefinitions ?? []) {
+    const name = definition.variable.name.value;
+    const type = typeFromAST(schema, definition.type);
+    // As getVariableValues: a variable of no input type never coerces.
+    if (!type || !isInputType(type)) return { schema, prefix: '', variables: null };
+    const used = use.get(name) ?? Use.Presence;
+    variables.push({ name, type, use: used, absent: absentPart(definition.defaultValue ? { value: valueFromAST(definition.defaultValue, type) } : null, type, used) });
+  }
+  return { schema, prefix: `${operationName ?? ''}\u0000`, variables };
+}
+
+/** The part of a variable the request leaves out: its default's, `u` when nullable, none (null) when required. */
+function absentPart(fallback: { value: unknown } | null, type: GraphQLInputType, use: Use): string | null {
+  if (!fallback) return isNonNullType(type) ? null : part(undefined, false, use);
+  try {
+    return part(fallback.value, true, use);
+  } catch {
+    return null; // A default JSON cannot spell: no memo for it, as for a value.
+  }
+}
+
+/** One given variable's part, or null when it does not coerce (as getVariableValues would report). */
+function givenPart(variable: VariablePlan, value: unknown): string | null {
+  if (value === null) return isNonNullType(variable.type) ? null : 'n';
+  let valid = true;
+  const coerced = coerceInputValue(value, variable.type, () => {
+    valid = false;
+  });
+  if (!valid) return null;
+  try {
+    return part(coerced, true, variable.use);
+  } catch {
+    return null; // A coerced value JSON cannot spell (a BigInt, a cycle): no memo for it.
+  }
+}
+
 /**
  * The signature of the request's variables for this document and operation, or null when the
- * analyses must run per request (no single operation, or variables that do not coerce).
+ * analyses must run per request (no single operation, or variables that do not coerce). The
+ * variables are coerced as graphql's getVariableValues coerces them (absent, default, null,
+ * then coerceInputValue); test/analysis-memo.test.ts checks the two agree on arbitrary inputs.
  */
 export function variablesSignature(
   schema: GraphQLSchema,
@@ -94,25 +174,20 @@ export function variablesSignature(
   operationName: string | null | undefined,
   variables: Record<string, unknown> | null | undefined,
 ): string | null {
-  const operation = operationOf(document, operationName);
-  if (!operation) return null;
-  const definitions = operation.variableDefinitions ?? [];
-  const prefix = `${operationName ?? ''}\u0000`;
-  if (definitions.length === 0) return prefix;
-  const coerced = getVariableValues(schema, definitions, variables ?? {}, { maxErrors: 1 });
-  if (coerced.errors) return null;
-  const use = variableUses(document);
-  const parts: string[] = [];
-  try {
-    for (const definition of definitions) {
-      const name = definition.variable.name.value;
-      parts.push(part(coerced.coerced[name], Object.hasOwn(coerced.coerced, name), use.get(name) ?? Use.Presence));
-    }
-  } catch {
-    return null; // A coerced value JSON cannot spell (a BigInt, a cycle): no memo for it.
+  const plan = planOf(schema, document, operationName);
+  if (!plan?.variables) return null;
+  let signature = plan.prefix;
+  const inputs = variables ?? {};
+  for (let i = 0; i < plan.variables.length; i++) {
+    const variable = plan.variables[i];
+    const given = Object.hasOwn(inputs, variable.name) ? givenPart(variable, inputs[variable.name]) : variable.absent;
+    if (given === null) return null;
+    signature += i === 0 ? given : `\u0000${given}`;
   }
-  return prefix + parts.join('\u0000');
+  return signature;
 }
+
+const plans = new WeakMap<DocumentNode, Map<string | null, SignaturePlan | null>>();
 
 /** Values remembered per document and signature, a bounded number per document. */
 export class DocumentMemo<V> {

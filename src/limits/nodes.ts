@@ -10,7 +10,7 @@
  * fragments, `@skip`/`@include` and merged duplicate fields count exactly as they will run;
  * for an interface the costliest implementation counts.
  */
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { BaseContext } from '@apollo/server';
 import {
   getNamedType,
   isAbstractType,
@@ -29,6 +29,7 @@ import { MAX_NODES } from '../resolvers/node';
 import { EXPORT_PAGE } from '../services/export';
 import { PAGE_SIZE } from '../services/paging';
 import { DocumentMemo, requestSignature } from './memo';
+import type { RequestConcern, RequestHooks } from '../request-hooks';
 import { limitError } from './rules';
 import type { LimitSettings } from './settings';
 
@@ -99,28 +100,26 @@ export function requestedNodes(schema: GraphQLSchema, operation: OperationDefini
   return countFields(root, collectFields(schema, fragments, walk.variables, root, operation.selectionSet), 1, walk);
 }
 
-export function requestedNodesPlugin<T extends object>(settings: LimitSettings): ApolloServerPlugin<T> {
+export function requestedNodesLimit<T extends BaseContext>(settings: LimitSettings): RequestConcern<T> {
   // Counts per document and variables signature: `customer(id: $id)` is counted once for every id.
   const counts = new DocumentMemo<number | null>();
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ schema, document, operation, operationName, request, contextValue }) {
-          if (!operation || settings.maxRequestedNodes <= 0) return;
-          const signature = requestSignature(contextValue, schema, document, operationName, request.variables);
-          const count = counts.get(document, signature, () => {
-            const fragments = document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION);
-            return requestedNodes(schema, operation, fragments, request.variables ?? {});
-          });
-          if (count !== null && count > settings.maxRequestedNodes) {
-            throw limitError(
-              'requestedNodes',
-              `The operation requests up to ${count} nodes; at most ${settings.maxRequestedNodes} are allowed. Ask for smaller pages or fewer nested connections.`,
-              { requestedNodes: count, max: settings.maxRequestedNodes },
-            );
-          }
-        },
-      };
+  const hooks: RequestHooks<T> = {
+    didResolveOperation({ schema, document, operation, operationName, request, contextValue }) {
+      if (!operation) return;
+      const signature = requestSignature(contextValue, schema, document, operationName, request.variables);
+      const count = counts.get(document, signature, () => {
+        const fragments = document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION);
+        return requestedNodes(schema, operation, fragments, request.variables ?? {});
+      });
+      if (count !== null && count > settings.maxRequestedNodes) {
+        throw limitError(
+          'requestedNodes',
+          `The operation requests up to ${count} nodes; at most ${settings.maxRequestedNodes} are allowed. Ask for smaller pages or fewer nested connections.`,
+          { requestedNodes: count, max: settings.maxRequestedNodes },
+        );
+      }
     },
   };
+  // A limit of 0 is no limit: nothing to do in any request.
+  return () => (settings.maxRequestedNodes > 0 ? hooks : undefined);
 }

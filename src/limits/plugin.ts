@@ -5,7 +5,6 @@
  */
 import {
   HeaderMap,
-  type ApolloServerPlugin,
   type GraphQLRequestContextDidResolveOperation,
   type GraphQLRequestContextWillSendResponse,
 } from '@apollo/server';
@@ -14,6 +13,7 @@ import { loadConfig, type Config } from '../config';
 import type { Context } from '../context';
 import { ErrorCode } from '../errors';
 import type { Logger } from '../logger';
+import type { RequestConcern } from '../request-hooks';
 import type { Store } from '../store/db';
 import { actualQueryCost, queryTooComplex, requestedQueryCost, resultWalk, type ResultWalk } from './cost';
 import { DocumentMemo, requestSignature } from './memo';
@@ -96,21 +96,28 @@ class RequestCost {
     readonly memos: Memos,
   ) {}
 
-  async check(rc: GraphQLRequestContextDidResolveOperation<Context>): Promise<void> {
+  /** Prices the operation and charges the bucket; a promise only when the buckets are in the database. */
+  check(rc: GraphQLRequestContextDidResolveOperation<Context>): Promise<void> | void {
     const operation = { schema: rc.schema, document: rc.document, operationName: rc.operationName, variables: rc.request.variables };
     const signature = requestSignature(rc.contextValue, rc.schema, rc.document, rc.operationName, rc.request.variables);
     this.requested = this.memos.requested.get(rc.document, signature, () => requestedQueryCost(operation));
     const max = this.limits.maxQueryCost;
     if (max > 0 && this.requested > max) throw overLimit(this.requested, max);
-    if (!this.buckets) return;
+    const buckets = this.buckets;
+    if (!buckets) return;
     // A query dearer than the whole bucket (possible only with MAX_QUERY_COST off or above it) needs a full bucket.
-    const cost = Math.min(this.requested, this.buckets.settings.capacity);
-    this.charging = this.buckets.charge(this.keyId, cost).then((status) => {
-      this.status = status;
-      if (status.granted) this.charged = cost;
-    });
-    await this.charging;
-    if (!this.status?.granted) throw throttled(this.buckets.settings, cost, this.status?.available ?? 0);
+    const cost = Math.min(this.requested, buckets.settings.capacity);
+    const charged = buckets.charge(this.keyId, cost);
+    if (!(charged instanceof Promise)) return this.admit(buckets, charged, cost);
+    this.charging = charged.then((status) => void (this.status = status));
+    return this.charging.then(() => this.admit(buckets, this.status, cost));
+  }
+
+  /** Records the charge, or refuses the request when it did not fit. */
+  private admit(buckets: BucketStore, status: BucketStatus | null, cost: number): void {
+    this.status = status;
+    if (status?.granted) this.charged = cost;
+    else throw throttled(buckets.settings, cost, status?.available ?? 0);
   }
 
   /** The actual cost from the result; the requested cost when the result does not show it. */
@@ -127,18 +134,38 @@ class RequestCost {
     this.actual = actualQueryCost(operation, data, this.memos.walks.get(rc.document, signature, () => resultWalk(operation)));
   }
 
-  /** Refunds what was charged but not used; reads the bucket when nothing was charged. */
-  async settle(): Promise<void> {
-    if (!this.buckets) return;
-    await this.charging?.catch(() => undefined);
+  /**
+   * Refunds what was charged but not used; reads the bucket when nothing was charged. Waits
+   * for a charge still in flight (another concern may have refused the request before it
+   * settled); a promise only when the buckets are in the database.
+   */
+  settle(): Promise<void> | void {
+    const buckets = this.buckets;
+    if (!buckets) return;
+    if (this.charging) return this.charging.catch(() => undefined).then(() => this.refund(buckets));
+    return this.refund(buckets);
+  }
+
+  private refund(buckets: BucketStore): Promise<void> | void {
     try {
       const refund = this.charged - Math.min(this.charged, this.actual ?? 0);
-      if (refund > 0) this.status = await this.buckets.refund(this.keyId, refund);
-      else if (!this.status) this.status = await this.buckets.charge(this.keyId, 0);
+      const updated = refund > 0 ? buckets.refund(this.keyId, refund) : this.status ? null : buckets.charge(this.keyId, 0);
+      if (!(updated instanceof Promise)) {
+        if (updated) this.status = updated;
+        return;
+      }
+      return updated.then(
+        (status) => void (this.status = status),
+        (error: unknown) => this.refundFailed(error),
+      );
     } catch (error) {
-      // The response is ready; a bucket that could not be refunded only makes this key wait a little.
-      this.logger.warn({ err: error }, 'rate-limit bucket could not be updated after the request');
+      this.refundFailed(error);
     }
+  }
+
+  private refundFailed(error: unknown): void {
+    // The response is ready; a bucket that could not be refunded only makes this key wait a little.
+    this.logger.warn({ err: error }, 'rate-limit bucket could not be updated after the request');
   }
 
   report(): CostReport {
@@ -152,27 +179,28 @@ class RequestCost {
   }
 }
 
-export function costPlugin(limits: Limits, logger: Logger): ApolloServerPlugin<Context> {
+export function costConcern(limits: Limits, logger: Logger): RequestConcern<Context> {
   const memos: Memos = { requested: new DocumentMemo(), walks: new DocumentMemo() };
-  return {
-    async requestDidStart({ contextValue }) {
-      const key = contextValue.apiKey;
-      // Keys created with --no-rate-limit (trusted back-office jobs) are priced but never throttled.
-      const buckets = key?.rateLimited ? limits.buckets : null;
-      const cost = new RequestCost(limits, buckets, key?.id ?? '', logger, memos);
-      return {
-        didResolveOperation: (rc) => cost.check(rc),
-        async executionDidStart() {
-          cost.executed = true;
-        },
-        async willSendResponse(rc) {
-          cost.measure(rc);
-          await cost.settle();
+  return ({ contextValue }) => {
+    const key = contextValue.apiKey;
+    // Keys created with --no-rate-limit (trusted back-office jobs) are priced but never throttled.
+    const buckets = key?.rateLimited ? limits.buckets : null;
+    const cost = new RequestCost(limits, buckets, key?.id ?? '', logger, memos);
+    return {
+      didResolveOperation: (rc) => cost.check(rc),
+      executionDidStart() {
+        cost.executed = true;
+      },
+      willSendResponse(rc) {
+        cost.measure(rc);
+        const report = () => {
           const body = rc.response.body;
           if (body.kind !== 'single') return;
           body.singleResult.extensions = { ...body.singleResult.extensions, cost: cost.report() };
-        },
-      };
-    },
+        };
+        const settling = cost.settle();
+        return settling ? settling.then(report) : report();
+      },
+    };
   };
 }

@@ -23,12 +23,16 @@ export interface BucketStatus {
   available: number;
 }
 
+/**
+ * A bucket store answers at once when its buckets are in memory, with a promise when they are in
+ * the database: a request on the embedded store then pays no promise for its charge and refund.
+ */
 export interface BucketStore {
   readonly settings: BucketSettings;
   /** Adds `cost` to the key's bucket if it fits; otherwise changes nothing and says so. */
-  charge(keyId: string, cost: number): Promise<BucketStatus>;
+  charge(keyId: string, cost: number): BucketStatus | Promise<BucketStatus>;
   /** Gives back `points` of an earlier charge. */
-  refund(keyId: string, points: number): Promise<BucketStatus>;
+  refund(keyId: string, points: number): BucketStatus | Promise<BucketStatus>;
 }
 
 /** Milliseconds since the epoch; injectable so tests move time instead of sleeping. */
@@ -61,7 +65,7 @@ export class MemoryBucketStore implements BucketStore {
     return { level: Math.max(0, entry.level - elapsedSeconds * this.settings.restorePerSecond), at: now };
   }
 
-  async charge(keyId: string, cost: number): Promise<BucketStatus> {
+  charge(keyId: string, cost: number): BucketStatus {
     const current = this.leaked(keyId);
     const granted = current.level + cost <= this.settings.capacity;
     if (granted) current.level += cost;
@@ -69,7 +73,7 @@ export class MemoryBucketStore implements BucketStore {
     return { granted, available: this.settings.capacity - current.level };
   }
 
-  async refund(keyId: string, points: number): Promise<BucketStatus> {
+  refund(keyId: string, points: number): BucketStatus {
     const current = this.leaked(keyId);
     current.level = Math.max(0, current.level - points);
     this.levels.set(keyId, current);

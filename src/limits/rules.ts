@@ -8,12 +8,13 @@
  * they run with `propagateOnRejection: false` and report through the ValidationContext; its
  * max-tokens plugin turns every syntax error into a 500, so graphql's `maxTokens` is used.
  */
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { BaseContext } from '@apollo/server';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { GraphQLError, type ParseOptions, type ValidationContext, type ValidationRule } from 'graphql';
 import { ErrorCode } from '../errors';
+import type { RequestConcern, RequestHooks } from '../request-hooks';
 import { LIMIT_EXTENSION, type LimitName, type LimitSettings } from './settings';
 
 export function limitError(limit: LimitName, message: string, extra: Record<string, unknown> = {}): GraphQLError {
@@ -83,17 +84,15 @@ function relabel(error: FormattedError, settings: LimitSettings): void {
   }
 }
 
-export function limitCodesPlugin<T extends object>(settings: LimitSettings): ApolloServerPlugin<T> {
-  return {
-    async requestDidStart() {
-      return {
-        async willSendResponse({ response, errors }) {
-          if (response.body.kind !== 'single') return;
-          for (const error of response.body.singleResult.errors ?? []) relabel(error as FormattedError, settings);
-          // The originals too, so the request log (a later plugin) records the code the client saw.
-          for (const error of errors ?? []) relabel(error as FormattedError, settings);
-        },
-      };
+/** Relabels the response's errors (see relabel); one stateless set of hooks serves every request. */
+export function limitCodes<T extends BaseContext>(settings: LimitSettings): RequestConcern<T> {
+  const hooks: RequestHooks<T> = {
+    willSendResponse({ response, errors }) {
+      if (response.body.kind !== 'single' || (!errors && !response.body.singleResult.errors)) return;
+      for (const error of response.body.singleResult.errors ?? []) relabel(error as FormattedError, settings);
+      // The originals too, so the request log (a later concern) records the code the client saw.
+      for (const error of errors ?? []) relabel(error as FormattedError, settings);
     },
   };
+  return () => hooks;
 }

@@ -2,30 +2,35 @@
  * Everything createApolloServer needs for the static limits, in one call: validation rules,
  * parse options and plugins. (The query cost model and rate limiting live elsewhere.)
  */
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import type { GraphQLSchema, ParseOptions, ValidationRule } from 'graphql';
-import { deadlinePlugin, guardMutations } from './deadline';
-import { requestedNodesPlugin } from './nodes';
-import { limitCodesPlugin, parseOptions, shapeRules } from './rules';
+import type { RequestConcern } from '../request-hooks';
+import { deadlineOperation, guardMutations } from './deadline';
+import { requestedNodesLimit } from './nodes';
+import { limitCodes, parseOptions, shapeRules } from './rules';
 import { limitSettings, type LimitSettings } from './settings';
 import { inlineTracePlugin } from './trace';
 
 export { limitSettings, DEFAULT_LIMITS, type LimitSettings } from './settings';
 
-export interface LimitServerOptions<T extends object> {
+export interface LimitServerOptions<T extends BaseContext> {
   validationRules: ValidationRule[];
   parseOptions: ParseOptions;
+  /** Per-request hooks, for the server's one plugin of request hooks (src/request-hooks.ts), in this order. */
+  concerns: RequestConcern<T>[];
+  /** Inline traces: Apollo's own plugin, kept whole. */
   plugins: ApolloServerPlugin<T>[];
   /** The schema with its mutation fields guarded by the execution deadline. */
   schema: GraphQLSchema;
 }
 
-export function limitServerOptions<T extends object>(schema: GraphQLSchema, given: Partial<LimitSettings> = {}): LimitServerOptions<T> {
+export function limitServerOptions<T extends BaseContext>(schema: GraphQLSchema, given: Partial<LimitSettings> = {}): LimitServerOptions<T> {
   const settings = limitSettings(given);
   return {
     validationRules: shapeRules(settings),
     parseOptions: parseOptions(settings),
-    plugins: [limitCodesPlugin<T>(settings), requestedNodesPlugin<T>(settings), deadlinePlugin<T>(), inlineTracePlugin<T>(settings)],
+    concerns: [limitCodes<T>(settings), requestedNodesLimit<T>(settings), deadlineOperation<T>()],
+    plugins: [inlineTracePlugin<T>(settings)],
     schema: guardMutations(schema),
   };
 }

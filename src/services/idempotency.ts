@@ -25,10 +25,11 @@
  * the client can fix and retry; rejections with `userErrors` are stored and replayed.
  */
 import crypto from 'node:crypto';
-import { HeaderMap, type ApolloServerPlugin, type GraphQLRequestContext } from '@apollo/server';
+import { HeaderMap, type GraphQLRequestContext } from '@apollo/server';
 import { defaultFieldResolver, GraphQLError, print, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { Context } from '../context';
 import { ErrorCode } from '../errors';
+import type { RequestConcern } from '../request-hooks';
 import { withBeforeCommitHook, type Tx } from '../store/engine';
 import {
   deleteExpiredKey,
@@ -225,54 +226,53 @@ async function settle(requestContext: GraphQLRequestContext<Context>, state: Req
 }
 
 /**
- * The Apollo plugin: claims the key once the operation is known (errors thrown there become
- * proper HTTP errors), replays stored responses, and settles the key after the response.
+ * The request hooks (src/request-hooks.ts): claim the key once the operation is known (errors
+ * thrown there become proper HTTP errors), replay stored responses, and settle the key after
+ * the response. A request without the header has nothing to do here.
  */
-export function idempotencyPlugin(options: IdempotencyOptions = IDEMPOTENCY_DEFAULTS): ApolloServerPlugin<Context> {
+export function idempotencyConcern(options: IdempotencyOptions = IDEMPOTENCY_DEFAULTS): RequestConcern<Context> {
   let lastPurge = 0;
-  return {
-    async requestDidStart({ request }) {
-      const headerValue = request.http?.headers.get(IDEMPOTENCY_HEADER);
-      if (headerValue === undefined) return;
-      return {
-        async didResolveOperation({ operation, document, request, contextValue }) {
-          const key = parseIdempotencyKey(headerValue);
-          // Queries are safe to repeat: they run as usual and nothing is recorded.
-          if (!key || !operation || operation.operation !== 'mutation') return;
-          checkSingleMutationField(operation);
-          const scope = { workspaceId: contextValue.workspace.id, apiKeyId: contextValue.apiKey?.id ?? '', key };
-          const hash = requestHash(document, request.operationName, request.variables);
-          const now = options.now();
-          if (now - lastPurge >= options.purgeEveryMs) {
-            lastPurge = now;
-            await purgeExpiredKeys(contextValue.db, now);
-          }
-          const claimed = claimKey(contextValue.db, scope, hash, options).then((decision) => {
-            states.set(contextValue, { scope, hash, decision, committed: false });
-          });
-          claiming.set(contextValue, claimed.catch(() => undefined));
-          await claimed;
-        },
-        async responseForOperation({ contextValue }) {
-          const decision = states.get(contextValue)?.decision;
-          if (decision?.kind !== 'replay') return null;
-          return {
-            http: { status: decision.status, headers: new HeaderMap([[REPLAYED_HEADER, 'true']]) },
-            body: { kind: 'single', singleResult: JSON.parse(decision.body) },
-          };
-        },
-        async willSendResponse(requestContext) {
-          await claiming.get(requestContext.contextValue);
-          const state = states.get(requestContext.contextValue);
-          if (!state) return;
-          try {
-            await settle(requestContext, state);
-          } catch (error) {
-            // The response stands; the key stays claimed until its lease ends (or `committed`).
-            requestContext.contextValue.logger.warn({ err: error, idempotencyKey: state.scope.key }, 'could not settle the idempotency key');
-          }
-        },
-      };
-    },
+  return ({ request }) => {
+    const headerValue = request.http?.headers.get(IDEMPOTENCY_HEADER);
+    if (headerValue === undefined) return;
+    return {
+      async didResolveOperation({ operation, document, request, contextValue }) {
+        const key = parseIdempotencyKey(headerValue);
+        // Queries are safe to repeat: they run as usual and nothing is recorded.
+        if (!key || !operation || operation.operation !== 'mutation') return;
+        checkSingleMutationField(operation);
+        const scope = { workspaceId: contextValue.workspace.id, apiKeyId: contextValue.apiKey?.id ?? '', key };
+        const hash = requestHash(document, request.operationName, request.variables);
+        const now = options.now();
+        if (now - lastPurge >= options.purgeEveryMs) {
+          lastPurge = now;
+          await purgeExpiredKeys(contextValue.db, now);
+        }
+        const claimed = claimKey(contextValue.db, scope, hash, options).then((decision) => {
+          states.set(contextValue, { scope, hash, decision, committed: false });
+        });
+        claiming.set(contextValue, claimed.catch(() => undefined));
+        await claimed;
+      },
+      async responseForOperation({ contextValue }) {
+        const decision = states.get(contextValue)?.decision;
+        if (decision?.kind !== 'replay') return null;
+        return {
+          http: { status: decision.status, headers: new HeaderMap([[REPLAYED_HEADER, 'true']]) },
+          body: { kind: 'single', singleResult: JSON.parse(decision.body) },
+        };
+      },
+      async willSendResponse(requestContext) {
+        await claiming.get(requestContext.contextValue);
+        const state = states.get(requestContext.contextValue);
+        if (!state) return;
+        try {
+          await settle(requestContext, state);
+        } catch (error) {
+          // The response stands; the key stays claimed until its lease ends (or `committed`).
+          requestContext.contextValue.logger.warn({ err: error, idempotencyKey: state.scope.key }, 'could not settle the idempotency key');
+        }
+      },
+    };
   };
 }
