@@ -106,7 +106,7 @@ describe('compiled execution answers like graphql-js', () => {
     const cache = new CompiledOperations(2);
     const built: string[] = [];
     const runner = (key: string) =>
-      cache.runner(key, () => {
+      cache.get(key, () => {
         built.push(key);
         return () => ({ data: {} });
       });
@@ -124,7 +124,7 @@ describe('compiled execution answers like graphql-js', () => {
     const cache = new CompiledOperations(2);
     const built: string[] = [];
     const runner = (key: string) =>
-      cache.runner(key, () => {
+      cache.get(key, () => {
         built.push(key);
         return () => ({ data: { key } });
       });

@@ -12,6 +12,7 @@
 import type { ApolloServerOptionsWithGateway, BaseContext } from '@apollo/server';
 import { execute, GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import { LruCache } from '../lru';
 
 // Apollo's gateway hook types, through @apollo/server's own exports.
 type GatewayInterface = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
@@ -69,29 +70,9 @@ function compile(schema: GraphQLSchema, document: DocumentNode, operationName: s
 }
 
 /** A least-recently-used map of compiled operations. */
-export class CompiledOperations {
-  private readonly entries = new Map<string, Runner>();
-  /** The most recently used entry: asked for again (the common case), it needs no reordering. */
-  private newest: { key: string; runner: Runner } | null = null;
-
-  constructor(private readonly limit: number = COMPILED_CACHE_SIZE) {}
-
-  get size(): number {
-    return this.entries.size;
-  }
-
-  runner(key: string, build: () => Runner): Runner {
-    if (this.newest?.key === key) return this.newest.runner;
-    let runner = this.entries.get(key);
-    if (runner) {
-      this.entries.delete(key);
-    } else {
-      runner = build();
-      if (this.entries.size >= this.limit) this.entries.delete(this.entries.keys().next().value as string);
-    }
-    this.entries.set(key, runner);
-    this.newest = { key, runner };
-    return runner;
+export class CompiledOperations extends LruCache<Runner> {
+  constructor(limit: number = COMPILED_CACHE_SIZE) {
+    super(limit);
   }
 }
 
@@ -104,7 +85,7 @@ export function jitExecutor(schema: GraphQLSchema, cache = new CompiledOperation
       return execute({ schema, document, contextValue: context, variableValues: request.variables, operationName });
     }
     const key = `${queryHash}:${operationName ?? ''}`;
-    const run = cache.runner(key, () => compile(schema, document, operationName ?? undefined));
+    const run = cache.get(key, () => compile(schema, document, operationName ?? undefined));
     return run(context, request.variables);
   };
 }

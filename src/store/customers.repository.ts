@@ -1,6 +1,7 @@
 /** Customers: row <-> record translation, batched lookups, keyset pages, writes. */
 import { sql } from 'kysely';
 import type { ExpressionBuilder, Kysely, SelectQueryBuilder } from 'kysely';
+import { LruCache } from '../lru';
 import { compiledOnce } from './compiled';
 import { engineOf, isoOf, jsonOf, jsonText, likeContains, unindexed } from './engine';
 import type { CustomerRecord, CustomerStatus, CustomerType, MetadataValue } from './records';
@@ -278,21 +279,15 @@ type Lookup = (db: Db, workspaceId: string, ...values: string[]) => Promise<Cust
  * every page load, and batches of ids (a router's 100 _entities representations), whose IN list
  * Kysely would otherwise rebuild and recompile value by value on every request.
  */
-const compiledLookups = new Map<string, Lookup>();
-/** Distinct column sets come from distinct documents; past this many the oldest compiled lookups go. */
-const COMPILED_LOOKUPS_KEPT = 256;
+/** Distinct column sets come from distinct documents; past this many the least recently used go. */
+const compiledLookups = new LruCache<Lookup>(256);
 /** Longer batches (rare: DataLoader batches what one request asks for) are compiled per call. */
 const COMPILED_LOOKUP_MAX_VALUES = 100;
 
 function compiledLookup(column: CustomerLookupColumn, read: CustomerColumns, count: number): Lookup {
-  const cacheKey = `${column}|${count}|${read.key}`;
-  let lookup = compiledLookups.get(cacheKey);
-  if (!lookup) {
-    lookup = compiledOnce(count + 1, (db: Db, workspaceId: string, ...values: string[]) => customersBy(db, workspaceId, column, values, read));
-    if (compiledLookups.size >= COMPILED_LOOKUPS_KEPT) compiledLookups.delete(compiledLookups.keys().next().value as string);
-    compiledLookups.set(cacheKey, lookup);
-  }
-  return lookup;
+  return compiledLookups.get(`${column}|${count}|${read.key}`, () =>
+    compiledOnce(count + 1, (db: Db, workspaceId: string, ...values: string[]) => customersBy(db, workspaceId, column, values, read)),
+  );
 }
 
 /** Every customer of the workspace whose `column` is one of `values` (one statement). */

@@ -5,6 +5,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import type { LogEvent, SqliteDatabase as SqliteDialectDatabase, SqliteStatement as SqliteDialectStatement } from 'kysely';
 import { Pool } from 'pg';
+import { LruCache } from '../lru';
 import { engineOf, type Engine } from './engine';
 import { migrationProvider } from './migrations';
 import { configureSqliteConnection } from './sqlite-connection';
@@ -97,20 +98,10 @@ function rowsBuiltInJs(statement: SqliteDatabase.Statement): SqliteDialectStatem
  * never leaves an iterator open (no `.stream()` on SQLite here).
  */
 function cachingDatabase(database: SqliteDatabase.Database): SqliteDialectDatabase {
-  const cache = new Map<string, SqliteDialectStatement>();
+  const cache = new LruCache<SqliteDialectStatement>(STATEMENT_CACHE_SIZE);
   return {
     close: () => database.close(),
-    prepare(sqlText: string) {
-      let statement = cache.get(sqlText);
-      if (statement) {
-        cache.delete(sqlText);
-      } else {
-        statement = rowsBuiltInJs(database.prepare(sqlText));
-        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
-      }
-      cache.set(sqlText, statement);
-      return statement;
-    },
+    prepare: (sqlText: string) => cache.get(sqlText, () => rowsBuiltInJs(database.prepare(sqlText))),
   };
 }
 

@@ -1,0 +1,30 @@
+/**
+ * A bounded map of things that are costly to build and cheap to keep (compiled operations,
+ * prepared statements, compiled queries): past `limit` entries the least recently used goes.
+ */
+export class LruCache<V> {
+  private readonly entries = new Map<string, V>();
+  /** The most recently used entry: asked for again (the common case), it needs no reordering. */
+  private newest: { key: string; value: V } | null = null;
+
+  constructor(private readonly limit: number) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The value kept under `key`, or `build()`'s, kept from now on. */
+  get(key: string, build: () => V): V {
+    if (this.newest?.key === key) return this.newest.value;
+    let value = this.entries.get(key);
+    if (value !== undefined) {
+      this.entries.delete(key);
+    } else {
+      value = build();
+      if (this.entries.size >= this.limit) this.entries.delete(this.entries.keys().next().value as string);
+    }
+    this.entries.set(key, value);
+    this.newest = { key, value };
+    return value;
+  }
+}
