@@ -99,8 +99,6 @@ export function customerColumnsFor(fields: Iterable<keyof CustomerRecord>): Cust
   return columns.size === RECORD_COLUMNS.length ? ALL_CUSTOMER_COLUMNS : columnSet(columns);
 }
 
-const widened = new WeakMap<CustomerColumns, Map<string, CustomerColumns>>();
-
 /**
  * Under test (NODE_ENV=test, as jest sets it), a record read with fewer columns throws when one
  * of the fields it lacks is read: a resolver reading a field its CUSTOMER_FIELD_READS entry does
@@ -124,6 +122,8 @@ function recordsOf(rows: CustomerRecordRow[], read: CustomerColumns): CustomerRe
   const records = rows.map(toCustomerRecord);
   return CHECK_NARROW_RECORDS && read !== ALL_CUSTOMER_COLUMNS ? records.map((record) => checkedNarrowRecord(record, read)) : records;
 }
+
+const widened = new WeakMap<CustomerColumns, Map<string, CustomerColumns>>();
 
 /** `set` plus the columns behind `fields` (a lookup's key, a cursor's sort value), remembered per set. */
 function withFields(set: CustomerColumns, fields: readonly (keyof CustomerRecord)[]): CustomerColumns {
