@@ -6,14 +6,17 @@
  * Requirement (issue 7): per scenario, requests/s, p50, p99 and peak RSS of the gateway and of
  * a floor server (plain node:http + better-sqlite3 prepared statements answering with
  * byte-identical JSON, bench/lib/floor.ts), and the ratio between them measured in the same run.
- * Also a bare Apollo Server `{ hello }`: the framework's own limit.
+ * Also a bare Apollo Server `{ hello }`: the framework's own limit; and for `customer(id)` a stock
+ * Apollo Server answering it from the floor's prepared statement (bench/lib/stock-apollo.ts): the
+ * fixed stack's own ceiling for that scenario.
  *
  * What it does:
  * - migrates a fresh SQLite file with the real migrations, issues a key, defines two custom
  *   fields, and seeds BENCH_CUSTOMERS customers (30% TEAM with 2-3 members, audit actions, two
  *   custom field values each) with raw prepared inserts (bench/lib/dataset.ts);
  * - forks three servers on that file: the gateway (src/app.ts, port 0, LOG_LEVEL=warn,
- *   RATE_LIMIT=on with a bucket no run empties, so the charge and refund are measured), the floor, and `{ hello }`; the load generator (autocannon) runs here;
+ *   RATE_LIMIT=on with a bucket no run empties, so the charge and refund are measured), the floor,
+ *   `{ hello }` and the stock Apollo reference; the load generator (autocannon) runs here;
  * - per scenario: one request to each, bodies compared byte for byte (a mismatch fails the
  *   scenario); warm-up; then BENCH_ROUNDS interleaved rounds (gateway, floor, gateway, ...) so
  *   both sides meet the same machine; the ratio is the median of the per-round ratios;
@@ -50,6 +53,7 @@ import SqliteDatabase from 'better-sqlite3';
 import type { AutocannonResult } from './lib/autocannon';
 import { seedCustomers } from './lib/dataset';
 import { startFloor } from './lib/floor';
+import { startStockApollo } from './lib/stock-apollo';
 import { otherCoresMeter, processCpuMs, rssSampler } from './lib/machine';
 import { barChart, type ChartRow } from './lib/svg';
 
@@ -78,7 +82,7 @@ const round = (value: number, digits = 0) => Math.round(value * 10 ** digits) / 
 // ---------------------------------------------------------------------------------------------
 // Servers (each in its own process, so the load generator does not share their thread)
 
-type Role = 'gateway' | 'floor' | 'hello';
+type Role = 'gateway' | 'floor' | 'hello' | 'stock';
 
 interface Server {
   role: Role;
@@ -99,6 +103,8 @@ async function serve(role: Role, dir: string): Promise<void> {
     port = Number(new URL(await app.listen(0, '127.0.0.1')).port);
   } else if (role === 'floor') {
     port = (await startFloor(path.join(dir, 'customer-gateway.sqlite'))).port;
+  } else if (role === 'stock') {
+    port = (await startStockApollo(path.join(dir, 'customer-gateway.sqlite'))).port;
   } else {
     const { ApolloServer } = require('@apollo/server') as typeof import('@apollo/server');
     const { startStandaloneServer } = require('@apollo/server/standalone') as typeof import('@apollo/server/standalone');
@@ -259,6 +265,7 @@ const SCENARIOS: Scenario[] = [
 function requestOf(server: Server, scenario: Scenario, variables: Variables): { url: string; body: string } {
   const query = QUERIES[scenario.floor];
   if (server.role === 'hello') return { url: `${server.url}/`, body: JSON.stringify({ query: '{ hello }' }) };
+  if (server.role === 'stock') return { url: `${server.url}/graphql`, body: JSON.stringify({ query, variables }) };
   if (server.role === 'floor') return { url: `${server.url}/${scenario.floor}`, body: JSON.stringify({ query, variables }) };
   return { url: `${server.url}/graphql`, body: JSON.stringify({ query, variables }) };
 }
@@ -358,6 +365,10 @@ interface ScenarioResult {
   gateway: Summary;
   floor: Summary;
   hello?: Summary;
+  /** customer(id) only: the stock Apollo reference (bench/lib/stock-apollo.ts). */
+  stockApollo?: Summary;
+  /** gateway / stock Apollo, the median of per-round ratios: the gateway's share of the stack's own ceiling. */
+  stockRatio?: number;
   /** Median of the per-round gateway/floor ratios. */
   ratio: number;
   ratios: number[];
@@ -378,10 +389,26 @@ function summarise(rounds: Round[]): Summary {
   };
 }
 
-async function runScenario(scenario: Scenario, gateway: Server, floor: Server, hello: Server | null, key: string): Promise<ScenarioResult> {
+/** Per round, `label`'s requests/s over `other`'s (rounds list every side once per round, in order). */
+function perRound(rounds: Round[], label: string, other: string): number[] {
+  const of = (name: string) => rounds.filter((r) => r.server === name);
+  const others = of(other);
+  return of(label).map((r, i) => r.requestsPerSecond / others[i].requestsPerSecond);
+}
+
+/** The reference servers measured beside a scenario's gateway and floor (customer(id) only). */
+interface References {
+  hello: Server;
+  stock: Server;
+}
+
+async function runScenario(scenario: Scenario, gateway: Server, floor: Server, references: References | null, key: string): Promise<ScenarioResult> {
   const mismatch = await checkIdentical(scenario, gateway, floor, key);
   if (mismatch) log(`${scenario.name}: NOT IDENTICAL: ${mismatch}`);
-  const sides = hello ? [gateway, floor, hello] : [gateway, floor];
+  // The stock Apollo reference must give the same answer too, or it is not the same work.
+  const stockMismatch = references && (await checkIdentical(scenario, references.stock, floor, key));
+  if (stockMismatch) throw new Error(`${scenario.name}: the stock Apollo reference's answer differs from the floor's: ${stockMismatch}`);
+  const sides = references ? [gateway, floor, references.hello, references.stock] : [gateway, floor];
   for (const side of sides) await load(side, scenario, key, WARMUP);
   const rounds: Round[] = [];
   const ratios: number[] = [];
@@ -400,7 +427,13 @@ async function runScenario(scenario: Scenario, gateway: Server, floor: Server, h
     ...(mismatch ? { mismatch } : {}),
     gateway: of(gateway.label),
     floor: of(floor.label),
-    ...(hello ? { hello: of(hello.label) } : {}),
+    ...(references
+      ? {
+          hello: of(references.hello.label),
+          stockApollo: of(references.stock.label),
+          stockRatio: round(median(perRound(rounds, gateway.label, references.stock.label)), 3),
+        }
+      : {}),
     ratio: round(median(ratios), 3),
     ratios: ratios.map((x) => round(x, 3)),
     cpuRatio: round(of(floor.label).cpuMsPerRequest / Math.max(0.001, of(gateway.label).cpuMsPerRequest), 3),
@@ -509,6 +542,8 @@ function table(results: ScenarioResult[], drains: DrainResult[]): string {
       String(r.gateway.peakRssMb),
       r.identical ? 'yes' : 'NO',
     ]);
+    if (r.stockApollo) rows.push(['  stock Apollo + SQL (the stack\'s ceiling)', '', String(r.stockApollo.requestsPerSecond), `${Math.round((r.stockApollo.requestsPerSecond / r.floor.requestsPerSecond) * 100)}%`, '', `${r.stockApollo.cpuMsPerRequest}`, `${r.stockApollo.p50Ms}/${r.stockApollo.p99Ms}`, '', String(r.stockApollo.peakRssMb), 'yes']);
+    if (r.stockRatio !== undefined) rows.push(['  gateway / stock Apollo + SQL', '', '', `${Math.round(r.stockRatio * 100)}%`, '', '', '', '', '', '']);
     if (r.hello) rows.push(['  { hello } (bare Apollo)', '', String(r.hello.requestsPerSecond), `${Math.round((r.hello.requestsPerSecond / r.floor.requestsPerSecond) * 100)}%`, '', `${r.hello.cpuMsPerRequest}`, `${r.hello.p50Ms}/${r.hello.p99Ms}`, '', String(r.hello.peakRssMb), '']);
   }
   for (const d of drains) {
@@ -582,15 +617,16 @@ async function main(): Promise<void> {
     const gateway = await startServer('gateway', main.dir);
     const floor = await startServer('floor', main.dir);
     const hello = await startServer('hello', main.dir);
-    servers.push(gateway, floor, hello);
-    log(`servers: gateway ${gateway.url}, floor ${floor.url}, hello ${hello.url}`);
+    const stock = await startServer('stock', main.dir);
+    servers.push(gateway, floor, hello, stock);
+    log(`servers: gateway ${gateway.url}, floor ${floor.url}, hello ${hello.url}, stock Apollo ${stock.url}`);
 
     const results: ScenarioResult[] = [];
     const drains: DrainResult[] = [];
     const wanted = (name: string) => !ONLY || ONLY.includes(name);
     for (const scenario of SCENARIOS.filter((s) => wanted(s.name) && s.name !== 'createCustomer')) {
       log(`${scenario.name}`);
-      results.push(await runScenario(scenario, gateway, floor, scenario.name === 'customer(id)' ? hello : null, main.key));
+      results.push(await runScenario(scenario, gateway, floor, scenario.name === 'customer(id)' ? { hello, stock } : null, main.key));
     }
     if (wanted('export drain')) {
       log(`export drain of ${CUSTOMERS.toLocaleString('en-US')}`);

@@ -16,10 +16,10 @@ import { newId } from '../../src/ids';
 import { creationChanges, CUSTOMER_COLUMNS, customerRow, insertSql, type Loose } from './dataset';
 
 /** The columns behind the 15 customer fields every read scenario selects. */
-const COLUMNS =
+export const COLUMNS =
   'id, email, name, first_name, last_name, phone, type, status, version, email_verified, sign_in_count, net_revenue, created_at, updated_at, billing_city, billing_state, billing_country';
 
-interface Row {
+export interface Row {
   id: string;
   email: string;
   name: string | null;
@@ -49,7 +49,7 @@ interface MemberRow {
 }
 
 /** The GraphQL selection the floor answers (bench/perf.ts CUSTOMER_FIELDS), in field order. */
-function customerJson(r: Row) {
+export function customerJson(r: Row) {
   const joined = [r.first_name, r.last_name].filter((part) => part).join(' ');
   return {
     id: r.id,
@@ -104,7 +104,7 @@ const answer = (data: unknown, requested: number, actual: number): Answer => ({ 
  * The gateway's throttle status under the bench's settings (RATE_LIMIT_BUCKET and _RESTORE);
  * `currentlyAvailable` moves with every request, so bench/perf.ts compares bodies without it.
  */
-const THROTTLE = {
+export const THROTTLE = {
   maximumAvailable: Number(process.env.RATE_LIMIT_BUCKET ?? 1000),
   currentlyAvailable: Number(process.env.RATE_LIMIT_BUCKET ?? 1000),
   restoreRate: Number(process.env.RATE_LIMIT_RESTORE ?? 100),
