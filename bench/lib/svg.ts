@@ -7,7 +7,7 @@ export interface ChartRow {
   label: string;
   /** Gateway / floor, 0..n. */
   ratio: number;
-  /** The aim, 0..1 (a tick on the row); null for none. */
+  /** The aim, 0..1 (a tick on the row); null for a reference row (drawn grey). */
   target: number | null;
   /** Small print under the label (absolute figures). */
   detail: string;
@@ -35,10 +35,10 @@ export function barChart(title: string, subtitle: string, rows: ChartRow[]): str
   }
   rows.forEach((row, i) => {
     const y = top + i * rowHeight;
-    const met = row.target === null || row.ratio >= row.target;
+    const fill = row.target === null ? '#9a9a9a' : row.ratio >= row.target ? '#3a7d44' : '#c8553d';
     parts.push(`<text x="16" y="${y + 16}" font-weight="bold">${escape(row.label)}</text>`);
     parts.push(`<text x="16" y="${y + 32}" fill="#666" font-size="10">${escape(row.detail)}</text>`);
-    parts.push(`<rect x="${left}" y="${y + 6}" width="${Math.max(1, x(row.ratio) - left)}" height="22" fill="${met ? '#3a7d44' : '#c8553d'}"/>`);
+    parts.push(`<rect x="${left}" y="${y + 6}" width="${Math.max(1, x(row.ratio) - left)}" height="22" fill="${fill}"/>`);
     parts.push(`<text x="${x(row.ratio) + 6}" y="${y + 22}">${Math.round(row.ratio * 100)}%</text>`);
     if (row.target !== null) {
       parts.push(`<line x1="${x(row.target)}" y1="${y + 2}" x2="${x(row.target)}" y2="${y + 32}" stroke="#222" stroke-width="2" stroke-dasharray="3,2"/>`);
