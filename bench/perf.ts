@@ -34,7 +34,8 @@
  *   BENCH_LARGE_ROWS=1000000   customers for the large export drain (0 skips it)
  *   BENCH_DURATION=5           seconds per measured round
  *   BENCH_WARMUP=2             warm-up seconds per server and scenario
- *   BENCH_ROUNDS=3             measured rounds per server and scenario
+ *   BENCH_ROUNDS=5             measured rounds per server and scenario (3 left medians at the
+ *                              mercy of one noisy round on a shared 2-core machine)
  *   BENCH_CONNECTIONS=10       autocannon connections
  *   BENCH_SCENARIOS=a,b        only these scenarios (names as in the table)
  *   BENCH_NOTE=text            a note stored with the results (what changed since the last run)
@@ -61,7 +62,7 @@ const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 100_000);
 const LARGE_ROWS = Number(process.env.BENCH_LARGE_ROWS ?? 1_000_000);
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const ONLY = process.env.BENCH_SCENARIOS?.split(',').map((s) => s.trim());
 const SEED = 0x0f1_0042;
