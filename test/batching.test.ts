@@ -108,6 +108,20 @@ async function run(query: string, variables?: Record<string, unknown>) {
   return { data, statements: [...env.statements] };
 }
 
+describe('customers(first: N) and the custom field definitions', () => {
+  it('reads the definitions only when the filter names custom fields', async () => {
+    const plain = await run('query { customers(first: 5) { nodes { id } } }');
+    expect(plain.data.customers.nodes).toHaveLength(5);
+    expect(fromTable(plain.statements, 'custom_field_definitions')).toHaveLength(0);
+    const empty = await run('query { customers(first: 5, filter: { customFields: [] }) { nodes { id } } }');
+    expect(empty.data.customers.nodes).toHaveLength(5);
+    expect(fromTable(empty.statements, 'custom_field_definitions')).toHaveLength(0);
+    const filtered = await run('query { customers(first: 100, filter: { customFields: [{ key: "tier", value: "tier-1" }] }) { nodes { id } } }');
+    expect(filtered.data.customers.nodes.map((c: { id: string }) => c.id)).toEqual(seeded.filter((_, i) => i % 4 === 1).map((c) => c.id));
+    expect(fromTable(filtered.statements, 'custom_field_definitions')).toHaveLength(1);
+  });
+});
+
 describe('nested connections under customers(first: N)', () => {
   it('cost the same small number of statements for 10 and for 100 customers', async () => {
     const small = await run(NESTED(10));

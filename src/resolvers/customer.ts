@@ -42,7 +42,9 @@ export const customerResolvers: Resolvers = {
       ctx.loaders.customerByExternalId.load(boundedString(externalId.trim(), MAX.externalId, 'externalId')),
     customerByEmail: (_, { email }, ctx) => ctx.loaders.customerByEmail.load(boundedString(email.trim().toLowerCase(), MAX.email, 'email')),
     customers: async (_, args, ctx) => {
-      const page = await findCustomerPage(ctx.db, ctx.workspace.id, args, await ctx.loaders.customFieldDefinitions(), ctx.loaders.customerColumns());
+      // Only a filter naming custom fields needs the workspace's definitions (one statement saved per page).
+      const definitions = args.filter?.customFields?.length ? await ctx.loaders.customFieldDefinitions() : [];
+      const page = await findCustomerPage(ctx.db, ctx.workspace.id, args, definitions, ctx.loaders.customerColumns());
       // Nested nodes that point back at their customer (member.customer) find it here.
       for (const customer of page.nodes) ctx.loaders.customerById.prime(customer.id, customer);
       return page;
