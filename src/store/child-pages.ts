@@ -4,6 +4,7 @@
  * in one statement.
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
+import { LruCache } from '../lru';
 import { compiledOnce } from './compiled';
 import type { KeysetPosition } from './customers.repository';
 import { engineOf, type Engine } from './engine';
@@ -33,8 +34,12 @@ export async function listChildPages<T extends ChildTable>(
 
 type PageRunner = (db: Kysely<Database>, parents: unknown, workspaceId: string, afterValue?: string, afterId?: string) => Promise<unknown[]>;
 
-/** One runner per statement shape; few shapes occur (page sizes 1-100, two tables, two orders). */
-const pageStatements = new Map<string, PageRunner>();
+/**
+ * One runner per statement shape. The shapes are few and fixed (page sizes 1-100 plus one row,
+ * two tables, two orders, with or without a cursor, two engines: 1,616), and the bound holds
+ * every one of them; it is there so the map cannot grow if that ever changes.
+ */
+const pageStatements = new LruCache<PageRunner>(2048);
 
 /**
  * For each parent, a subquery walks the (customer_id, created_at, id) index in page order and
@@ -52,8 +57,7 @@ const pageStatements = new Map<string, PageRunner>();
 function pageStatement(engine: Engine, table: ChildTable, limit: number, hasAfter: boolean, descending: boolean): PageRunner {
   if (!Number.isInteger(limit) || limit < 1) throw new Error(`listChildPages: limit must be a positive integer, got ${limit}`);
   const shape = `${engine}|${table}|${limit}|${hasAfter}|${descending}`;
-  let run = pageStatements.get(shape);
-  if (!run) {
+  return pageStatements.get(shape, () => {
     const direction = sql.raw(descending ? 'desc' : 'asc');
     const child = sql.table(table);
     const build = (db: Kysely<Database>, parents: unknown, workspaceId: string, afterValue?: string, afterId?: string) => {
@@ -73,10 +77,8 @@ function pageStatement(engine: Engine, table: ChildTable, limit: number, hasAfte
               order by child.customer_id, child.created_at ${direction}, child.id ${direction}`;
       return { compile: () => statement.compile(db) };
     };
-    run = hasAfter ? compiledOnce(4, build) : compiledOnce(2, build);
-    pageStatements.set(shape, run);
-  }
-  return run;
+    return hasAfter ? compiledOnce(4, build) : compiledOnce(2, build);
+  });
 }
 
 export async function countChildren(
