@@ -382,7 +382,6 @@ interface ScenarioResult {
   rounds: Round[];
 }
 
-
 function summarise(rounds: Round[]): Summary {
   return {
     requestsPerSecond: round(median(rounds.map((r) => r.requestsPerSecond)), 1),
@@ -416,15 +415,14 @@ async function runScenario(scenario: Scenario, gateway: Server, floor: Server, r
   const sides = references ? [gateway, floor, references.hello, references.stock] : [gateway, floor];
   for (const side of sides) await load(side, scenario, key, WARMUP);
   const rounds: Round[] = [];
-  const ratios: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const measured = [];
     for (const side of sides) measured.push(await load(side, scenario, key, DURATION));
     rounds.push(...measured);
-    ratios.push(measured[0].requestsPerSecond / measured[1].requestsPerSecond);
     log(`  ${scenario.name} round ${r + 1}: ${measured.map((m) => `${m.server} ${m.requestsPerSecond}/s`).join(', ')} (other work: ${measured.map((m) => m.otherCores).join('/')} cores)`);
   }
   const of = (label: string) => summarise(rounds.filter((r) => r.server === label));
+  const ratios = perRound(rounds, gateway.label, floor.label);
   return {
     name: scenario.name,
     target: scenario.target,

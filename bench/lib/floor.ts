@@ -110,10 +110,22 @@ export const THROTTLE = {
   restoreRate: Number(process.env.RATE_LIMIT_RESTORE ?? 100),
 };
 
+/**
+ * The API-key check every gateway request makes (hash + one indexed lookup), for the raw servers:
+ * the workspace of a request's `Authorization: Bearer` key, or undefined.
+ */
+export function keyCheck(db: SqliteDatabase.Database): (authorization: string | undefined) => string | undefined {
+  const keyLookup = db.prepare('select workspace_id from api_keys where key_hash = ? and revoked_at is null').pluck();
+  return (authorization) => {
+    const bearer = /^Bearer (\S+)$/.exec(authorization ?? '')?.[1];
+    return bearer ? (keyLookup.get(crypto.createHash('sha256').update(bearer).digest('hex')) as string | undefined) : undefined;
+  };
+}
+
 export function startFloor(file: string): Promise<{ port: number; close: () => void }> {
   const db = configureSqliteConnection(new SqliteDatabase(file));
 
-  const keyLookup = db.prepare('select workspace_id from api_keys where key_hash = ? and revoked_at is null').pluck();
+  const workspaceOf = keyCheck(db);
   const byId = db.prepare(`select ${COLUMNS} from customers where workspace_id = ? and id = ?`);
   // `+workspace_id`: without it SQLite walks the workspace's index instead of probing ids.
   const byIds = perCount(db, (marks) => `select ${COLUMNS} from customers where +workspace_id = ? and id in (${marks})`);
@@ -213,8 +225,7 @@ export function startFloor(file: string): Promise<{ port: number; close: () => v
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const handler = handlers[(req.url ?? '').slice(1)];
-      const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
-      const workspaceId = bearer ? (keyLookup.get(crypto.createHash('sha256').update(bearer).digest('hex')) as string | undefined) : undefined;
+      const workspaceId = workspaceOf(req.headers.authorization);
       if (!handler) return void res.writeHead(404).end();
       if (!workspaceId) return void res.writeHead(401).end();
       const answered = handler(workspaceId, JSON.parse(Buffer.concat(chunks).toString('utf8')));

@@ -8,14 +8,13 @@
  * floor is Apollo Server's own. bench/perf.ts measures it in the same run as the gateway and the
  * floor, so the `customer(id)` target can be read against what the stack itself allows.
  */
-import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import SqliteDatabase from 'better-sqlite3';
 import { configureSqliteConnection } from '../../src/store/sqlite-connection';
-import { COLUMNS, THROTTLE, customerJson, type Row } from './floor';
+import { COLUMNS, THROTTLE, customerJson, keyCheck, type Row } from './floor';
 
 const typeDefs = `
   type Address { city: String state: String country: String }
@@ -33,7 +32,7 @@ interface Context {
 
 export async function startStockApollo(file: string): Promise<{ port: number; close: () => Promise<void> }> {
   const db = configureSqliteConnection(new SqliteDatabase(file));
-  const keyLookup = db.prepare('select workspace_id from api_keys where key_hash = ? and revoked_at is null').pluck();
+  const workspaceOf = keyCheck(db);
   const byId = db.prepare(`select ${COLUMNS} from customers where workspace_id = ? and id = ?`);
 
   const apollo = new ApolloServer<Context>({
@@ -68,8 +67,7 @@ export async function startStockApollo(file: string): Promise<{ port: number; cl
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
-      const workspaceId = bearer ? (keyLookup.get(crypto.createHash('sha256').update(bearer).digest('hex')) as string | undefined) : undefined;
+      const workspaceId = workspaceOf(req.headers.authorization);
       if (!workspaceId) return void res.writeHead(401).end();
       const headers = new HeaderMap();
       for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
