@@ -274,16 +274,16 @@ const LOOKUP_FIELD: Record<CustomerLookupColumn, keyof CustomerRecord> = { id: '
 
 type Lookup = (db: Db, workspaceId: string, ...values: string[]) => Promise<CustomerRecordRow[]>;
 
-/**
- * Lookups compiled once per lookup column, column set and number of values: customer(id) on
- * every page load, and batches of ids (a router's 100 _entities representations), whose IN list
- * Kysely would otherwise rebuild and recompile value by value on every request.
- */
 /** Distinct column sets come from distinct documents; past this many the least recently used go. */
 const compiledLookups = new LruCache<Lookup>(256);
 /** Longer batches (rare: DataLoader batches what one request asks for) are compiled per call. */
 const COMPILED_LOOKUP_MAX_VALUES = 100;
 
+/**
+ * Lookups compiled once per lookup column, column set and number of values: customer(id) on
+ * every page load, and batches of ids (a router's 100 _entities representations), whose IN list
+ * Kysely would otherwise rebuild and recompile value by value on every request.
+ */
 function compiledLookup(column: CustomerLookupColumn, read: CustomerColumns, count: number): Lookup {
   return compiledLookups.get(`${column}|${count}|${read.key}`, () =>
     compiledOnce(count + 1, (db: Db, workspaceId: string, ...values: string[]) => customersBy(db, workspaceId, column, values, read)),
