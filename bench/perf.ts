@@ -98,7 +98,7 @@ async function serve(role: Role, dir: string): Promise<void> {
   if (role === 'gateway') {
     const { createApp } = require('../src/app') as typeof import('../src/app');
     const { loadConfig } = require('../src/config') as typeof import('../src/config');
-    const { createLogger } = require('../src/logger') as typeof import('../src/logger');
+    const { createLogger } = require('../src/shared/logger') as typeof import('../src/shared/logger');
     const config = loadConfig(process.env);
     const app = await createApp({ config, logger: createLogger(config.logLevel) });
     port = Number(new URL(await app.listen(0, '127.0.0.1')).port);

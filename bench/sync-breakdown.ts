@@ -98,10 +98,10 @@ async function main(): Promise<void> {
     const workspaceId = await freshStore(dir, 'breakdown');
     /* eslint-disable @typescript-eslint/no-require-imports */
     const { openStore } = require('../src/store/db') as typeof import('../src/store/db');
-    const { importCustomers } = require('../src/services/import') as typeof import('../src/services/import');
+    const { importCustomers } = require('../src/import/engine') as typeof import('../src/import/engine');
     const { readRecords } = require('../src/import/sources') as typeof import('../src/import/sources');
     const { mapRecord } = require('../src/import/formats') as typeof import('../src/import/formats');
-    const { writeExportNdjson } = require('../src/export-stream') as typeof import('../src/export-stream');
+    const { writeExportNdjson } = require('../src/services/export-stream') as typeof import('../src/services/export-stream');
 
     // Import: the gateway as bench:sync runs it.
     let store = openStore({ dataDir: dir });

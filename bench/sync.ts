@@ -28,7 +28,7 @@ import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import SqliteDatabase from 'better-sqlite3';
 import { configureSqliteConnection } from '../src/store/sqlite-connection';
-import { newId } from '../src/ids';
+import { newId } from '../src/shared/ids';
 import { ACTION_COLUMNS, creationChanges, CUSTOMER_COLUMNS, customerGenerator, customerRow, insertSql, MEMBER_COLUMNS, type Loose } from './lib/dataset';
 
 export { customerGenerator };
@@ -39,9 +39,9 @@ export { customerGenerator };
 const gateway = {
   db: () => require('../src/store/db') as typeof import('../src/store/db'),
   keys: () => require('../src/services/keys') as typeof import('../src/services/keys'),
-  import: () => require('../src/services/import') as typeof import('../src/services/import'),
+  import: () => require('../src/import/engine') as typeof import('../src/import/engine'),
   sources: () => require('../src/import/sources') as typeof import('../src/import/sources'),
-  exportStream: () => require('../src/export-stream') as typeof import('../src/export-stream'),
+  exportStream: () => require('../src/services/export-stream') as typeof import('../src/services/export-stream'),
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ const { diff, CriticalityLevel } = require('@graphql-inspector/core');
 
 const root = path.resolve(__dirname, '..');
 
-/** The SDL files of a schema folder as one document text, base.graphql first (as src/server.ts loads them). */
+/** The SDL files of a schema folder as one document text, base.graphql first (as src/graphql/server.ts loads them). */
 function readSchemaDir(dir) {
   const files = fs
     .readdirSync(dir)

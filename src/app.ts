@@ -2,11 +2,11 @@
 import type { AddressInfo } from 'node:net';
 import type { ApolloServer } from '@apollo/server';
 import type { Config } from './config';
-import type { Context } from './context';
-import { createHttpServer, type GatewayHttpServer } from './http';
-import { limitsFromConfig } from './limits/plugin';
-import type { Logger } from './logger';
-import { createApolloServer } from './server';
+import type { Context } from './graphql/context';
+import { createHttpServer, type GatewayHttpServer } from './http/server';
+import { limitsFromConfig } from './graphql/limits/plugin';
+import type { Logger } from './shared/logger';
+import { createApolloServer } from './graphql/server';
 import { VerifiedKeys, issueKey } from './services/keys';
 import { migrateToLatest, openStore, pendingMigrations, type Store, type StoreOptions } from './store/db';
 import { countWorkspaces } from './store/workspaces.repository';

@@ -1,4 +1,4 @@
-import { DEFAULT_LIMITS, type LimitSettings } from './limits/settings';
+import { DEFAULT_LIMITS, type LimitSettings } from './graphql/limits/settings';
 
 /**
  * Configuration from the environment: one place that names every variable, its default and

@@ -1,7 +1,7 @@
 /** Process entry: read config, migrate, bootstrap, listen, shut down cleanly on signals. */
 import { bootstrapDefaultWorkspace, createApp } from './app';
 import { loadConfig } from './config';
-import { createLogger } from './logger';
+import { createLogger } from './shared/logger';
 
 function printFirstKey(key: string, url: string): void {
   const lines = [

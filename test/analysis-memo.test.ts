@@ -1,6 +1,6 @@
 /**
  * The requested cost, the requested nodes and the actual-cost walk are remembered per document
- * and variables signature (src/limits/memo.ts). The same query text with other variables must
+ * and variables signature (src/graphql/limits/memo.ts). The same query text with other variables must
  * give the figures it would give on its own: these run one document many times, in an order
  * where a memo keyed too coarsely would answer with an earlier request's figure.
  */
@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { buildSchema, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { getOperationAST, visit } from 'graphql';
 import { getVariableValues } from 'graphql/execution/values';
-import { variablesSignature } from '../src/limits/memo';
+import { variablesSignature } from '../src/graphql/limits/memo';
 import { NO_COST_LIMIT, createCustomer, createTestEnv, type Result, type TestEnv } from './helpers';
 
 let env: TestEnv;

@@ -6,7 +6,7 @@
  * for every page size.
  */
 import { sql } from 'kysely';
-import { newId } from '../src/ids';
+import { newId } from '../src/shared/ids';
 import type { Kysely, Selectable } from 'kysely';
 import { listChildPages, type ChildTable } from '../src/store/child-pages';
 import type { KeysetPosition } from '../src/store/customers.repository';

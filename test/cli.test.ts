@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runCli } from '../src/cli';
+import { runCli } from '../src/cli/main';
 import { authenticateKey } from '../src/services/keys';
 import { openStore, SQLITE_FILE_NAME, type Store } from '../src/store/db';
 import { migrationProvider } from '../src/store/migrations';

@@ -1,5 +1,5 @@
 /**
- * Queries read only the customer columns their fields need (src/execution/customer-reads.ts):
+ * Queries read only the customer columns their fields need (src/graphql/customer-reads.ts):
  * every Customer field of the schema, asked for alone, through every way a query reaches
  * customers, answers what the same field answers when every field is asked for (which reads
  * whole records); statements select only the needed columns; mutations still read and write
@@ -7,9 +7,9 @@
  * is read, so the rest of the suite checks the column plan too.
  */
 import { getNamedType, isLeafType, isObjectType, type GraphQLField, type GraphQLObjectType } from 'graphql';
-import { customerReadsOf } from '../src/execution/customer-reads';
-import { CUSTOMER_FIELD_READS } from '../src/resolvers/customer-fields';
-import { buildSchema } from '../src/server';
+import { customerReadsOf } from '../src/graphql/customer-reads';
+import { CUSTOMER_FIELD_READS } from '../src/graphql/resolvers/customer-fields';
+import { buildSchema } from '../src/graphql/server';
 import { createCustomer, createTestEnv, NO_COST_LIMIT, USER_ERRORS, type TestEnv } from './helpers';
 
 const schema = buildSchema();

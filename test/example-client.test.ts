@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createApp, type App } from '../src/app';
 import { loadConfig } from '../src/config';
-import { createLogger } from '../src/logger';
+import { createLogger } from '../src/shared/logger';
 import { issueKey, type IssuedKey } from '../src/services/keys';
 
 const ROOT = path.resolve(__dirname, '..');

@@ -1,11 +1,11 @@
 /**
- * Compiled execution (graphql-jit, src/execution/jit.ts) answers exactly as graphql-js does:
+ * Compiled execution (graphql-jit, src/graphql/jit.ts) answers exactly as graphql-js does:
  * the same data, the same errors (messages, codes, paths, locations), on the same database.
  */
 import type { ApolloServer } from '@apollo/server';
-import { createContext, type Context } from '../src/context';
-import { CompiledOperations } from '../src/execution/jit';
-import { createApolloServer } from '../src/server';
+import { createContext, type Context } from '../src/graphql/context';
+import { CompiledOperations } from '../src/graphql/jit';
+import { createApolloServer } from '../src/graphql/server';
 import { createCustomer, createTestEnv, CUSTOMER_FIELDS, PUBLIC_URL, silentLogger, USER_ERRORS, type TestEnv } from './helpers';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -1,4 +1,4 @@
-import { explorerAsset, explorerHtml } from '../src/explorer';
+import { explorerAsset, explorerHtml } from '../src/http/explorer';
 
 const html = explorerHtml({ endpoint: '/graphql', title: 'customer-gateway explorer' });
 

@@ -9,9 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { createApp, type App } from '../src/app';
 import { loadConfig } from '../src/config';
-import { createLogger } from '../src/logger';
+import { createLogger } from '../src/shared/logger';
 import { Writable } from 'node:stream';
-import { writeExportNdjson } from '../src/export-stream';
+import { writeExportNdjson } from '../src/services/export-stream';
 import { issueKey, type IssuedKey } from '../src/services/keys';
 import { createCustomer, createTestEnv, NO_COST_LIMIT, USER_ERRORS, type CallerOptions, type TestEnv } from './helpers';
 

@@ -4,7 +4,7 @@
  */
 import { createApp, type App } from '../src/app';
 import { loadConfig } from '../src/config';
-import { createLogger } from '../src/logger';
+import { createLogger } from '../src/shared/logger';
 import { issueKey, type IssuedKey } from '../src/services/keys';
 import { createTestDatabase, type TestDatabase } from './databases';
 import { snapshot } from './helpers';

@@ -4,11 +4,11 @@
  * statement counter fed by Kysely's log hook.
  */
 import type { ApolloServer } from '@apollo/server';
-import { createContext, type Context } from '../src/context';
-import { defaultLimits, type Limits } from '../src/limits/plugin';
-import { createLogger } from '../src/logger';
-import type { LimitSettings } from '../src/limits/settings';
-import { createApolloServer } from '../src/server';
+import { createContext, type Context } from '../src/graphql/context';
+import { defaultLimits, type Limits } from '../src/graphql/limits/plugin';
+import { createLogger } from '../src/shared/logger';
+import type { LimitSettings } from '../src/graphql/limits/settings';
+import { createApolloServer } from '../src/graphql/server';
 import { issueKey, type IssuedKey } from '../src/services/keys';
 import { migrateToLatest, type Store } from '../src/store/db';
 import { createTestDatabase } from './databases';

@@ -6,8 +6,8 @@
 import { parse } from 'graphql';
 import { createApp, type App } from '../src/app';
 import { loadConfig } from '../src/config';
-import { createLogger } from '../src/logger';
-import { IDEMPOTENCY_DEFAULTS, claimKey, requestHash } from '../src/services/idempotency';
+import { createLogger } from '../src/shared/logger';
+import { IDEMPOTENCY_DEFAULTS, claimKey, requestHash } from '../src/graphql/idempotency';
 import { createCustomer } from '../src/services/customers';
 import { issueKey, type IssuedKey } from '../src/services/keys';
 import { withBeforeCommitHook } from '../src/store/engine';

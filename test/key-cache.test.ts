@@ -7,7 +7,7 @@
  */
 import { GraphQLError } from 'graphql';
 import { loadConfig } from '../src/config';
-import { contextFromHeaders, type ContextDeps } from '../src/context';
+import { contextFromHeaders, type ContextDeps } from '../src/graphql/context';
 import { VerifiedKeys, issueKey, type IssuedKey } from '../src/services/keys';
 import { revokeApiKey } from '../src/store/workspaces.repository';
 import { createTestDatabase, type TestDatabase } from './databases';

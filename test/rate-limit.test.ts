@@ -7,9 +7,9 @@
 import crypto from 'node:crypto';
 import { createApp, type App } from '../src/app';
 import { loadConfig } from '../src/config';
-import { limitsFromConfig } from '../src/limits/plugin';
-import { MemoryBucketStore, createBucketStore, type BucketSettings, type BucketStore } from '../src/limits/rate-limit';
-import { createLogger } from '../src/logger';
+import { limitsFromConfig } from '../src/graphql/limits/plugin';
+import { MemoryBucketStore, createBucketStore, type BucketSettings, type BucketStore } from '../src/graphql/limits/rate-limit';
+import { createLogger } from '../src/shared/logger';
 import { issueKey, type IssuedKey } from '../src/services/keys';
 import { createTestDatabase, testEngine, type TestDatabase } from './databases';
 import { createCustomer, createTestEnv, snapshot, type Result, type TestEnv } from './helpers';

@@ -7,7 +7,7 @@
 import net from 'node:net';
 import { createApp, type App } from '../src/app';
 import { loadConfig } from '../src/config';
-import { createLogger } from '../src/logger';
+import { createLogger } from '../src/shared/logger';
 import { createTestDatabase, testEngine, type TestDatabase } from './databases';
 
 class DbProxy {

@@ -1,5 +1,5 @@
 /**
- * The gateway's request hooks run as one Apollo plugin (src/request-hooks.ts). These suites
+ * The gateway's request hooks run as one Apollo plugin (src/graphql/request-hooks.ts). These suites
  * check that it behaves exactly as the same hooks did as separate async plugins (same
  * responses, same hooks called in the same order, a throw in one hook not stopping the next),
  * and that the request log line, written by one of those hooks, still says what it said.
@@ -7,9 +7,9 @@
 import { ApolloServer, HeaderMap, type ApolloServerPlugin, type BaseContext, type GraphQLRequestListener } from '@apollo/server';
 import pino from 'pino';
 import { GraphQLError } from 'graphql';
-import { createContext } from '../src/context';
-import { requestHooksPlugin, type RequestConcern, type RequestHooks } from '../src/request-hooks';
-import { createApolloServer } from '../src/server';
+import { createContext } from '../src/graphql/context';
+import { requestHooksPlugin, type RequestConcern, type RequestHooks } from '../src/graphql/request-hooks';
+import { createApolloServer } from '../src/graphql/server';
 import { issueKey } from '../src/services/keys';
 import { migrateToLatest, type Store } from '../src/store/db';
 import { createTestDatabase, type TestDatabase } from './databases';

@@ -1,10 +1,10 @@
 /**
- * DateTime output takes a short path for stored timestamps (src/resolvers/scalars.ts); it must
+ * DateTime output takes a short path for stored timestamps (src/graphql/resolvers/scalars.ts); it must
  * answer exactly what graphql-scalars' serialization followed by toISOString answers, value for
  * value and error for error, so responses stay byte-identical.
  */
 import { DateTimeResolver } from 'graphql-scalars';
-import { serializeDateTime } from '../src/resolvers/scalars';
+import { serializeDateTime } from '../src/graphql/resolvers/scalars';
 
 const reference = (value: unknown): string => (DateTimeResolver.serialize(value) as Date).toISOString();
 

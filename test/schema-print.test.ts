@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
-import { DEFAULT_SDL_FILE, printSchemaTo } from '../src/schema-print';
+import { DEFAULT_SDL_FILE, printSchemaTo } from '../src/cli/schema-print';
 import { createTestEnv, type TestEnv } from './helpers';
 import { ordersTypeDefs } from './fixtures/orders/subgraph';
 

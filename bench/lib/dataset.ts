@@ -8,7 +8,7 @@
  * their peak RSS their own. Phone validity is passed in by callers that feed the importer.
  */
 import type SqliteDatabase from 'better-sqlite3';
-import { newId } from '../../src/ids';
+import { newId } from '../../src/shared/ids';
 
 export interface GeneratorOptions {
   /** Numbers the generator may use; callers feeding the importer pass the gateway's own check. */

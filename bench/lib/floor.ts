@@ -12,7 +12,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import SqliteDatabase from 'better-sqlite3';
 import { configureSqliteConnection } from '../../src/store/sqlite-connection';
-import { newId } from '../../src/ids';
+import { newId } from '../../src/shared/ids';
 import { creationChanges, CUSTOMER_COLUMNS, customerRow, insertSql, type Loose } from './dataset';
 
 /** The columns behind the 15 customer fields every read scenario selects. */

@@ -3,7 +3,7 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { CustomerRecord, MemberRecord, ActionRecord, CustomFieldDefinitionRecord, CustomFieldValueRecord, WorkspaceRecord } from '../store/records';
 import type { CustomerConnectionModel, MemberConnectionModel, ActionConnectionModel } from '../services/paging';
 import type { CustomerExportPage } from '../services/export';
-import type { Context } from '../context';
+import type { Context } from '../graphql/context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
 export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;

@@ -2,7 +2,7 @@
  * The write path every customer change goes through: it stamps version, change sequence and
  * who/when, writes the customer, and appends the audit action, all in the caller's transaction.
  */
-import { newId } from '../ids';
+import { newId } from '../shared/ids';
 import { insertAction } from '../store/actions.repository';
 import { insertCustomer, updateCustomer } from '../store/customers.repository';
 import type { Tx } from '../store/engine';

@@ -1,7 +1,7 @@
 /** Reading customers in pages: filter and sort arguments -> one keyset query. */
 import type { Kysely } from 'kysely';
 import type { CustomerFilter, CustomerSort, CustomerSortField } from '../generated/graphql';
-import { badUserInput } from '../errors';
+import { badUserInput } from '../shared/errors';
 import { buildConnection, decodeCursor, encodeCursor, parsePaging, type CustomerConnectionModel, type PagingArgs } from './paging';
 import {
   countCustomers,

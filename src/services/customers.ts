@@ -10,7 +10,7 @@ import type {
   RestoreCustomerInput,
   UpdateCustomerInput,
 } from '../generated/graphql';
-import { newId, isUuid } from '../ids';
+import { newId, isUuid } from '../shared/ids';
 import { findCustomerForChange, findCustomersBy } from '../store/customers.repository';
 import { findDefinitions, findValuesOfCustomers, writeValues } from '../store/custom-fields.repository';
 import { uniqueViolation, withTransaction, type Tx, type UniqueIndexName } from '../store/engine';

@@ -11,7 +11,7 @@
  * again moves to its new, higher sequence and is delivered again, at its latest state.
  */
 import type { Kysely } from 'kysely';
-import { badUserInput } from '../errors';
+import { badUserInput } from '../shared/errors';
 import { listChangedCustomers, type CustomerColumns } from '../store/customers.repository';
 import { findValuesOfCustomers } from '../store/custom-fields.repository';
 import { findMembersOfCustomers } from '../store/members.repository';

@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { newId } from '../ids';
+import { newId } from '../shared/ids';
 import { withTransaction } from '../store/engine';
 import type { ApiKeyRecord, WorkspaceRecord } from '../store/records';
 import type { Database } from '../store/tables';

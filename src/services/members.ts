@@ -4,7 +4,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { AddMemberInput, RemoveMemberInput, UpdateMemberInput } from '../generated/graphql';
-import { isUuid, newId } from '../ids';
+import { isUuid, newId } from '../shared/ids';
 import { withTransaction, type Tx, type UniqueIndexName } from '../store/engine';
 import { deleteMember, findMemberConflicts, findMembersByIds, insertMember, updateMember as writeMember } from '../store/members.repository';
 import type { CustomerRecord, FieldChange, MemberRecord } from '../store/records';

@@ -2,7 +2,7 @@
  * Relay cursor connections: paging arguments, opaque cursors, and the connection objects
  * resolvers return (mapped onto the *Connection types by codegen).
  */
-import { badUserInput } from '../errors';
+import { badUserInput } from '../shared/errors';
 import type { ActionRecord, CustomerRecord, MemberRecord } from '../store/records';
 import type { KeysetPosition } from '../store/customers.repository';
 

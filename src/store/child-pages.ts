@@ -4,7 +4,7 @@
  * in one statement.
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { LruCache } from '../lru';
+import { LruCache } from '../shared/lru';
 import { compiledOnce } from './compiled';
 import type { KeysetPosition } from './customers.repository';
 import { engineOf, type Engine } from './engine';

@@ -1,7 +1,7 @@
 /** Customers: row <-> record translation, batched lookups, keyset pages, writes. */
 import { sql } from 'kysely';
 import type { ExpressionBuilder, Kysely, SelectQueryBuilder } from 'kysely';
-import { LruCache } from '../lru';
+import { LruCache } from '../shared/lru';
 import { compiledOnce } from './compiled';
 import { engineOf, isoOf, jsonOf, jsonText, likeContains, unindexed } from './engine';
 import type { CustomerRecord, CustomerStatus, CustomerType, MetadataValue } from './records';

@@ -1,0 +1,162 @@
+/**
+ * `customer-gateway export` and `customer-gateway import`: bulk sync out of and into a
+ * workspace, with progress a person can watch and a summary a script can read.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import readline from 'node:readline';
+import { Writable } from 'node:stream';
+import type { Command } from 'commander';
+import type { Kysely } from 'kysely';
+import { writeExportNdjson } from '../services/export-stream';
+import { IMPORT_FORMATS, type ImportFormat } from '../import/formats';
+import { readCsvRecords, readRecords } from '../import/sources';
+import { createProgress } from './progress';
+import { decodeExportCursor } from '../services/export';
+import { importCustomers, type Rejection, type SourceItem } from '../import/engine';
+import { countChangedCustomers } from '../store/customers.repository';
+import type { Database } from '../store/tables';
+
+export interface SyncCtx {
+  stdout: (line: string) => void;
+  stderr: (line: string) => void;
+  /** Where progress goes (process.stderr in the real CLI). */
+  progressStream: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Where bulk data goes (process.stdout in the real CLI); else lines through `stdout`. */
+  stdoutStream?: Writable;
+  withWorkspace(name: string, fn: (db: Kysely<Database>, workspaceId: string) => Promise<void>): Promise<void>;
+}
+
+interface ExportOptions {
+  workspace: string;
+  since?: string;
+  after?: string;
+  out?: string;
+}
+
+function parseSince(value: string | undefined): string | null {
+  if (!value) return null;
+  const time = Date.parse(value);
+  if (Number.isNaN(time)) throw new Error(`--since must be an ISO 8601 date-time such as 2026-01-31T00:00:00Z, got ${JSON.stringify(value)}`);
+  return new Date(time).toISOString();
+}
+
+/** A writable that hands each complete line to `write` (in-process callers of the CLI). */
+function lineWriter(write: (line: string) => void): Writable {
+  let pending = '';
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      const lines = (pending + chunk.toString('utf8')).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) write(line);
+      done();
+    },
+    final(done) {
+      if (pending) write(pending);
+      done();
+    },
+  });
+}
+
+async function runExport(ctx: SyncCtx, options: ExportOptions): Promise<void> {
+  const updatedSince = parseSince(options.since);
+  await ctx.withWorkspace(options.workspace, async (db, workspaceId) => {
+    const afterSeq = options.after ? decodeExportCursor(workspaceId, options.after, '--after') : 0;
+    const total = await countChangedCustomers(db, workspaceId, afterSeq, updatedSince);
+    const out = options.out ? fs.createWriteStream(options.out) : (ctx.stdoutStream ?? lineWriter(ctx.stdout));
+    const progress = createProgress({ label: 'export', total, stream: ctx.progressStream });
+    const result = await writeExportNdjson(db, workspaceId, out, { afterSeq, updatedSince, onProgress: (n) => progress.update(n) });
+    progress.stop();
+    if (out !== ctx.stdoutStream) await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    ctx.stderr(`exported ${result.exported} customer(s)${options.out ? ` to ${options.out}` : ''}; resume with --after ${result.endCursor}`);
+    if (options.out) ctx.stdout(result.endCursor);
+  });
+}
+
+interface ImportCliOptions {
+  workspace: string;
+  format: ImportFormat;
+  batchSize: string;
+  searchable?: string;
+  actor?: string;
+}
+
+/** Counts lines of line-based files so the progress bar can show an ETA. */
+async function countRecords(file: string, format: ImportFormat): Promise<number | null> {
+  const lineBased = format === 'csv' || /\.(nd)?jsonl?$|\.ndjson$/.test(file);
+  if (!lineBased || !/\.(csv|ndjson|jsonl)$/.test(file)) return null;
+  let lines = 0;
+  for await (const line of readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity })) {
+    // An export's trailer line is not a record.
+    if (line.trim() && !line.startsWith('{"trailer":')) lines += 1;
+  }
+  // An estimate for CSV: a quoted cell may span lines.
+  return format === 'csv' ? Math.max(lines - 1, 0) : lines;
+}
+
+/** Rejected records go to FILE.rejects.ndjson, created only when there is one. */
+function rejectWriter(file: string) {
+  const target = `${file}.rejects.ndjson`;
+  fs.rmSync(target, { force: true });
+  let fd: number | null = null;
+  return {
+    target,
+    write(rejection: Rejection) {
+      fd ??= fs.openSync(target, 'w');
+      fs.writeSync(fd, `${JSON.stringify(rejection)}\n`);
+    },
+    close() {
+      if (fd !== null) fs.closeSync(fd);
+    },
+  };
+}
+
+async function runImport(ctx: SyncCtx, file: string, options: ImportCliOptions): Promise<void> {
+  if (!fs.existsSync(file)) throw new Error(`no such file: ${file}`);
+  const batchSize = Number(options.batchSize);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10000) throw new Error('--batch-size must be a whole number from 1 to 10000');
+  await ctx.withWorkspace(options.workspace, async (db, workspaceId) => {
+    const rejects = rejectWriter(file);
+    const progress = createProgress({ label: 'import', total: await countRecords(file, options.format), stream: ctx.progressStream });
+    const source: AsyncIterable<SourceItem> = options.format === 'csv' ? readCsvRecords(file) : readRecords(file);
+    const actor = options.actor ?? `cli:${os.userInfo().username}`;
+    try {
+      const summary = await importCustomers(db, { workspaceId, actor, via: 'import' }, source, {
+        format: options.format,
+        batchSize,
+        searchableFields: options.searchable?.split(',').map((k) => k.trim()).filter(Boolean),
+        onReject: (rejection) => rejects.write(rejection),
+        onBatch: (s) => progress.update(s.read, `created ${s.created} updated ${s.updated} unchanged ${s.unchanged} rejected ${s.rejected}`),
+      });
+      progress.stop();
+      const rejected = summary.rejected > 0 ? ` (see ${rejects.target})` : '';
+      ctx.stdout(`created ${summary.created}, updated ${summary.updated}, unchanged ${summary.unchanged}, rejected ${summary.rejected}${rejected}`);
+    } finally {
+      rejects.close();
+    }
+  });
+}
+
+export function addSyncCommands(program: Command, ctx: SyncCtx, workspaceName: (value: string) => string): void {
+  program
+    .command('export')
+    .description('write the workspace change feed as NDJSON (a trailer line carries the resume cursor)')
+    .requiredOption('--workspace <name>', 'workspace to export', workspaceName)
+    .option('--since <iso>', 'only customers changed at or after this instant')
+    .option('--after <cursor>', 'resume after this cursor (from a previous export)')
+    .option('--out <file>', 'write to this file instead of stdout (then the cursor is printed on stdout)')
+    .action((options: ExportOptions) => runExport(ctx, options));
+  program
+    .command('import')
+    .description(`load customers from FILE; formats: ${IMPORT_FORMATS.join(', ')}`)
+    .argument('<file>', 'JSON array, list envelope, NDJSON, or CSV file')
+    .requiredOption('--workspace <name>', 'workspace to load into', workspaceName)
+    .requiredOption('--format <format>', `one of ${IMPORT_FORMATS.join(', ')}`, (value: string) => {
+      if (!(IMPORT_FORMATS as readonly string[]).includes(value)) throw new Error(`--format must be one of ${IMPORT_FORMATS.join(', ')}`);
+      return value;
+    })
+    .option('--batch-size <n>', 'records per transaction', '500')
+    .option('--searchable <keys>', 'comma-separated custom field keys to define as searchable when the import defines them')
+    .option('--actor <name>', 'who the audit log names as acting (default cli:<user>)')
+    .action((file: string, options: ImportCliOptions) => runImport(ctx, file, options));
+}

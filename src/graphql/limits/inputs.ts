@@ -1,0 +1,21 @@
+/**
+ * Bounds for query arguments (mutation inputs are bounded by src/services/validation.ts and
+ * answer with TOO_LONG / LIMIT_EXCEEDED userErrors). A query argument over its bound is a
+ * BAD_USER_INPUT error naming the argument, before any lookup runs.
+ */
+import { badUserInput } from '../../shared/errors';
+import { LIMITS } from '../../services/validation';
+
+export const ARGUMENT_BOUNDS = { id: LIMITS.id, externalId: LIMITS.id, email: LIMITS.email, list: LIMITS.list } as const;
+
+/** Returns the value when it is at most `max` characters long. */
+export function boundedString(value: string, max: number, argument: string): string {
+  if (value.length > max) throw badUserInput(`\`${argument}\` must be at most ${max} characters, got ${value.length}`, argument);
+  return value;
+}
+
+/** Returns the list when it has at most `max` items. */
+export function boundedList<T>(list: readonly T[], max: number, argument: string): readonly T[] {
+  if (list.length > max) throw badUserInput(`\`${argument}\` takes at most ${max} items, got ${list.length}`, argument);
+  return list;
+}

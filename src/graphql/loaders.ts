@@ -1,0 +1,164 @@
+/**
+ * Every DataLoader, created per request (never at module scope, so nothing is shared between
+ * workspaces or requests). Each batch function issues one statement for all its keys and
+ * returns results in key order, null for a missing key.
+ */
+import DataLoader from 'dataloader';
+import type { Kysely } from 'kysely';
+import { countActionsOfCustomers, findActionsByIds, listActionsOfCustomers } from '../store/actions.repository';
+import {
+  ALL_CUSTOMER_COLUMNS,
+  findCustomersBy,
+  type CustomerColumns,
+  type CustomerLookupColumn,
+  type KeysetPosition,
+} from '../store/customers.repository';
+import { findDefinitions, findValuesOfCustomers } from '../store/custom-fields.repository';
+import { countMembersOfCustomers, findMembersByIds, listMembersOfCustomers } from '../store/members.repository';
+import type {
+  ActionRecord,
+  CustomFieldDefinitionRecord,
+  CustomFieldValueRecord,
+  CustomerRecord,
+  MemberRecord,
+} from '../store/records';
+import type { Database } from '../store/tables';
+
+type Db = Kysely<Database>;
+
+/** Orders fetched rows by the requested keys: one result per key, null where missing. */
+function byKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | null)[] {
+  const found = new Map<K, V>();
+  for (const row of rows) found.set(keyOf(row), row);
+  return keys.map((key) => found.get(key) ?? null);
+}
+
+/** Groups fetched rows under the requested keys: a (possibly empty) list per key. */
+function groupedByKey<V>(keys: readonly string[], rows: V[], keyOf: (row: V) => string): V[][] {
+  const groups = new Map<string, V[]>(keys.map((key) => [key, []]));
+  for (const row of rows) groups.get(keyOf(row))?.push(row);
+  return keys.map((key) => groups.get(key) ?? []);
+}
+
+/** A nested-connection page request for one parent. */
+export interface ChildPageKey {
+  parentId: string;
+  /** Rows to fetch (the page size plus one, to know whether more exist). */
+  limit: number;
+  after: KeysetPosition | null;
+}
+
+const childPageKey = (key: ChildPageKey) => `${key.parentId}|${key.limit}|${key.after?.value ?? ''}|${key.after?.id ?? ''}`;
+
+type PageFetcher<V> = (
+  db: Db,
+  workspaceId: string,
+  parentIds: readonly string[],
+  limit: number,
+  after: KeysetPosition | null,
+) => Promise<V[]>;
+
+/**
+ * Pages of children for many parents: keys asking for the same page shape (size and cursor,
+ * nearly always "the first N") share one windowed statement.
+ */
+function childPageLoader<V extends { customerId: string }>(db: Db, workspaceId: string, fetch: PageFetcher<V>) {
+  return new DataLoader<ChildPageKey, V[], string>(
+    async (keys) => {
+      // Grouped in place (one array per shape, not a copy per key), answers by key position.
+      const shapes = new Map<string, number[]>();
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i];
+        const shape = `${key.limit}|${key.after?.value ?? ''}|${key.after?.id ?? ''}`;
+        const positions = shapes.get(shape);
+        if (positions) positions.push(i);
+        else shapes.set(shape, [i]);
+      }
+      const results = new Array<V[]>(keys.length);
+      for (const positions of shapes.values()) {
+        const { limit, after } = keys[positions[0]];
+        const parentIds = positions.map((i) => keys[i].parentId);
+        const rows = await fetch(db, workspaceId, parentIds, limit, after);
+        const lists = groupedByKey(parentIds, rows, (row) => row.customerId);
+        positions.forEach((at, i) => (results[at] = lists[i]));
+      }
+      return results;
+    },
+    { cacheKeyFn: childPageKey },
+  );
+}
+
+function customerLoader(
+  db: Db,
+  workspaceId: string,
+  column: CustomerLookupColumn,
+  keyOf: (c: CustomerRecord) => string,
+  columns: () => CustomerColumns,
+) {
+  return new DataLoader<string, CustomerRecord | null>(async (values) =>
+    byKey(values, await findCustomersBy(db, workspaceId, column, values, columns()), keyOf),
+  );
+}
+
+function countLoader(db: Db, workspaceId: string, count: typeof countMembersOfCustomers) {
+  return new DataLoader<string, number>(async (ids) => {
+    const counts = await count(db, workspaceId, ids);
+    return ids.map((id) => counts.get(id) ?? 0);
+  });
+}
+
+export function createLoaders(db: Db, workspaceId: string) {
+  let definitions: Promise<CustomFieldDefinitionRecord[]> | null = null;
+  // Whole records unless the operation's customer fields are known (src/graphql/customer-reads.ts).
+  let customerColumns = ALL_CUSTOMER_COLUMNS;
+  const columns = () => customerColumns;
+  return {
+    customerById: customerLoader(db, workspaceId, 'id', (c) => c.id, columns),
+    customerByExternalId: customerLoader(db, workspaceId, 'external_id', (c) => c.externalId ?? '', columns),
+    customerByEmail: customerLoader(db, workspaceId, 'email', (c) => c.email, columns),
+    /** The customer columns this request's reads select. */
+    customerColumns: columns,
+    /**
+     * A query operation whose customer fields are known reads only their columns. Set before
+     * execution; records a write primes are whole, so mixing them is safe.
+     */
+    readCustomerColumns(read: CustomerColumns): void {
+      customerColumns = read;
+    },
+    memberById: new DataLoader<string, MemberRecord | null>(async (ids) =>
+      byKey(ids, await findMembersByIds(db, workspaceId, ids), (m) => m.id),
+    ),
+    actionById: new DataLoader<string, ActionRecord | null>(async (ids) =>
+      byKey(ids, await findActionsByIds(db, workspaceId, ids), (a) => a.id),
+    ),
+    memberPage: childPageLoader<MemberRecord>(db, workspaceId, listMembersOfCustomers),
+    actionPage: childPageLoader<ActionRecord>(db, workspaceId, listActionsOfCustomers),
+    memberCount: countLoader(db, workspaceId, countMembersOfCustomers),
+    actionCount: countLoader(db, workspaceId, countActionsOfCustomers),
+    customFieldValues: new DataLoader<string, CustomFieldValueRecord[]>(async (ids) =>
+      groupedByKey(ids, await findValuesOfCustomers(db, workspaceId, ids), (v) => v.customerId),
+    ),
+    /** The workspace's definitions, read once per request. */
+    customFieldDefinitions(): Promise<CustomFieldDefinitionRecord[]> {
+      definitions ??= findDefinitions(db, workspaceId);
+      return definitions;
+    },
+    /** After a write: forget everything cached about the customer and remember its new state. */
+    customerChanged(customer: CustomerRecord): void {
+      for (const loader of [this.memberPage, this.actionPage]) loader.clearAll();
+      for (const loader of [this.memberCount, this.actionCount, this.customFieldValues]) loader.clear(customer.id);
+      this.customerByEmail.clearAll();
+      this.customerByExternalId.clearAll();
+      this.customerById.clear(customer.id).prime(customer.id, customer);
+    },
+    /** After a member write: its new state, or null once removed. */
+    memberChanged(id: string, member: MemberRecord | null): void {
+      this.memberById.clear(id).prime(id, member);
+    },
+    definitionsChanged(): void {
+      definitions = null;
+    },
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

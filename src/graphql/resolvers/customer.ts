@@ -1,0 +1,82 @@
+/** Customer queries, fields and mutations: arguments -> loader or service -> payload. */
+import { isUuid } from '../../shared/ids';
+import type { Context } from '../context';
+import type { Resolvers } from '../../generated/graphql';
+import { displayName } from '../../store/customers.repository';
+import type DataLoader from 'dataloader';
+import type { ChildPageKey } from '../loaders';
+import type { ActionRecord, CustomerRecord, MemberRecord } from '../../store/records';
+import { findCustomerPage } from '../../services/customer-query';
+import { archiveCustomer, createCustomer, restoreCustomer, updateCustomer, type CustomerResult } from '../../services/customers';
+import { buildConnection, decodeCursor, encodeCursor, parsePaging, type PagingArgs } from '../../services/paging';
+import { gravatarUrl } from '../../services/validation';
+import { referenceString, referenceUuid } from './reference';
+import { ARGUMENT_BOUNDS as MAX, boundedString } from '../limits/inputs';
+import { actorOf } from './who';
+
+/** After a write, later fields of the same request see the new state. */
+function primed(ctx: Context, result: CustomerResult): CustomerResult {
+  if (result.customer && result.userErrors.length === 0) ctx.loaders.customerChanged(result.customer);
+  return result;
+}
+
+/** A nested connection (members oldest first, actions newest first), batched per page shape. */
+function childPage<T extends MemberRecord | ActionRecord>(
+  ordering: 'members' | 'actions',
+  customer: CustomerRecord,
+  args: PagingArgs,
+  loader: DataLoader<ChildPageKey, T[], string>,
+  count: () => Promise<number>,
+) {
+  const paging = parsePaging({ first: args.first, after: args.after });
+  const after = paging.cursor ? decodeCursor(ordering, paging.cursor, 'after') : null;
+  return loader
+    .load({ parentId: customer.id, limit: paging.limit + 1, after })
+    .then((rows) => buildConnection(rows, paging, (row) => encodeCursor(ordering, { value: row.createdAt, id: row.id }), count));
+}
+
+export const customerResolvers: Resolvers = {
+  Query: {
+    customer: (_, { id }, ctx) => (isUuid(boundedString(id, MAX.id, 'id')) ? ctx.loaders.customerById.load(id) : null),
+    customerByExternalId: (_, { externalId }, ctx) =>
+      ctx.loaders.customerByExternalId.load(boundedString(externalId.trim(), MAX.externalId, 'externalId')),
+    customerByEmail: (_, { email }, ctx) => ctx.loaders.customerByEmail.load(boundedString(email.trim().toLowerCase(), MAX.email, 'email')),
+    customers: async (_, args, ctx) => {
+      // Only a filter naming custom fields needs the workspace's definitions (one statement saved per page).
+      const definitions = args.filter?.customFields?.length ? await ctx.loaders.customFieldDefinitions() : [];
+      const page = await findCustomerPage(ctx.db, ctx.workspace.id, args, definitions, ctx.loaders.customerColumns());
+      // Nested nodes that point back at their customer (member.customer) find it here.
+      for (const customer of page.nodes) ctx.loaders.customerById.prime(customer.id, customer);
+      return page;
+    },
+  },
+  Customer: {
+    // Either key (@key "id" or "externalId"); each kind batches through its own loader.
+    __resolveReference: (reference, ctx) => {
+      if ('id' in reference) {
+        const id = referenceUuid(reference);
+        return id ? ctx.loaders.customerById.load(id) : null;
+      }
+      const externalId = referenceString(reference, 'externalId')?.trim();
+      return externalId ? ctx.loaders.customerByExternalId.load(externalId) : null;
+    },
+    name: (customer) => displayName(customer),
+    avatarUrl: (customer) => customer.avatarUrl ?? gravatarUrl(customer.email),
+    url: (customer, _, ctx) => `${ctx.publicUrl}/customers/${customer.id}`,
+    customFields: (customer, _, ctx) => ctx.loaders.customFieldValues.load(customer.id),
+    members: async (customer, args, ctx) => {
+      const page = await childPage('members', customer, args, ctx.loaders.memberPage, () => ctx.loaders.memberCount.load(customer.id));
+      for (const member of page.nodes) ctx.loaders.memberById.prime(member.id, member);
+      return page;
+    },
+    actions: (customer, args, ctx) =>
+      childPage('actions', customer, args, ctx.loaders.actionPage, () => ctx.loaders.actionCount.load(customer.id)),
+  },
+  CustomerConnection: { totalCount: (connection) => connection.count() },
+  Mutation: {
+    createCustomer: async (_, { input }, ctx) => primed(ctx, await createCustomer(ctx.db, actorOf(ctx), input)),
+    updateCustomer: async (_, { input }, ctx) => primed(ctx, await updateCustomer(ctx.db, actorOf(ctx), input)),
+    archiveCustomer: async (_, { input }, ctx) => primed(ctx, await archiveCustomer(ctx.db, actorOf(ctx), input)),
+    restoreCustomer: async (_, { input }, ctx) => primed(ctx, await restoreCustomer(ctx.db, actorOf(ctx), input)),
+  },
+};

@@ -1,0 +1,134 @@
+/**
+ * Builds the Apollo Server (schema, plugins, error masking); listening is src/http/server.ts's job.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { GraphQLScalarType, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
+import type { Context } from './context';
+import { ErrorCode, formatError, isExpected } from '../shared/errors';
+import { customerReadsConcern } from './customer-reads';
+import { jitGateway } from './jit';
+import { guardEntityRepresentations } from './federation';
+import { costConcern, defaultLimits, type Limits } from './limits/plugin';
+import type { Resolvers } from '../generated/graphql';
+import { limitServerOptions, type LimitSettings } from './limits/server-options';
+import type { Logger } from '../shared/logger';
+import { resolverModules } from './resolvers';
+import { requestHooksPlugin, type RequestConcern } from './request-hooks';
+import { idempotencyConcern, withIdempotentMutations } from './idempotency';
+
+/** schema/ sits at the package root: two levels up from src/graphql/, three from dist/src/graphql/. */
+export function schemaDir(): string {
+  const candidates = [path.resolve(__dirname, '..', '..', 'schema'), path.resolve(__dirname, '..', '..', '..', 'schema')];
+  const found = candidates.find((dir) => fs.existsSync(path.join(dir, 'base.graphql')));
+  if (!found) throw new Error(`schema/ with base.graphql not found; looked in ${candidates.join(' and ')}`);
+  return found;
+}
+
+export function loadTypeDefs(): DocumentNode {
+  const dir = schemaDir();
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.graphql')).sort((a, b) => (a === 'base.graphql' ? -1 : b === 'base.graphql' ? 1 : a.localeCompare(b)));
+  return parse(files.map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n'));
+}
+
+/** Merges the per-domain resolver maps type by type (scalars are taken whole). */
+export function mergeResolvers(modules: Resolvers[]): Resolvers {
+  const merged: Record<string, unknown> = {};
+  for (const module of modules) {
+    for (const [type, fields] of Object.entries(module)) {
+      merged[type] = fields instanceof GraphQLScalarType ? fields : { ...(merged[type] as object | undefined), ...(fields as object) };
+    }
+  }
+  return merged as Resolvers;
+}
+
+export function buildSchema(): GraphQLSchema {
+  return guardEntityRepresentations(buildSubgraphSchema([{ typeDefs: loadTypeDefs(), resolvers: mergeResolvers(resolverModules) }]));
+}
+
+/** One log line per request; unexpected errors logged in full, with the request id. */
+function requestLogging(logger: Logger): RequestConcern<Context> {
+  return ({ contextValue }) => {
+    const started = process.hrtime.bigint();
+    return {
+      didEncounterErrors({ errors }) {
+        for (const error of errors) {
+          if (!isExpected(error) && !error.extensions?.code?.toString().startsWith('GRAPHQL_')) {
+            logger.error({ requestId: contextValue.requestId, err: error.originalError ?? error, path: error.path }, 'unexpected error');
+          }
+        }
+      },
+      willSendResponse({ response, operationName, errors }) {
+        if (response.body.kind === 'single') {
+          for (const error of response.body.singleResult.errors ?? []) {
+            if (error.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR) {
+              (error.extensions as Record<string, unknown>).requestId = contextValue.requestId;
+            }
+          }
+        }
+        // The line's fields cost a few allocations; skip them when info lines are not written.
+        if (!logger.isLevelEnabled('info')) return;
+        logger.info(
+          {
+            requestId: contextValue.requestId,
+            workspace: contextValue.workspace.name,
+            operationName: operationName ?? null,
+            durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e3) / 1e3,
+            outcome: errors && errors.length > 0 ? 'error' : 'ok',
+            errorCodes: errors?.map((e) => e.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR),
+          },
+          'graphql request',
+        );
+      },
+    };
+  };
+}
+
+export interface ServerOptions {
+  logger: Logger;
+  schema?: GraphQLSchema;
+  /** Request limits (src/graphql/limits); anything left out takes its default. */
+  limits?: Partial<LimitSettings>;
+  /** Execute with graphql-jit (src/graphql/jit.ts; default) or plain graphql-js. */
+  jit?: boolean;
+  /** Query cost limit and rate limiting; without it, the default cost limit and no rate limiting. */
+  cost?: Limits;
+}
+
+export function createApolloServer(options: ServerOptions): ApolloServer<Context> {
+  const limits = limitServerOptions<Context>(withIdempotentMutations(options.schema ?? buildSchema()), options.limits);
+  return new ApolloServer<Context>({
+    // Compiled execution through Apollo's gateway hook: validation, plugins and formatError unchanged.
+    ...(options.jit === false ? { schema: limits.schema } : { gateway: jitGateway(limits.schema) }),
+    validationRules: limits.validationRules,
+    parseOptions: limits.parseOptions,
+    formatError,
+    includeStacktraceInErrorResponses: false,
+    // "Did you mean ...?" suggestions would describe the schema to callers without a key.
+    hideSchemaDetailsFromClientErrors: true,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    // src/index.ts drains HTTP first, then stops Apollo and closes the database, in that order.
+    stopOnTerminationSignals: false,
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      // No cache hints are used; the default cache-control plugin wraps every field.
+      ApolloServerPluginCacheControlDisabled(),
+      // Inline traces (ftv1) only for a trusted router. Ahead of the request hooks, so its trace
+      // is in the response's extensions before the cost report, as when it sat among the limits.
+      ...limits.plugins,
+      // Limits, logging, cost, idempotency and narrowed customer reads: one plugin, so a request pays for one listener (src/graphql/request-hooks.ts).
+      requestHooksPlugin<Context>([
+        ...limits.concerns,
+        requestLogging(options.logger),
+        costConcern(options.cost ?? defaultLimits(), options.logger),
+        idempotencyConcern(),
+        customerReadsConcern(),
+      ]),
+    ],
+  });
+}

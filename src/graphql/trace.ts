@@ -1,0 +1,39 @@
+/**
+ * Inline traces (ftv1) for a trusted router only. A trace shows how long every resolver took
+ * and which failed, so an open subgraph must not hand it to whoever sends
+ * `apollo-federation-include-trace: ftv1`.
+ *
+ * TRUSTED_GATEWAY holds a shared secret; the router adds it to every subgraph request as the
+ * `X-Trusted-Gateway` header (Apollo Router: `headers.all.request: - insert: { name:
+ * x-trusted-gateway, value: ... }`). Only a request carrying it gets a trace, and only when it
+ * also asks for one. Error messages in traces stay masked. Without TRUSTED_GATEWAY inline
+ * tracing is off altogether.
+ */
+import crypto from 'node:crypto';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import type { LimitSettings } from './limits/settings';
+
+export const TRUSTED_GATEWAY_HEADER = 'x-trusted-gateway';
+
+/** Constant-time comparison of the presented secret (hashing first evens out the lengths). */
+export function isTrustedGateway(presented: string | undefined, secret: string | undefined): boolean {
+  if (!secret || !presented) return false;
+  const digest = (value: string) => crypto.createHash('sha256').update(value, 'utf8').digest();
+  return crypto.timingSafeEqual(digest(presented), digest(secret));
+}
+
+export function inlineTracePlugin<T extends object>(settings: LimitSettings): ApolloServerPlugin<T> {
+  const secret = settings.trustedGateway;
+  if (!secret) return ApolloServerPluginInlineTraceDisabled() as ApolloServerPlugin<T>;
+  const inline = ApolloServerPluginInlineTrace({ includeErrors: { masked: true } }) as ApolloServerPlugin<T>;
+  // Keeps the plugin's internal id, so Apollo does not add its own always-on subgraph tracing.
+  return {
+    ...inline,
+    async requestDidStart(requestContext) {
+      if (!isTrustedGateway(requestContext.request.http?.headers.get(TRUSTED_GATEWAY_HEADER), secret)) return;
+      return inline.requestDidStart?.(requestContext);
+    },
+  };
+}

@@ -1,0 +1,227 @@
+/**
+ * The HTTP front: `/graphql` through Apollo's executeHTTPGraphQLRequest, `/health`, and the
+ * explorer at `/`. Plain node:http keeps the request path short and the dependencies few.
+ */
+import crypto from 'node:crypto';
+import http from 'node:http';
+import { sql } from 'kysely';
+import { HeaderMap, type ApolloServer } from '@apollo/server';
+import { contextFromHeaders, type Context, type ContextDeps } from '../graphql/context';
+import { GraphQLError } from 'graphql';
+import { ErrorCode, INTERNAL_MESSAGE, badUserInput, isExpected } from '../shared/errors';
+import { writeExportNdjson } from '../services/export-stream';
+import { decodeExportCursor } from '../services/export';
+import { explorerAsset, explorerHtml } from './explorer';
+import type { HttpTimeouts } from '../config';
+import { RequestDeadline, attachDeadline, withinDeadline } from '../graphql/deadline';
+import { DEFAULT_LIMITS } from '../graphql/limits/settings';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface HttpOptions extends ContextDeps {
+  apollo: ApolloServer<Context>;
+  explorer: boolean;
+  /** Execution deadline of a GraphQL request (see src/graphql/deadline.ts); defaults to 10 s. */
+  executionTimeoutMs?: number;
+  /** node:http timeouts; defaults 30 s request, 15 s headers, 5 s keep-alive. */
+  timeouts?: HttpTimeouts;
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) return reject(new BodyTooLarge());
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      // Stop keeping the body but let the 413 go out before the connection is closed.
+      chunks.length = 0;
+      req.off('data', onData);
+      req.resume();
+      reject(new BodyTooLarge());
+    };
+    req.on('data', onData);
+    // Most bodies arrive in one chunk: decode it as it is rather than copy it into a new Buffer first.
+    req.on('end', () => resolve((chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+function requestIdOf(req: http.IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : crypto.randomUUID();
+}
+
+function parseBody(text: string, contentType: string | undefined): unknown {
+  if (!contentType?.toLowerCase().includes('application/json')) return text;
+  try {
+    return text === '' ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The request's headers as Apollo's HeaderMap (repeated headers joined, as node:http does). */
+function headerMapOf(req: http.IncomingMessage): HeaderMap {
+  const headers = new HeaderMap();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return headers;
+}
+
+async function handleGraphql(req: http.IncomingMessage, res: http.ServerResponse, search: string, options: HttpOptions, requestId: string) {
+  const headers = headerMapOf(req);
+  const text = req.method === 'POST' ? await readBody(req, MAX_BODY_BYTES) : '';
+  const body = parseBody(text, req.headers['content-type']);
+  if (req.method === 'POST' && req.headers['content-type']?.includes('application/json') && body === undefined) {
+    return sendJson(res, 400, { errors: [{ message: 'The request body is not valid JSON.', extensions: { code: ErrorCode.BAD_REQUEST } }] });
+  }
+  const deadline = new RequestDeadline(options.executionTimeoutMs ?? DEFAULT_LIMITS.executionTimeoutMs);
+  const running = options.apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
+    context: async () => attachDeadline(await authenticated(options, headers, requestId), deadline),
+  });
+  const response = await withinDeadline(deadline, running, requestId, () =>
+    options.logger.warn({ requestId, deadlineMs: deadline.timeoutMs }, 'request answered at its execution deadline'),
+  );
+  for (const [name, value] of response.headers) res.setHeader(name, value);
+  res.statusCode = response.status ?? 200;
+  if (response.body.kind === 'complete') return void res.end(response.body.string);
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
+}
+
+/**
+ * Context creation runs before Apollo's request hooks, so a failure there (the database
+ * is down during the key lookup) is logged and given its request id here.
+ */
+async function authenticated(options: HttpOptions, headers: HeaderMap, requestId: string): Promise<Context> {
+  try {
+    return await contextFromHeaders(options, headers, requestId);
+  } catch (error) {
+    if (isExpected(error)) throw error;
+    options.logger.error({ err: error, requestId }, 'authentication failed unexpectedly');
+    throw new GraphQLError(INTERNAL_MESSAGE, { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, requestId, http: { status: 500 } } });
+  }
+}
+
+/** `GET /export/customers.ndjson?updatedSince=...&after=...`: the change feed as a stream. */
+async function handleExport(req: http.IncomingMessage, res: http.ServerResponse, url: URL, options: HttpOptions, requestId: string) {
+  const headers = headerMapOf(req);
+  let ctx: Context;
+  let afterSeq = 0;
+  let updatedSince: string | null = null;
+  try {
+    ctx = await authenticated(options, headers, requestId);
+    const after = url.searchParams.get('after');
+    if (after) afterSeq = decodeExportCursor(ctx.workspace.id, after);
+    updatedSince = parseInstant(url.searchParams.get('updatedSince'));
+  } catch (error) {
+    if (!(error instanceof GraphQLError)) throw error;
+    const status = (error.extensions.http as { status?: number } | undefined)?.status ?? 400;
+    return sendJson(res, status, { errors: [{ message: error.message, extensions: { code: error.extensions.code } }] });
+  }
+  res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
+  try {
+    await writeExportNdjson(ctx.db, ctx.workspace.id, res, { afterSeq, updatedSince });
+  } catch (error) {
+    // Headers are sent: the missing trailer tells the reader the stream is incomplete.
+    if (!res.destroyed) ctx.logger.error({ err: error }, 'export stream failed');
+  }
+  res.end();
+}
+
+function parseInstant(value: string | null): string | null {
+  if (value === null || value === '') return null;
+  const time = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(time)) {
+    throw badUserInput('`updatedSince` must be an ISO 8601 date-time such as 2026-01-31T00:00:00Z', 'updatedSince');
+  }
+  return new Date(time).toISOString();
+}
+
+async function handleHealth(res: http.ServerResponse, options: HttpOptions) {
+  try {
+    await sql`select 1`.execute(options.db);
+    sendJson(res, 200, { status: 'ok' });
+  } catch {
+    sendJson(res, 503, { status: 'unavailable', reason: 'database unreachable' });
+  }
+}
+
+function handleExplorer(res: http.ServerResponse, url: URL): boolean {
+  if (url.pathname === '/') {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(explorerHtml({ endpoint: '/graphql', title: 'customer-gateway explorer' }));
+    return true;
+  }
+  const asset = explorerAsset(url.pathname);
+  if (!asset) return false;
+  res.writeHead(200, { 'content-type': asset.contentType, 'cache-control': 'public, max-age=31536000, immutable' });
+  res.end(asset.body);
+  return true;
+}
+
+async function route(req: http.IncomingMessage, res: http.ServerResponse, options: HttpOptions, draining: boolean): Promise<void> {
+  const requestId = requestIdOf(req);
+  res.setHeader('x-request-id', requestId);
+  if (draining) {
+    // Shutting down: requests that arrive now (on kept-alive connections) are turned away
+    // untouched, so a load balancer retries them on another instance.
+    res.setHeader('connection', 'close');
+    return sendJson(res, 503, { errors: [{ message: 'The server is shutting down; retry.', extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } }] }, { 'retry-after': '1' });
+  }
+  // The usual request (a POST to exactly `/graphql`) needs no WHATWG URL parse: its path is that
+  // and its query string empty, which is what the parse would give.
+  if (req.url === '/graphql') return handleGraphql(req, res, '', options, requestId);
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (url.pathname === '/graphql') return handleGraphql(req, res, url.search, options, requestId);
+  if (url.pathname === '/health' && req.method === 'GET') return handleHealth(res, options);
+  if (url.pathname === '/export/customers.ndjson' && req.method === 'GET') return handleExport(req, res, url, options, requestId);
+  if (options.explorer && req.method === 'GET' && handleExplorer(res, url)) return;
+  sendJson(res, 404, { error: 'not found', hint: 'GraphQL is served at /graphql' });
+}
+
+export interface GatewayHttpServer extends http.Server {
+  /** Stop taking requests: in-flight ones finish and close their connections; new ones get 503. */
+  drain(): void;
+}
+
+export function createHttpServer(options: HttpOptions): GatewayHttpServer {
+  let draining = false;
+  const inFlight = new Set<http.ServerResponse>();
+  const server = http.createServer((req, res) => {
+    if (draining) res.shouldKeepAlive = false;
+    inFlight.add(res);
+    res.on('close', () => inFlight.delete(res));
+    route(req, res, options, draining).catch((error: unknown) => {
+      if (error instanceof BodyTooLarge) {
+        res.shouldKeepAlive = false;
+        return sendJson(res, 413, { errors: [{ message: `The request body exceeds ${MAX_BODY_BYTES} bytes.`, extensions: { code: ErrorCode.BAD_REQUEST } }] });
+      }
+      options.logger.error({ err: error, url: req.url }, 'unhandled HTTP error');
+      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: INTERNAL_MESSAGE, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
+      else res.end();
+    });
+  }) as GatewayHttpServer;
+  server.requestTimeout = options.timeouts?.requestTimeoutMs ?? 30_000;
+  server.headersTimeout = options.timeouts?.headersTimeoutMs ?? 15_000;
+  server.keepAliveTimeout = options.timeouts?.keepAliveTimeoutMs ?? 5_000;
+  server.drain = () => {
+    draining = true;
+    server.closeIdleConnections();
+    // In-flight responses close their connection when done, so none lingers as keep-alive.
+    for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+  };
+  return server;
+}
