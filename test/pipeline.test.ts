@@ -16,6 +16,7 @@ import { createCustomer } from '../src/services/customers';
 import { withBeforeCommitHook } from '../src/store/engine';
 import { findIdempotencyKey, markCommitted } from '../src/store/idempotency.repository';
 import { parse } from 'graphql';
+import { startTestApp, type RunningApp } from './app-harness';
 import { createTestEnv, PUBLIC_URL, silentLogger, type TestEnv } from './helpers';
 
 describe('buildSchema', () => {
@@ -115,5 +116,40 @@ describe('a mutation refused at its deadline under an Idempotency-Key', () => {
     expect(retry.result.errors).toBeUndefined();
     expect(retry.http.headers.get(REPLAYED_HEADER)).toBe('true');
     expect(retry.result.data).toEqual({ createCustomer: { customer: { id: committed.customer?.id, email }, userErrors: [] } });
+  });
+});
+
+describe('deep input under an Idempotency-Key, over HTTP', () => {
+  let running: RunningApp;
+  beforeAll(async () => {
+    running = await startTestApp();
+  });
+  afterAll(() => running.close());
+
+  async function post(body: string, headers: Record<string, string> = {}) {
+    const res = await fetch(`${running.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${running.a.key}`, ...headers },
+      body,
+    });
+    return { status: res.status, json: (await res.json()) as { data?: { createCustomer: { userErrors: { field: string[]; code: string }[] } }; errors?: unknown[] } };
+  }
+
+  it('answers 20,000-deep metadata with the same userError with the header as without it', async () => {
+    const depth = 20_000;
+    // Written out by hand: the point is a body no recursive walk survives.
+    const metadata = `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+    const body = (email: string) => `{"query":${JSON.stringify(CREATE)},"variables":{"in":{"email":"${email}","metadata":${metadata}}}}`;
+
+    const plain = await post(body('deep-plain@example.com'));
+    const keyed = await post(body('deep-keyed@example.com'), { 'idempotency-key': 'deep-metadata' });
+
+    expect(plain.status).toBe(200);
+    expect(keyed.status).toBe(200);
+    expect(keyed.json.errors).toBeUndefined();
+    expect(keyed.json.data?.createCustomer.userErrors).toEqual(plain.json.data?.createCustomer.userErrors);
+    expect(keyed.json.data?.createCustomer.userErrors).toEqual([
+      expect.objectContaining({ field: ['metadata', 'a'], code: 'INVALID' }),
+    ]);
   });
 });

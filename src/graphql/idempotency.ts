@@ -95,14 +95,40 @@ export function parseIdempotencyKey(value: string | undefined): string | null {
   return value;
 }
 
-/** JSON with object keys sorted, so `{a, b}` and `{b, a}` are the same request. */
+/** Text that `canonical` emits as it is, as opposed to a value still to be written. */
+class Literal {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * JSON with object keys sorted, so `{a, b}` and `{b, a}` are the same request. Iterative, not
+ * recursive: variables nest as deep as the client sends them (the body size is the only bound),
+ * and a request must get the same answer with the header as without it, not a stack overflow.
+ */
 function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  const out: string[] = [];
+  const work: unknown[] = [value];
+  while (work.length > 0) {
+    const item = work.pop();
+    if (item instanceof Literal) {
+      out.push(item.text);
+    } else if (Array.isArray(item)) {
+      work.push(new Literal(']'));
+      for (let i = item.length - 1; i >= 0; i -= 1) work.push(item[i], new Literal(i === 0 ? '' : ','));
+      work.push(new Literal('['));
+    } else if (item !== null && typeof item === 'object') {
+      const entries = Object.entries(item as Record<string, unknown>).filter(([, v]) => v !== undefined);
+      entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      work.push(new Literal('}'));
+      for (let i = entries.length - 1; i >= 0; i -= 1) {
+        work.push(entries[i][1], new Literal(`${i === 0 ? '' : ','}${JSON.stringify(entries[i][0])}:`));
+      }
+      work.push(new Literal('{'));
+    } else {
+      out.push(JSON.stringify(item) ?? 'null');
+    }
   }
-  return JSON.stringify(value) ?? 'null';
+  return out.join('');
 }
 
 /** What makes two requests "the same": the printed document, operation name and variables. */
