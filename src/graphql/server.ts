@@ -115,6 +115,7 @@ function requestLogging(logger: Logger): RequestConcern<Context> {
 
 export interface ServerOptions {
   logger: Logger;
+  /** A schema from buildSchema (resolver pipeline applied); built here when left out. */
   schema?: GraphQLSchema;
   /** Request limits (src/graphql/limits); anything left out takes its default. */
   limits?: Partial<LimitSettings>;
