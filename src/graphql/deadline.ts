@@ -21,8 +21,9 @@
  */
 import type { BaseContext, HTTPGraphQLResponse } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
-import { GraphQLError, defaultFieldResolver, type GraphQLSchema } from 'graphql';
+import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../shared/errors';
+import type { ResolverWrapper } from './pipeline';
 import type { RequestConcern, RequestHooks } from './request-hooks';
 
 export class RequestDeadline {
@@ -71,23 +72,12 @@ export function deadlineOperation<T extends BaseContext>(): RequestConcern<T> {
   return ({ contextValue }) => (deadlineOf(contextValue) ? hooks : undefined);
 }
 
-const GUARDED = Symbol('deadline-guarded');
-
-/** Makes every mutation field refuse to start once its request was answered at the deadline. */
-export function guardMutations(schema: GraphQLSchema): GraphQLSchema {
-  const mutation = schema.getMutationType();
-  for (const field of Object.values(mutation?.getFields() ?? {})) {
-    const resolve = field.resolve ?? defaultFieldResolver;
-    if ((resolve as { [GUARDED]?: boolean })[GUARDED]) continue;
-    const guarded: typeof resolve = (source, args, context: unknown, info) => {
-      const deadline = deadlineOf(context);
-      if (deadline?.answered) throw deadlineError(deadline.timeoutMs, `\`${info.fieldName}\` was not started and wrote nothing`);
-      return resolve(source, args, context, info);
-    };
-    field.resolve = Object.assign(guarded, { [GUARDED]: true });
-  }
-  return schema;
-}
+/** Resolver wrapper for mutation fields (composed in pipeline.ts): refuses to start once the request was answered at the deadline. */
+export const refuseAfterDeadline: ResolverWrapper = (next) => (source, args, context, info) => {
+  const deadline = deadlineOf(context);
+  if (deadline?.answered) throw deadlineError(deadline.timeoutMs, `\`${info.fieldName}\` was not started and wrote nothing`);
+  return next(source, args, context, info);
+};
 
 function timeoutResponse(deadline: RequestDeadline, requestId: string): HTTPGraphQLResponse {
   const error = deadlineError(deadline.timeoutMs, 'nothing was written');

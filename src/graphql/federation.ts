@@ -4,8 +4,9 @@
  * library throws a plain Error for them, which would be masked as INTERNAL_SERVER_ERROR, or
  * it echoes a non-entity's fields back unresolved), and the SDL a supergraph composes from.
  */
-import { executeSync, isUnionType, parse, type GraphQLSchema } from 'graphql';
+import { executeSync, parse, type GraphQLSchema } from 'graphql';
 import { badUserInput } from '../shared/errors';
+import type { ResolverWrapper } from './pipeline';
 
 function describeValue(value: unknown): string {
   return value === null ? 'null' : typeof value === 'object' ? `__typename ${JSON.stringify((value as Record<string, unknown>).__typename ?? null)}` : typeof value;
@@ -20,20 +21,14 @@ function checkRepresentation(representation: unknown, index: number, entities: R
   );
 }
 
-/** Wraps `Query._entities` of a schema built by buildSubgraphSchema with the check above. */
-export function guardEntityRepresentations(schema: GraphQLSchema): GraphQLSchema {
-  const field = schema.getQueryType()?.getFields()._entities;
-  const union = schema.getType('_Entity');
-  const resolve = field?.resolve;
-  if (!field || !resolve || !isUnionType(union)) {
-    throw new Error('expected a subgraph schema with Query._entities and the _Entity union; does the SDL declare any @key?');
-  }
-  const entities = new Set(union.getTypes().map((type) => type.name));
-  field.resolve = (source, args: { representations: unknown[] }, context, info) => {
-    args.representations.forEach((representation, index) => checkRepresentation(representation, index, entities));
-    return resolve(source, args, context, info);
+/** Resolver wrapper for `Query._entities` (composed in pipeline.ts): checks every representation first. */
+export function entityRepresentationGuard(entities: ReadonlySet<string>): ResolverWrapper {
+  return (next) => (source, args, context, info) => {
+    const representations = args.representations;
+    if (!Array.isArray(representations)) throw new Error(`expected _entities(representations:) to be a list; got ${describeValue(representations)}`);
+    representations.forEach((representation, index) => checkRepresentation(representation, index, entities));
+    return next(source, args, context, info);
   };
-  return schema;
 }
 
 /**

@@ -26,9 +26,10 @@
  */
 import crypto from 'node:crypto';
 import { HeaderMap, type GraphQLRequestContext } from '@apollo/server';
-import { defaultFieldResolver, GraphQLError, print, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { GraphQLError, print, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import type { Context } from './context';
 import { ErrorCode } from '../shared/errors';
+import type { ResolverWrapper } from './pipeline';
 import type { RequestConcern } from './request-hooks';
 import { withBeforeCommitHook, type Tx } from '../store/engine';
 import {
@@ -94,14 +95,40 @@ export function parseIdempotencyKey(value: string | undefined): string | null {
   return value;
 }
 
-/** JSON with object keys sorted, so `{a, b}` and `{b, a}` are the same request. */
+/** Text that `canonical` emits as it is, as opposed to a value still to be written. */
+class Literal {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * JSON with object keys sorted, so `{a, b}` and `{b, a}` are the same request. Iterative, not
+ * recursive: variables nest as deep as the client sends them (the body size is the only bound),
+ * and a request must get the same answer with the header as without it, not a stack overflow.
+ */
 function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  const out: string[] = [];
+  const work: unknown[] = [value];
+  while (work.length > 0) {
+    const item = work.pop();
+    if (item instanceof Literal) {
+      out.push(item.text);
+    } else if (Array.isArray(item)) {
+      work.push(new Literal(']'));
+      for (let i = item.length - 1; i >= 0; i -= 1) work.push(item[i], new Literal(i === 0 ? '' : ','));
+      work.push(new Literal('['));
+    } else if (item !== null && typeof item === 'object') {
+      const entries = Object.entries(item as Record<string, unknown>).filter(([, v]) => v !== undefined);
+      entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      work.push(new Literal('}'));
+      for (let i = entries.length - 1; i >= 0; i -= 1) {
+        work.push(entries[i][1], new Literal(`${i === 0 ? '' : ','}${JSON.stringify(entries[i][0])}:`));
+      }
+      work.push(new Literal('{'));
+    } else {
+      out.push(JSON.stringify(item) ?? 'null');
+    }
   }
-  return JSON.stringify(value) ?? 'null';
+  return out.join('');
 }
 
 /** What makes two requests "the same": the printed document, operation name and variables. */
@@ -148,6 +175,8 @@ interface RequestState {
   decision: Decision;
   /** The mutation's transaction wrote the `committed` mark (its commit then followed). */
   committed: boolean;
+  /** The mutation field answered from a recovered key's stored payload. */
+  recovered: boolean;
 }
 
 /** Per request, keyed by the context object the resolvers receive. */
@@ -179,27 +208,20 @@ function commitMark(state: RequestState, token: string) {
 }
 
 /**
- * Wraps every Mutation field so that, under a claimed key, its transaction carries the commit
- * mark, and, when recovering a committed key, it answers from the stored payload instead.
+ * Resolver wrapper for mutation fields (composed in pipeline.ts). Under a claimed key, the
+ * transaction the field opens carries the commit mark; when recovering a committed key, the
+ * field answers from the stored payload instead of running.
  */
-const wrapped = new WeakSet<GraphQLSchema>();
-
-export function withIdempotentMutations(schema: GraphQLSchema): GraphQLSchema {
-  if (wrapped.has(schema)) return schema;
-  wrapped.add(schema);
-  const fields = schema.getMutationType()?.getFields() ?? {};
-  for (const field of Object.values(fields)) {
-    const resolve = field.resolve ?? defaultFieldResolver;
-    field.resolve = (source, args, ctx: Context, info) => {
-      const state = states.get(ctx);
-      if (!state) return resolve(source, args, ctx, info);
-      if (state.decision.kind === 'recover') return state.decision.payload;
-      if (state.decision.kind !== 'execute') return resolve(source, args, ctx, info);
-      return withBeforeCommitHook(commitMark(state, state.decision.token), () => resolve(source, args, ctx, info));
-    };
+export const idempotentMutation: ResolverWrapper = (next) => (source, args, ctx, info) => {
+  const state = states.get(ctx);
+  if (!state) return next(source, args, ctx, info);
+  if (state.decision.kind === 'recover') {
+    state.recovered = true;
+    return state.decision.payload;
   }
-  return schema;
-}
+  if (state.decision.kind !== 'execute') return next(source, args, ctx, info);
+  return withBeforeCommitHook(commitMark(state, state.decision.token), () => next(source, args, ctx, info));
+};
 
 function hasTopLevelErrors(requestContext: GraphQLRequestContext<Context>): boolean {
   const body = requestContext.response.body;
@@ -212,6 +234,9 @@ async function settle(requestContext: GraphQLRequestContext<Context>, state: Req
   const body = response.body?.kind === 'single' ? JSON.stringify(response.body.singleResult) : null;
   const status = response.http.status ?? 200;
   if (state.decision.kind === 'recover') {
+    // Stored only when the field did answer from the payload: a response without it (refused at
+    // the deadline, say) would otherwise replace the committed result for every later retry.
+    if (!state.recovered) return;
     response.http.headers.set(REPLAYED_HEADER, 'true');
     if (body !== null) await storeResponse(contextValue.db, state.scope, { recoveredHash: state.hash }, { status, body });
     return;
@@ -249,7 +274,7 @@ export function idempotencyConcern(options: IdempotencyOptions = IDEMPOTENCY_DEF
           await purgeExpiredKeys(contextValue.db, now);
         }
         const claimed = claimKey(contextValue.db, scope, hash, options).then((decision) => {
-          states.set(contextValue, { scope, hash, decision, committed: false });
+          states.set(contextValue, { scope, hash, decision, committed: false, recovered: false });
         });
         claiming.set(contextValue, claimed.catch(() => undefined));
         await claimed;

@@ -7,19 +7,20 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
+import { addResolversToSchema, checkForResolveTypeResolver } from '@graphql-tools/schema';
 import { GraphQLScalarType, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Context } from './context';
 import { ErrorCode, formatError, isExpected } from '../shared/errors';
 import { customerReadsConcern } from './customer-reads';
 import { jitGateway } from './jit';
-import { guardEntityRepresentations } from './federation';
 import { costConcern, defaultLimits, type Limits } from './limits/plugin';
 import type { Resolvers } from '../generated/graphql';
 import { limitServerOptions, type LimitSettings } from './limits/server-options';
 import type { Logger } from '../shared/logger';
 import { resolverModules } from './resolvers';
 import { requestHooksPlugin, type RequestConcern } from './request-hooks';
-import { idempotencyConcern, withIdempotentMutations } from './idempotency';
+import { idempotencyConcern } from './idempotency';
+import { applyResolverPipeline } from './pipeline';
 
 /** schema/ sits at the package root: two levels up from src/graphql/, three from dist/src/graphql/. */
 export function schemaDir(): string {
@@ -35,19 +36,43 @@ export function loadTypeDefs(): DocumentNode {
   return parse(files.map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n'));
 }
 
-/** Merges the per-domain resolver maps type by type (scalars are taken whole). */
-export function mergeResolvers(modules: Resolvers[]): Resolvers {
-  const merged: Record<string, unknown> = {};
-  for (const module of modules) {
-    for (const [type, fields] of Object.entries(module)) {
-      merged[type] = fields instanceof GraphQLScalarType ? fields : { ...(merged[type] as object | undefined), ...(fields as object) };
+/**
+ * `__resolveReference` is Federation's, not a field: buildSubgraphSchema installs it (with
+ * `_entities` and `_service`); the rest of each map is attached by addResolversToSchema.
+ */
+function splitReferenceResolvers(modules: readonly Resolvers[]): { references: Resolvers; fields: Resolvers[] } {
+  const references: Record<string, unknown> = {};
+  const fields = modules.map((module) => {
+    const rest: Record<string, unknown> = {};
+    for (const [type, resolvers] of Object.entries(module as Record<string, unknown>)) {
+      if (resolvers instanceof GraphQLScalarType || typeof resolvers !== 'object' || resolvers === null || !('__resolveReference' in resolvers)) {
+        rest[type] = resolvers;
+        continue;
+      }
+      const { __resolveReference, ...others } = resolvers as Record<string, unknown>;
+      references[type] = { __resolveReference };
+      rest[type] = others;
     }
-  }
-  return merged as Resolvers;
+    return rest as Resolvers;
+  });
+  return { references: references as Resolvers, fields };
 }
 
-export function buildSchema(): GraphQLSchema {
-  return guardEntityRepresentations(buildSubgraphSchema([{ typeDefs: loadTypeDefs(), resolvers: mergeResolvers(resolverModules) }]));
+/**
+ * The schema, in three steps: the subgraph from the SDL; each domain's resolver map attached,
+ * where a resolver for anything the SDL lacks stops the start; then the resolver pipeline
+ * (pipeline.ts: the entity guard, the deadline and idempotency around mutations).
+ */
+export function buildSchema(modules: readonly Resolvers[] = resolverModules): GraphQLSchema {
+  const { references, fields } = splitReferenceResolvers(modules);
+  const subgraph = buildSubgraphSchema([{ typeDefs: loadTypeDefs(), resolvers: references }]);
+  const withResolvers = fields.reduce(
+    (schema, resolvers) => addResolversToSchema({ schema, resolvers, resolverValidationOptions: { requireResolversToMatchSchema: 'error' } }),
+    subgraph,
+  );
+  // Once every map is attached: an interface or union the domains may each contribute to.
+  checkForResolveTypeResolver(withResolvers, 'error');
+  return applyResolverPipeline(withResolvers);
 }
 
 /** One log line per request; unexpected errors logged in full, with the request id. */
@@ -90,6 +115,7 @@ function requestLogging(logger: Logger): RequestConcern<Context> {
 
 export interface ServerOptions {
   logger: Logger;
+  /** A schema from buildSchema (resolver pipeline applied); built here when left out. */
   schema?: GraphQLSchema;
   /** Request limits (src/graphql/limits); anything left out takes its default. */
   limits?: Partial<LimitSettings>;
@@ -100,10 +126,11 @@ export interface ServerOptions {
 }
 
 export function createApolloServer(options: ServerOptions): ApolloServer<Context> {
-  const limits = limitServerOptions<Context>(withIdempotentMutations(options.schema ?? buildSchema()), options.limits);
+  const schema = options.schema ?? buildSchema();
+  const limits = limitServerOptions<Context>(options.limits);
   return new ApolloServer<Context>({
     // Compiled execution through Apollo's gateway hook: validation, plugins and formatError unchanged.
-    ...(options.jit === false ? { schema: limits.schema } : { gateway: jitGateway(limits.schema) }),
+    ...(options.jit === false ? { schema } : { gateway: jitGateway(schema) }),
     validationRules: limits.validationRules,
     parseOptions: limits.parseOptions,
     formatError,

@@ -57,11 +57,21 @@ export type Tx = Kysely<Database>;
 
 /**
  * Runs as the last statement(s) of a write transaction, before COMMIT, with the transaction's
- * result; throwing rolls the whole transaction back. The idempotency layer sets one around a
- * mutation resolver so the key's record commits atomically with the mutation's writes.
+ * result; throwing rolls the whole transaction back. The idempotency wrapper of mutation fields
+ * (src/graphql/pipeline.ts, idempotency.ts) sets one so that the key's record commits
+ * atomically with the mutation's writes.
  */
 export type BeforeCommitHook = (trx: Tx, result: unknown) => Promise<void>;
 
+/**
+ * Why an AsyncLocalStorage and not a parameter: the hook is set around a whole resolver, and
+ * the transaction it must join is opened two layers down, inside whichever service the
+ * mutation calls. Passing it explicitly means every mutation resolver and every write
+ * service taking and forwarding it; one that forgot would commit its write without the key's
+ * mark, silently breaking "at most one execution of a key commits", and nothing would fail.
+ * Scoped storage reaches every transaction the field opens, with no mutation able to opt out.
+ * The one place that sets it is visible: the idempotency step of the resolver pipeline.
+ */
 const beforeCommitHooks = new AsyncLocalStorage<BeforeCommitHook>();
 
 /** Runs `fn` so that every write transaction it opens calls `hook` before committing. */

@@ -3,9 +3,9 @@
  * parse options and plugins. (The query cost model and rate limiting live elsewhere.)
  */
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import type { GraphQLSchema, ParseOptions, ValidationRule } from 'graphql';
+import type { ParseOptions, ValidationRule } from 'graphql';
 import type { RequestConcern } from '../request-hooks';
-import { deadlineOperation, guardMutations } from '../deadline';
+import { deadlineOperation } from '../deadline';
 import { requestedNodesLimit } from './nodes';
 import { limitCodes, parseOptions, shapeRules } from './rules';
 import { limitSettings, type LimitSettings } from './settings';
@@ -20,17 +20,14 @@ export interface LimitServerOptions<T extends BaseContext> {
   concerns: RequestConcern<T>[];
   /** Inline traces: Apollo's own plugin, kept whole. */
   plugins: ApolloServerPlugin<T>[];
-  /** The schema with its mutation fields guarded by the execution deadline. */
-  schema: GraphQLSchema;
 }
 
-export function limitServerOptions<T extends BaseContext>(schema: GraphQLSchema, given: Partial<LimitSettings> = {}): LimitServerOptions<T> {
+export function limitServerOptions<T extends BaseContext>(given: Partial<LimitSettings> = {}): LimitServerOptions<T> {
   const settings = limitSettings(given);
   return {
     validationRules: shapeRules(settings),
     parseOptions: parseOptions(settings),
     concerns: [limitCodes<T>(settings), requestedNodesLimit<T>(settings), deadlineOperation<T>()],
     plugins: [inlineTracePlugin<T>(settings)],
-    schema: guardMutations(schema),
   };
 }

@@ -7,7 +7,7 @@ import { memberResolvers } from './member';
 import { nodeResolvers } from './node';
 import { scalarResolvers } from './scalars';
 
-/** Every resolver map, in one list for buildSubgraphSchema (which merges them). */
+/** Every resolver map, one per domain: buildSchema (src/graphql/server.ts) attaches each with addResolversToSchema, which refuses a resolver the SDL lacks. */
 export const resolverModules: Resolvers[] = [
   scalarResolvers,
   nodeResolvers,
