@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { ApolloServer } from '@apollo/server';
 import type { Config } from './config';
 import type { Context } from './graphql/context';
+import { createCorsGate } from './http/cors';
 import { createHttpServer, type GatewayHttpServer } from './http/server';
 import { limitsFromConfig } from './graphql/limits/plugin';
 import type { Logger } from './shared/logger';
@@ -69,6 +70,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     explorer: config.explorer,
     executionTimeoutMs: config.limits.executionTimeoutMs,
     timeouts: config.httpTimeouts,
+    cors: createCorsGate(config.corsOrigins),
   });
   return {
     store,

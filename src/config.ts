@@ -34,6 +34,8 @@ export interface Config {
   rateLimitRestore: number;
   /** How long a verified API key is trusted before it is read again (0: every request). */
   apiKeyCacheTtlMs: number;
+  /** Browser origins allowed to call the gateway cross-origin (CORS_ORIGINS, exact matches; empty: none). */
+  corsOrigins: string[];
 }
 
 export interface HttpTimeouts {
@@ -65,6 +67,28 @@ function boolVar(env: Env, name: string, fallback: boolean): boolean {
   throw new Error(`${name} must be true/false (or on/off, 1/0), got ${JSON.stringify(env[name])}`);
 }
 
+/**
+ * A comma-separated list of origins, each exactly as a browser sends it in `Origin` (lower-case
+ * scheme and host, no default port, no path), since they are matched as exact strings.
+ */
+function originsVar(env: Env, name: string): string[] {
+  const entries = (env[name] ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  for (const entry of entries) {
+    let origin: string | undefined;
+    try {
+      const url = new URL(entry);
+      if (url.protocol === 'http:' || url.protocol === 'https:') origin = url.origin;
+    } catch {
+      origin = undefined;
+    }
+    if (entry !== origin) {
+      const hint = origin === undefined ? '' : ` (did you mean ${origin}?)`;
+      throw new Error(`${name} entries must be origins such as https://app.example.com (http(s)://host[:port], no path, no wildcard), got ${JSON.stringify(entry)}${hint}`);
+    }
+  }
+  return [...new Set(entries)];
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = intVar(env, 'PORT', 4000, 0, 65535);
   const publicUrl = (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, '');
@@ -91,6 +115,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitBucket: intVar(env, 'RATE_LIMIT_BUCKET', 1000, 1, 1_000_000_000),
     rateLimitRestore: intVar(env, 'RATE_LIMIT_RESTORE', 100, 1, 1_000_000_000),
     apiKeyCacheTtlMs: intVar(env, 'API_KEY_CACHE_TTL_MS', 5000, 0, 60000),
+    corsOrigins: originsVar(env, 'CORS_ORIGINS'),
   };
 }
 

@@ -155,6 +155,9 @@ const BOOT_JS = `(function () {
 })();
 `;
 
+/** Sandbox calls the gateway from its own origin, so the gateway has to grant that origin CORS. */
+export const SANDBOX_NEEDS = 'Needs internet access and CORS_ORIGINS=https://studio.apollographql.com on this gateway; send the API key as a header in the Sandbox connection settings.';
+
 const PAGE_CSS = `html, body { height: 100%; margin: 0; overflow: hidden; }
 #root { height: 100vh; }
 #explorer-sandbox-link {
@@ -292,7 +295,7 @@ export function explorerHtml(options: ExplorerOptions): string {
       <button id="explorer-key-hint-close" type="button" aria-label="Dismiss">&times;</button>
     </div>
     <div id="root"></div>
-    <a id="explorer-sandbox-link" href="https://studio.apollographql.com/sandbox/explorer" target="_blank" rel="noopener noreferrer">Open in Apollo Sandbox (needs internet)</a>
+    <a id="explorer-sandbox-link" href="https://studio.apollographql.com/sandbox/explorer" target="_blank" rel="noopener noreferrer" title="${SANDBOX_NEEDS}">Open in Apollo Sandbox (needs internet)</a>
     <script src="${assetUrl('boot.js')}"></script>
     <script src="${assetUrl('graphiql.js')}"></script>
   </body>

@@ -12,6 +12,7 @@ import { ErrorCode, INTERNAL_MESSAGE, badUserInput, isExpected } from '../shared
 import { writeExportNdjson } from '../services/export-stream';
 import { decodeExportCursor } from '../services/export';
 import { explorerAsset, explorerHtml } from './explorer';
+import type { CorsGate } from './cors';
 import type { HttpTimeouts } from '../config';
 import { RequestDeadline, attachDeadline, withinDeadline } from '../graphql/deadline';
 import { DEFAULT_LIMITS } from '../graphql/limits/settings';
@@ -25,6 +26,8 @@ export interface HttpOptions extends ContextDeps {
   executionTimeoutMs?: number;
   /** node:http timeouts; defaults 30 s request, 15 s headers, 5 s keep-alive. */
   timeouts?: HttpTimeouts;
+  /** Cross-origin grants (src/http/cors.ts); without it no request gets CORS headers. */
+  cors?: CorsGate;
 }
 
 class BodyTooLarge extends Error {}
@@ -175,6 +178,10 @@ function handleExplorer(res: http.ServerResponse, url: URL): boolean {
 async function route(req: http.IncomingMessage, res: http.ServerResponse, options: HttpOptions, draining: boolean): Promise<void> {
   const requestId = requestIdOf(req);
   res.setHeader('x-request-id', requestId);
+  // Before everything else, so error answers (401, 429, 503 ...) carry the grant a browser needs to read them.
+  const cors = options.cors?.(req, res) ?? 'continue';
+  if (cors === 'answered') return;
+  if (cors !== 'continue') return sendJson(res, 403, { errors: [{ message: cors.refused, extensions: { code: ErrorCode.FORBIDDEN } }] });
   if (draining) {
     // Shutting down: requests that arrive now (on kept-alive connections) are turned away
     // untouched, so a load balancer retries them on another instance.
