@@ -24,6 +24,7 @@ import {
   isLeafType,
   isObjectType,
   validate,
+  visit,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -262,6 +263,26 @@ export interface ResultWalk {
   fields: Map<string, readonly FieldNode[]>;
 }
 
+/**
+ * Field collection reads variables only through @skip/@include, and a walk outlives its
+ * request in the memo: it keeps those variables (booleans) and none of the client's other bytes.
+ */
+function conditionVariables(document: DocumentNode, variables: Record<string, unknown>): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  visit(document, {
+    Directive(directive) {
+      if (directive.name.value !== 'skip' && directive.name.value !== 'include') return false;
+      for (const argument of directive.arguments ?? []) {
+        if (argument.value.kind === Kind.VARIABLE && Object.hasOwn(variables, argument.value.name.value)) {
+          kept[argument.value.name.value] = variables[argument.value.name.value];
+        }
+      }
+      return false;
+    },
+  });
+  return kept;
+}
+
 export function resultWalk(operation: OperationToCost & { operation: OperationDefinitionNode }): ResultWalk | null {
   const root = operation.schema.getRootType(operation.operation.operation);
   if (!root) return null;
@@ -273,7 +294,7 @@ export function resultWalk(operation: OperationToCost & { operation: OperationDe
   const walk: Walk = {
     schema: operation.schema,
     fragments,
-    variables: coerced.coerced ?? {},
+    variables: conditionVariables(operation.document, coerced.coerced ?? {}),
     collected: new WeakMap(),
     candidates: new Map(),
     costed: new WeakMap(),
