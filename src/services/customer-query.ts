@@ -2,7 +2,7 @@
 import type { Kysely } from 'kysely';
 import type { CustomerFilter, CustomerSort, CustomerSortField } from '../generated/graphql';
 import { badUserInput } from '../shared/errors';
-import { buildConnection, decodeCursor, encodeCursor, parsePaging, type CustomerConnectionModel, type PagingArgs } from './paging';
+import { buildConnection, decodePageCursor, encodePageCursor, parsePaging, type CustomerConnectionModel, type PagingArgs } from './paging';
 import {
   countCustomers,
   listCustomers,
@@ -91,14 +91,14 @@ export async function findCustomerPage(
     filter,
     column,
     descending: descending !== paging.backward,
-    after: paging.cursor === null ? null : decodeCursor(ordering, paging.cursor, paging.backward ? 'before' : 'after'),
+    after: paging.cursor === null ? null : decodePageCursor(ordering, paging.cursor, paging.backward ? 'before' : 'after'),
     limit: paging.limit + 1,
     columns,
   });
   return buildConnection(
     rows,
     paging,
-    (c) => encodeCursor(ordering, { value: sortValueOf(c, column), id: c.id }),
+    (c) => encodePageCursor(ordering, { value: sortValueOf(c, column), id: c.id }),
     () => countCustomers(db, workspaceId, filter),
   );
 }

@@ -3,6 +3,7 @@
  * resolvers return (mapped onto the *Connection types by codegen).
  */
 import { badUserInput } from '../shared/errors';
+import { decodeCursor, encodeCursor } from './cursor';
 import type { ActionRecord, CustomerRecord, MemberRecord } from '../store/records';
 import type { KeysetPosition } from '../store/customers.repository';
 
@@ -26,27 +27,16 @@ export type MemberConnectionModel = ConnectionModel<MemberRecord>;
 export type ActionConnectionModel = ConnectionModel<ActionRecord>;
 
 /** A cursor names the ordering it belongs to, so one from another list or sort is refused. */
-export function encodeCursor(ordering: string, position: KeysetPosition): string {
-  return Buffer.from(JSON.stringify([ordering, position.value, position.id]), 'utf8').toString('base64url');
+export function encodePageCursor(ordering: string, position: KeysetPosition): string {
+  return encodeCursor(ordering, [position.value, position.id]);
 }
 
-export function decodeCursor(ordering: string, cursor: string, argument: string): KeysetPosition {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    parsed = null;
-  }
-  if (
-    !Array.isArray(parsed) ||
-    parsed.length !== 3 ||
-    parsed[0] !== ordering ||
-    typeof parsed[1] !== 'string' ||
-    typeof parsed[2] !== 'string'
-  ) {
+export function decodePageCursor(ordering: string, cursor: string, argument: string): KeysetPosition {
+  const parts = decodeCursor(ordering, cursor);
+  if (parts?.length !== 2 || typeof parts[0] !== 'string' || typeof parts[1] !== 'string') {
     throw badUserInput(`\`${argument}\` is not a cursor of this list (with this sort); use a cursor this list returned`, argument);
   }
-  return { value: parsed[1], id: parsed[2] };
+  return { value: parts[0], id: parts[1] };
 }
 
 export interface PagingArgs {

@@ -8,7 +8,7 @@ import type { ChildPageKey } from '../loaders';
 import type { ActionRecord, CustomerRecord, MemberRecord } from '../../store/records';
 import { findCustomerPage } from '../../services/customer-query';
 import { archiveCustomer, createCustomer, restoreCustomer, updateCustomer, type CustomerResult } from '../../services/customers';
-import { buildConnection, decodeCursor, encodeCursor, parsePaging, type PagingArgs } from '../../services/paging';
+import { buildConnection, decodePageCursor, encodePageCursor, parsePaging, type PagingArgs } from '../../services/paging';
 import { gravatarUrl } from '../../services/validation';
 import { referenceString, referenceUuid } from './reference';
 import { ARGUMENT_BOUNDS as MAX, boundedString } from '../limits/inputs';
@@ -29,10 +29,10 @@ function childPage<T extends MemberRecord | ActionRecord>(
   count: () => Promise<number>,
 ) {
   const paging = parsePaging({ first: args.first, after: args.after });
-  const after = paging.cursor ? decodeCursor(ordering, paging.cursor, 'after') : null;
+  const after = paging.cursor ? decodePageCursor(ordering, paging.cursor, 'after') : null;
   return loader
     .load({ parentId: customer.id, limit: paging.limit + 1, after })
-    .then((rows) => buildConnection(rows, paging, (row) => encodeCursor(ordering, { value: row.createdAt, id: row.id }), count));
+    .then((rows) => buildConnection(rows, paging, (row) => encodePageCursor(ordering, { value: row.createdAt, id: row.id }), count));
 }
 
 export const customerResolvers: Resolvers = {
