@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely';
 import type { CustomerFilter, CustomerSort, CustomerSortField } from '../generated/graphql';
 import { badUserInput } from '../shared/errors';
+import { CONNECTIONS } from './connections';
 import { buildConnection, decodePageCursor, encodePageCursor, parsePaging, type CustomerConnectionModel, type PagingArgs } from './paging';
 import {
   countCustomers,
@@ -81,7 +82,7 @@ export async function findCustomerPage(
   definitions: CustomFieldDefinitionRecord[],
   columns?: CustomerColumns,
 ): Promise<CustomerConnectionModel> {
-  const paging = parsePaging(args);
+  const paging = parsePaging(args, CONNECTIONS['Query.customers']);
   const column = SORT_COLUMNS[args.sort?.field ?? 'CREATED_AT'];
   const descending = (args.sort?.direction ?? 'ASC') === 'DESC';
   // The cursor names sort and direction: a position means nothing under another order.

@@ -12,6 +12,7 @@
  */
 import type { Kysely } from 'kysely';
 import { badUserInput } from '../shared/errors';
+import { CONNECTIONS } from './connections';
 import { decodeCursor, encodeCursor } from './cursor';
 
 const EXPORT_CURSOR = 'export';
@@ -23,8 +24,6 @@ import type { Database } from '../store/tables';
 import { committedChangeSeq } from '../store/workspaces.repository';
 import { toExportedCustomer, type ExportedCustomer } from './export-record';
 import type { PageInfoModel } from './paging';
-
-export const EXPORT_PAGE = { default: 100, max: 1000 } as const;
 
 export interface CustomerExportPage {
   edges: { cursor: string; node: CustomerRecord }[];
@@ -76,6 +75,8 @@ export async function readChanges(
   const endSeq = hasMore ? customers[customers.length - 1].changeSeq : Math.max(end, afterSeq);
   return { customers, endSeq, hasMore };
 }
+
+const EXPORT_PAGE = CONNECTIONS['Query.exportCustomers'];
 
 export function checkExportSize(first: number | null | undefined): number {
   if (first === null || first === undefined) return EXPORT_PAGE.default;

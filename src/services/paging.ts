@@ -3,6 +3,7 @@
  * resolvers return (mapped onto the *Connection types by codegen).
  */
 import { badUserInput } from '../shared/errors';
+import type { PageSizes } from './connections';
 import { decodeCursor, encodeCursor } from './cursor';
 import type { ActionRecord, CustomerRecord, MemberRecord } from '../store/records';
 import type { KeysetPosition } from '../store/customers.repository';
@@ -52,8 +53,6 @@ export interface Paging {
   cursor: string | null;
 }
 
-export const PAGE_SIZE = { default: 20, max: 100 } as const;
-
 function checkSize(value: number, name: string, max: number): number {
   if (!Number.isInteger(value) || value < 1 || value > max) {
     throw badUserInput(`\`${name}\` must be between 1 and ${max}, got ${value}`, name);
@@ -62,7 +61,8 @@ function checkSize(value: number, name: string, max: number): number {
 }
 
 /** Validates Relay paging arguments: `first`/`after` forward or `last`/`before` backward. */
-export function parsePaging(args: PagingArgs, max: number = PAGE_SIZE.max, fallback: number = PAGE_SIZE.default): Paging {
+export function parsePaging(args: PagingArgs, sizes: PageSizes): Paging {
+  const { max, default: fallback } = sizes;
   const hasFirst = args.first !== undefined && args.first !== null;
   const hasLast = args.last !== undefined && args.last !== null;
   if (hasFirst && hasLast) throw badUserInput('pass either `first` or `last`, not both', 'last');

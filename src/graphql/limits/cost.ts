@@ -38,8 +38,7 @@ import { collectFields, collectSubfields } from 'graphql/execution/collectFields
 import { getVariableValues } from 'graphql/execution/values';
 import { createComplexityRule, type ComplexityEstimatorArgs } from 'graphql-query-complexity';
 import { ErrorCode } from '../../shared/errors';
-import { EXPORT_PAGE } from '../../services/export';
-import { PAGE_SIZE } from '../../services/paging';
+import { byIdsOf, pageSizesOf } from '../../services/connections';
 
 export const COST = { object: 1, connection: 2, mutation: 10 } as const;
 
@@ -56,11 +55,6 @@ type FieldRule =
   | { kind: 'mutation' }
   | { kind: 'byIds'; argument: string };
 
-/** Lists whose default page size is not the ordinary one. */
-const DEFAULT_PAGE_SIZES: Record<string, number> = { 'Query.exportCustomers': EXPORT_PAGE.default };
-/** Root fields that fetch one item per id given. */
-const BY_IDS: Record<string, string> = { 'Query.nodes': 'ids', 'Query._entities': 'representations' };
-
 /** Rules (and named return types) per field definition: the schema is fixed, and a result walk asks once per row. */
 const rules = new WeakMap<GraphQLField<unknown, unknown>, FieldRule>();
 const returnedTypes = new WeakMap<GraphQLField<unknown, unknown>, GraphQLCompositeType>();
@@ -76,10 +70,11 @@ function classify(parent: GraphQLCompositeType, field: GraphQLField<unknown, unk
   if (isLeafType(returned)) return { kind: 'leaf' };
   if (parent === schema.getMutationType()) return { kind: 'mutation' };
   const coordinate = `${parent.name}.${field.name}`;
-  if (coordinate in BY_IDS) return { kind: 'byIds', argument: BY_IDS[coordinate] };
+  const byIds = byIdsOf(coordinate);
+  if (byIds) return { kind: 'byIds', argument: byIds.argument };
   if (parent.name.endsWith('Payload')) return { kind: 'free' };
   if (returned.name.endsWith('Connection')) {
-    return { kind: 'connection', defaultPageSize: DEFAULT_PAGE_SIZES[coordinate] ?? PAGE_SIZE.default };
+    return { kind: 'connection', defaultPageSize: pageSizesOf(coordinate).default };
   }
   if (parent.name.endsWith('Connection')) return field.name === 'nodes' ? { kind: 'item' } : { kind: 'free' };
   if (parent.name.endsWith('Edge') && field.name === 'node') return { kind: 'item' };

@@ -23,6 +23,7 @@
  * MAX_SIGNATURE_CHARS is replaced by its SHA-256: a key never holds more than that.
  */
 import { createHash } from 'node:crypto';
+import { BY_IDS_ARGUMENTS, PAGE_SIZE_ARGUMENTS } from '../../services/connections';
 import {
   Kind,
   coerceInputValue,
@@ -45,8 +46,8 @@ const enum Use {
   Value = 2,
 }
 
-const VALUE_ARGUMENTS = new Set(['first', 'last']);
-const LENGTH_ARGUMENTS = new Set(['ids', 'representations']);
+const VALUE_ARGUMENTS = PAGE_SIZE_ARGUMENTS;
+const LENGTH_ARGUMENTS = BY_IDS_ARGUMENTS;
 
 /** Signatures kept per document; a document queried with more page sizes than this recomputes the rest. */
 export const SIGNATURES_PER_DOCUMENT = 64;

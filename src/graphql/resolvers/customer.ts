@@ -8,6 +8,7 @@ import type { ChildPageKey } from '../loaders';
 import type { ActionRecord, CustomerRecord, MemberRecord } from '../../store/records';
 import { findCustomerPage } from '../../services/customer-query';
 import { archiveCustomer, createCustomer, restoreCustomer, updateCustomer, type CustomerResult } from '../../services/customers';
+import { CONNECTIONS } from '../../services/connections';
 import { buildConnection, decodePageCursor, encodePageCursor, parsePaging, type PagingArgs } from '../../services/paging';
 import { gravatarUrl } from '../../services/validation';
 import { referenceString, referenceUuid } from './reference';
@@ -28,7 +29,7 @@ function childPage<T extends MemberRecord | ActionRecord>(
   loader: DataLoader<ChildPageKey, T[], string>,
   count: () => Promise<number>,
 ) {
-  const paging = parsePaging({ first: args.first, after: args.after });
+  const paging = parsePaging({ first: args.first, after: args.after }, CONNECTIONS[`Customer.${ordering}`]);
   const after = paging.cursor ? decodePageCursor(ordering, paging.cursor, 'after') : null;
   return loader
     .load({ parentId: customer.id, limit: paging.limit + 1, after })

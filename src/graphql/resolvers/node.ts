@@ -3,6 +3,7 @@ import { badUserInput } from '../../shared/errors';
 import type { Context } from '../context';
 import type { Resolvers } from '../../generated/graphql';
 import { isUuid } from '../../shared/ids';
+import { BY_IDS } from '../../services/connections';
 import { ARGUMENT_BOUNDS, boundedString } from '../limits/inputs';
 import type { ActionRecord, CustomerRecord, MemberRecord } from '../../store/records';
 
@@ -19,7 +20,7 @@ function typenameOf(record: NodeRecord): 'Customer' | 'Member' | 'Action' {
   return 'Customer';
 }
 
-export const MAX_NODES = 100;
+const MAX_NODES = BY_IDS['Query.nodes'].max;
 
 /**
  * Ids are UUIDs without a type prefix (they are the public ids clients already hold), so a
