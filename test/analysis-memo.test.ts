@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { buildSchema, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { getOperationAST, visit } from 'graphql';
 import { getVariableValues } from 'graphql/execution/values';
-import { variablesSignature } from '../src/graphql/limits/memo';
+import { resultWalk } from '../src/graphql/limits/cost';
+import { DocumentMemo, MAX_SIGNATURE_CHARS, SIGNATURES_PER_DOCUMENT, variablesSignature } from '../src/graphql/limits/memo';
 import { NO_COST_LIMIT, createCustomer, createTestEnv, type Result, type TestEnv } from './helpers';
 
 let env: TestEnv;
@@ -188,5 +189,35 @@ describe('variablesSignature', () => {
     expect(variablesSignature(schema, document, 'Q', valid)).toBe(referenceSignature(schema, document, 'Q', valid));
     expect(variablesSignature(schema, document, 'Q', valid)).not.toBeNull();
     expect(variablesSignature(schema, document, 'Q', { ...valid, n: 'x' })).toBeNull();
+  });
+});
+
+describe('memory held across requests', () => {
+  const schema = buildSchema(`
+    type Query { page(first: Int, filter: Filter, name: String): [Item] }
+    input Filter { search: String }
+    type Item { id: ID! }`);
+  const big = (i: number) => `${i}:`.padEnd(900 * 1024, 'x');
+
+  it('the memo keeps a bounded number of characters per document, however large the variables', () => {
+    const document = parse('query($s: String, $b: Boolean!) { page(first: 5, filter: { search: $s }) { id @include(if: $b) } }');
+    const memo = new DocumentMemo<number>();
+    const seen = new Set<string | null>();
+    for (let i = 0; i < 2 * SIGNATURES_PER_DOCUMENT; i++) {
+      const signature = variablesSignature(schema, document, null, { s: big(i), b: true });
+      seen.add(signature);
+      memo.get(document, signature, () => i);
+    }
+    // Distinct values still get distinct signatures, so the analyses stay exact.
+    expect(seen.size).toBe(2 * SIGNATURES_PER_DOCUMENT);
+    expect(memo.keyChars(document)).toBeLessThanOrEqual(SIGNATURES_PER_DOCUMENT * MAX_SIGNATURE_CHARS);
+  });
+
+  it('a remembered result walk keeps only the @skip/@include variables', () => {
+    const document = parse('query($s: String, $n: String, $b: Boolean!) { page(filter: { search: $s }, name: $n) { id @include(if: $b) } }');
+    const operation = getOperationAST(document);
+    if (!operation) throw new Error('expected one operation');
+    const walk = resultWalk({ schema, document, operation, variables: { s: big(1), n: big(2), b: false } });
+    expect(walk?.walk.variables).toEqual({ b: false });
   });
 });

@@ -4,6 +4,9 @@
  * alone, together, or in another order, forward and backward, top-level and nested.
  */
 import { createCustomer, createTestEnv, NO_COST_LIMIT, type TestEnv } from './helpers';
+import { getNamedType, isObjectType } from 'graphql';
+import { buildSchema } from '../src/graphql/server';
+import { BY_IDS, CONNECTIONS } from '../src/services/connections';
 
 let env: TestEnv;
 let team: string;
@@ -98,4 +101,22 @@ it('the last page of a team’s members and the empty page after it keep their c
     edges: [],
     pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null },
   });
+});
+
+test('the connection table lists every paged field of the schema, and the by-ids fields exist', () => {
+  const schema = buildSchema();
+  const paged: string[] = [];
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) {
+      if (getNamedType(field.type).name.endsWith('Connection') && field.args.some((arg) => arg.name === 'first')) paged.push(`${type.name}.${field.name}`);
+    }
+  }
+  expect(paged.sort()).toEqual(Object.keys(CONNECTIONS).sort());
+  for (const [coordinate, { argument }] of Object.entries(BY_IDS)) {
+    const [typeName, fieldName] = coordinate.split('.');
+    const type = schema.getType(typeName);
+    if (!isObjectType(type)) throw new Error(`expected an object type ${typeName}`);
+    expect(type.getFields()[fieldName]?.args.map((arg) => arg.name)).toContain(argument);
+  }
 });

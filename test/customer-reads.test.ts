@@ -1,15 +1,15 @@
 /**
- * Queries read only the customer columns their fields need (src/graphql/customer-reads.ts):
+ * Queries read only the customer columns their fields need (src/graphql/projection.ts):
  * every Customer field of the schema, asked for alone, through every way a query reaches
  * customers, answers what the same field answers when every field is asked for (which reads
  * whole records); statements select only the needed columns; mutations still read and write
- * whole records. Under jest (NODE_ENV=test) a narrow record also throws when a field it lacks
- * is read, so the rest of the suite checks the column plan too.
+ * whole records. The test server (test/helpers.ts) asks for checked records: a narrow record
+ * throws when a field it lacks is read, so the rest of the suite checks the column plan too.
  */
 import { getNamedType, isLeafType, isObjectType, type GraphQLField, type GraphQLObjectType } from 'graphql';
-import { customerReadsOf } from '../src/graphql/customer-reads';
-import { CUSTOMER_FIELD_READS } from '../src/graphql/resolvers/customer-fields';
+import { CUSTOMER_FIELD_READS, customerReadsOf } from '../src/graphql/projection';
 import { buildSchema } from '../src/graphql/server';
+import { customerColumnsFor, findCustomersBy } from '../src/store/customers.repository';
 import { createCustomer, createTestEnv, NO_COST_LIMIT, USER_ERRORS, type TestEnv } from './helpers';
 
 const schema = buildSchema();
@@ -190,4 +190,14 @@ test('a batch of more ids than are compiled ahead (over 100 distinct) answers ev
     if (i % 7 === 3) expect(entity?.id).toBe(ids[i % 3]);
     else expect(entity).toBeNull();
   });
+});
+
+test('the record check is an option: a narrow record guards the fields it lacks only when asked to', async () => {
+  const read = (checkRecords: boolean) =>
+    findCustomersBy(env.store.db, env.a.workspace.id, 'id', [String(full.id)], customerColumnsFor(['email'], { checkRecords }));
+  const [checked] = await read(true);
+  expect(checked.email).toBe(full.email);
+  expect(() => checked.phone).toThrow(/customer field "phone" was read from a record built from columns id,email only/);
+  const [unchecked] = await read(false);
+  expect(() => unchecked.phone).not.toThrow();
 });

@@ -16,6 +16,7 @@ import { decodeExportCursor } from '../services/export';
 import { importCustomers, type Rejection, type SourceItem } from '../import/engine';
 import { countChangedCustomers } from '../store/customers.repository';
 import type { Database } from '../store/tables';
+import { parseInstant } from '../shared/instant';
 
 export interface SyncCtx {
   stdout: (line: string) => void;
@@ -36,9 +37,9 @@ interface ExportOptions {
 
 function parseSince(value: string | undefined): string | null {
   if (!value) return null;
-  const time = Date.parse(value);
-  if (Number.isNaN(time)) throw new Error(`--since must be an ISO 8601 date-time such as 2026-01-31T00:00:00Z, got ${JSON.stringify(value)}`);
-  return new Date(time).toISOString();
+  const instant = parseInstant(value);
+  if (instant === null) throw new Error(`--since must be an ISO 8601 date-time such as 2026-01-31T00:00:00Z, got ${JSON.stringify(value)}`);
+  return instant;
 }
 
 /** A writable that hands each complete line to `write` (in-process callers of the CLI). */

@@ -6,13 +6,7 @@
 import DataLoader from 'dataloader';
 import type { Kysely } from 'kysely';
 import { countActionsOfCustomers, findActionsByIds, listActionsOfCustomers } from '../store/actions.repository';
-import {
-  ALL_CUSTOMER_COLUMNS,
-  findCustomersBy,
-  type CustomerColumns,
-  type CustomerLookupColumn,
-  type KeysetPosition,
-} from '../store/customers.repository';
+import { findCustomersBy, type CustomerLookupColumn, type KeysetPosition } from '../store/customers.repository';
 import { findDefinitions, findValuesOfCustomers } from '../store/custom-fields.repository';
 import { countMembersOfCustomers, findMembersByIds, listMembersOfCustomers } from '../store/members.repository';
 import type {
@@ -23,6 +17,7 @@ import type {
   MemberRecord,
 } from '../store/records';
 import type { Database } from '../store/tables';
+import { CustomerProjection } from './projection';
 
 type Db = Kysely<Database>;
 
@@ -93,10 +88,10 @@ function customerLoader(
   workspaceId: string,
   column: CustomerLookupColumn,
   keyOf: (c: CustomerRecord) => string,
-  columns: () => CustomerColumns,
+  projection: CustomerProjection,
 ) {
   return new DataLoader<string, CustomerRecord | null>(async (values) =>
-    byKey(values, await findCustomersBy(db, workspaceId, column, values, columns()), keyOf),
+    byKey(values, await findCustomersBy(db, workspaceId, column, values, projection.columns), keyOf),
   );
 }
 
@@ -109,22 +104,13 @@ function countLoader(db: Db, workspaceId: string, count: typeof countMembersOfCu
 
 export function createLoaders(db: Db, workspaceId: string) {
   let definitions: Promise<CustomFieldDefinitionRecord[]> | null = null;
-  // Whole records unless the operation's customer fields are known (src/graphql/customer-reads.ts).
-  let customerColumns = ALL_CUSTOMER_COLUMNS;
-  const columns = () => customerColumns;
+  const projection = new CustomerProjection();
   return {
-    customerById: customerLoader(db, workspaceId, 'id', (c) => c.id, columns),
-    customerByExternalId: customerLoader(db, workspaceId, 'external_id', (c) => c.externalId ?? '', columns),
-    customerByEmail: customerLoader(db, workspaceId, 'email', (c) => c.email, columns),
-    /** The customer columns this request's reads select. */
-    customerColumns: columns,
-    /**
-     * A query operation whose customer fields are known reads only their columns. Set before
-     * execution; records a write primes are whole, so mixing them is safe.
-     */
-    readCustomerColumns(read: CustomerColumns): void {
-      customerColumns = read;
-    },
+    /** The customer columns this request's reads select (src/graphql/projection.ts). */
+    projection,
+    customerById: customerLoader(db, workspaceId, 'id', (c) => c.id, projection),
+    customerByExternalId: customerLoader(db, workspaceId, 'external_id', (c) => c.externalId ?? '', projection),
+    customerByEmail: customerLoader(db, workspaceId, 'email', (c) => c.email, projection),
     memberById: new DataLoader<string, MemberRecord | null>(async (ids) =>
       byKey(ids, await findMembersByIds(db, workspaceId, ids), (m) => m.id),
     ),

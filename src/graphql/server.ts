@@ -11,7 +11,7 @@ import { addResolversToSchema, checkForResolveTypeResolver } from '@graphql-tool
 import { GraphQLScalarType, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Context } from './context';
 import { ErrorCode, formatError, isExpected } from '../shared/errors';
-import { customerReadsConcern } from './customer-reads';
+import { projectionConcern } from './projection';
 import { jitGateway } from './jit';
 import { costConcern, defaultLimits, type Limits } from './limits/plugin';
 import type { Resolvers } from '../generated/graphql';
@@ -123,6 +123,8 @@ export interface ServerOptions {
   jit?: boolean;
   /** Query cost limit and rate limiting; without it, the default cost limit and no rate limiting. */
   cost?: Limits;
+  /** Narrow customer records throw when a field they were not read with is read (tests; src/graphql/projection.ts). */
+  checkCustomerRecords?: boolean;
 }
 
 export function createApolloServer(options: ServerOptions): ApolloServer<Context> {
@@ -154,7 +156,7 @@ export function createApolloServer(options: ServerOptions): ApolloServer<Context
         requestLogging(options.logger),
         costConcern(options.cost ?? defaultLimits(), options.logger),
         idempotencyConcern(),
-        customerReadsConcern(),
+        projectionConcern({ checkRecords: options.checkCustomerRecords }),
       ]),
     ],
   });

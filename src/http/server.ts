@@ -9,6 +9,7 @@ import { HeaderMap, type ApolloServer } from '@apollo/server';
 import { contextFromHeaders, type Context, type ContextDeps } from '../graphql/context';
 import { GraphQLError } from 'graphql';
 import { ErrorCode, INTERNAL_MESSAGE, badUserInput, isExpected } from '../shared/errors';
+import { parseInstant } from '../shared/instant';
 import { writeExportNdjson } from '../services/export-stream';
 import { decodeExportCursor } from '../services/export';
 import { explorerAsset, explorerHtml } from './explorer';
@@ -128,7 +129,7 @@ async function handleExport(req: http.IncomingMessage, res: http.ServerResponse,
     ctx = await authenticated(options, headers, requestId);
     const after = url.searchParams.get('after');
     if (after) afterSeq = decodeExportCursor(ctx.workspace.id, after);
-    updatedSince = parseInstant(url.searchParams.get('updatedSince'));
+    updatedSince = parseUpdatedSince(url.searchParams.get('updatedSince'));
   } catch (error) {
     if (!(error instanceof GraphQLError)) throw error;
     const status = (error.extensions.http as { status?: number } | undefined)?.status ?? 400;
@@ -144,13 +145,11 @@ async function handleExport(req: http.IncomingMessage, res: http.ServerResponse,
   res.end();
 }
 
-function parseInstant(value: string | null): string | null {
+function parseUpdatedSince(value: string | null): string | null {
   if (value === null || value === '') return null;
-  const time = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(time)) {
-    throw badUserInput('`updatedSince` must be an ISO 8601 date-time such as 2026-01-31T00:00:00Z', 'updatedSince');
-  }
-  return new Date(time).toISOString();
+  const instant = parseInstant(value);
+  if (instant === null) throw badUserInput('`updatedSince` must be an ISO 8601 date-time such as 2026-01-31T00:00:00Z', 'updatedSince');
+  return instant;
 }
 
 async function handleHealth(res: http.ServerResponse, options: HttpOptions) {

@@ -4,6 +4,7 @@
  */
 import type { CustomerProfileInput, UpdateCustomerInput } from '../generated/graphql';
 import type { CustomerRecord, CustomFieldDefinitionRecord, CustomFieldScalar, ProfileRecord } from '../store/records';
+import { parseInstant } from '../shared/instant';
 import {
   LIMITS,
   Problems,
@@ -179,12 +180,9 @@ export interface CustomerExtras {
 
 function instant(value: string | null | undefined, path: string[], problems: Problems): string | null | undefined {
   if (value === null || value === undefined) return value;
-  const time = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}[T ]/.test(value) || Number.isNaN(time)) {
-    problems.add(path, 'INVALID', 'must be an ISO 8601 date-time');
-    return undefined;
-  }
-  return new Date(time).toISOString();
+  const parsed = parseInstant(value);
+  if (parsed === null) problems.add(path, 'INVALID', 'must be an ISO 8601 date-time');
+  return parsed ?? undefined;
 }
 
 function applyExtras(next: CustomerRecord, extras: CustomerExtras, problems: Problems): void {

@@ -2,7 +2,8 @@
 import type { Kysely } from 'kysely';
 import type { CustomerFilter, CustomerSort, CustomerSortField } from '../generated/graphql';
 import { badUserInput } from '../shared/errors';
-import { buildConnection, decodeCursor, encodeCursor, parsePaging, type CustomerConnectionModel, type PagingArgs } from './paging';
+import { CONNECTIONS } from './connections';
+import { buildConnection, decodePageCursor, encodePageCursor, parsePaging, type CustomerConnectionModel, type PagingArgs } from './paging';
 import {
   countCustomers,
   listCustomers,
@@ -81,7 +82,7 @@ export async function findCustomerPage(
   definitions: CustomFieldDefinitionRecord[],
   columns?: CustomerColumns,
 ): Promise<CustomerConnectionModel> {
-  const paging = parsePaging(args);
+  const paging = parsePaging(args, CONNECTIONS['Query.customers']);
   const column = SORT_COLUMNS[args.sort?.field ?? 'CREATED_AT'];
   const descending = (args.sort?.direction ?? 'ASC') === 'DESC';
   // The cursor names sort and direction: a position means nothing under another order.
@@ -91,14 +92,14 @@ export async function findCustomerPage(
     filter,
     column,
     descending: descending !== paging.backward,
-    after: paging.cursor === null ? null : decodeCursor(ordering, paging.cursor, paging.backward ? 'before' : 'after'),
+    after: paging.cursor === null ? null : decodePageCursor(ordering, paging.cursor, paging.backward ? 'before' : 'after'),
     limit: paging.limit + 1,
     columns,
   });
   return buildConnection(
     rows,
     paging,
-    (c) => encodeCursor(ordering, { value: sortValueOf(c, column), id: c.id }),
+    (c) => encodePageCursor(ordering, { value: sortValueOf(c, column), id: c.id }),
     () => countCustomers(db, workspaceId, filter),
   );
 }

@@ -12,6 +12,10 @@
  */
 import type { Kysely } from 'kysely';
 import { badUserInput } from '../shared/errors';
+import { CONNECTIONS } from './connections';
+import { decodeCursor, encodeCursor } from './cursor';
+
+const EXPORT_CURSOR = 'export';
 import { listChangedCustomers, type CustomerColumns } from '../store/customers.repository';
 import { findValuesOfCustomers } from '../store/custom-fields.repository';
 import { findMembersOfCustomers } from '../store/members.repository';
@@ -21,8 +25,6 @@ import { committedChangeSeq } from '../store/workspaces.repository';
 import { toExportedCustomer, type ExportedCustomer } from './export-record';
 import type { PageInfoModel } from './paging';
 
-export const EXPORT_PAGE = { default: 100, max: 1000 } as const;
-
 export interface CustomerExportPage {
   edges: { cursor: string; node: CustomerRecord }[];
   nodes: CustomerRecord[];
@@ -31,20 +33,16 @@ export interface CustomerExportPage {
 
 /** Export cursors carry the workspace, so one from another workspace is refused. */
 export function encodeExportCursor(workspaceId: string, seq: number): string {
-  return Buffer.from(JSON.stringify(['export', workspaceId, seq]), 'utf8').toString('base64url');
+  return encodeCursor(EXPORT_CURSOR, [workspaceId, seq]);
 }
 
 export function decodeExportCursor(workspaceId: string, cursor: string, argument = 'after'): number {
-  let parsed: unknown = null;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    // reported below
-  }
-  if (!Array.isArray(parsed) || parsed[0] !== 'export' || parsed[1] !== workspaceId || !Number.isSafeInteger(parsed[2]) || parsed[2] < 0) {
+  const parts = decodeCursor(EXPORT_CURSOR, cursor);
+  const seq = parts?.[1];
+  if (parts?.[0] !== workspaceId || typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
     throw badUserInput(`\`${argument}\` is not an export cursor of this workspace; pass an endCursor that exportCustomers returned`, argument);
   }
-  return parsed[2] as number;
+  return seq;
 }
 
 export interface ExportArgs {
@@ -77,6 +75,8 @@ export async function readChanges(
   const endSeq = hasMore ? customers[customers.length - 1].changeSeq : Math.max(end, afterSeq);
   return { customers, endSeq, hasMore };
 }
+
+const EXPORT_PAGE = CONNECTIONS['Query.exportCustomers'];
 
 export function checkExportSize(first: number | null | undefined): number {
   if (first === null || first === undefined) return EXPORT_PAGE.default;

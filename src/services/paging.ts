@@ -3,6 +3,8 @@
  * resolvers return (mapped onto the *Connection types by codegen).
  */
 import { badUserInput } from '../shared/errors';
+import type { PageSizes } from './connections';
+import { decodeCursor, encodeCursor } from './cursor';
 import type { ActionRecord, CustomerRecord, MemberRecord } from '../store/records';
 import type { KeysetPosition } from '../store/customers.repository';
 
@@ -26,27 +28,16 @@ export type MemberConnectionModel = ConnectionModel<MemberRecord>;
 export type ActionConnectionModel = ConnectionModel<ActionRecord>;
 
 /** A cursor names the ordering it belongs to, so one from another list or sort is refused. */
-export function encodeCursor(ordering: string, position: KeysetPosition): string {
-  return Buffer.from(JSON.stringify([ordering, position.value, position.id]), 'utf8').toString('base64url');
+export function encodePageCursor(ordering: string, position: KeysetPosition): string {
+  return encodeCursor(ordering, [position.value, position.id]);
 }
 
-export function decodeCursor(ordering: string, cursor: string, argument: string): KeysetPosition {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    parsed = null;
-  }
-  if (
-    !Array.isArray(parsed) ||
-    parsed.length !== 3 ||
-    parsed[0] !== ordering ||
-    typeof parsed[1] !== 'string' ||
-    typeof parsed[2] !== 'string'
-  ) {
+export function decodePageCursor(ordering: string, cursor: string, argument: string): KeysetPosition {
+  const parts = decodeCursor(ordering, cursor);
+  if (parts?.length !== 2 || typeof parts[0] !== 'string' || typeof parts[1] !== 'string') {
     throw badUserInput(`\`${argument}\` is not a cursor of this list (with this sort); use a cursor this list returned`, argument);
   }
-  return { value: parsed[1], id: parsed[2] };
+  return { value: parts[0], id: parts[1] };
 }
 
 export interface PagingArgs {
@@ -62,8 +53,6 @@ export interface Paging {
   cursor: string | null;
 }
 
-export const PAGE_SIZE = { default: 20, max: 100 } as const;
-
 function checkSize(value: number, name: string, max: number): number {
   if (!Number.isInteger(value) || value < 1 || value > max) {
     throw badUserInput(`\`${name}\` must be between 1 and ${max}, got ${value}`, name);
@@ -72,7 +61,8 @@ function checkSize(value: number, name: string, max: number): number {
 }
 
 /** Validates Relay paging arguments: `first`/`after` forward or `last`/`before` backward. */
-export function parsePaging(args: PagingArgs, max: number = PAGE_SIZE.max, fallback: number = PAGE_SIZE.default): Paging {
+export function parsePaging(args: PagingArgs, sizes: PageSizes): Paging {
+  const { max, default: fallback } = sizes;
   const hasFirst = args.first !== undefined && args.first !== null;
   const hasLast = args.last !== undefined && args.last !== null;
   if (hasFirst && hasLast) throw badUserInput('pass either `first` or `last`, not both', 'last');

@@ -80,37 +80,35 @@ export interface CustomerColumns {
   readonly fields: ReadonlySet<keyof CustomerRecord>;
   /** Stable text naming the set (caches of compiled statements are keyed by it). */
   readonly key: string;
+  /** Records read with this set throw when a field outside `fields` is read. */
+  readonly checkRecords: boolean;
 }
 
-function columnSet(columns: ReadonlySet<CustomerColumn>): CustomerColumns {
+function columnSet(columns: ReadonlySet<CustomerColumn>, checkRecords: boolean): CustomerColumns {
   const ordered = RECORD_COLUMNS.filter((column) => columns.has(column));
   const fields = (Object.keys(FIELD_COLUMNS) as (keyof CustomerRecord)[]).filter((field) =>
     FIELD_COLUMNS[field].every((column) => columns.has(column)),
   );
-  return { columns: ordered, fields: new Set(fields), key: ordered.length === RECORD_COLUMNS.length ? '*' : ordered.join(',') };
+  return { columns: ordered, fields: new Set(fields), key: ordered.length === RECORD_COLUMNS.length ? '*' : ordered.join(','), checkRecords };
 }
 
-export const ALL_CUSTOMER_COLUMNS: CustomerColumns = columnSet(new Set(RECORD_COLUMNS));
-
-/** The columns to read for these record fields (always with id, which every lookup keys on). */
-export function customerColumnsFor(fields: Iterable<keyof CustomerRecord>): CustomerColumns {
-  const columns = new Set<CustomerColumn>(['id']);
-  for (const field of fields) for (const column of FIELD_COLUMNS[field]) columns.add(column);
-  return columns.size === RECORD_COLUMNS.length ? ALL_CUSTOMER_COLUMNS : columnSet(columns);
-}
+export const ALL_CUSTOMER_COLUMNS: CustomerColumns = columnSet(new Set(RECORD_COLUMNS), false);
 
 /**
- * Under test (NODE_ENV=test, as jest sets it), a record read with fewer columns throws when one
- * of the fields it lacks is read: a resolver reading a field its CUSTOMER_FIELD_READS entry does
- * not name fails every test that touches it, rather than answering a meaningless value.
+ * The columns to read for these record fields (always with id, which every lookup keys on).
+ * `checkRecords`: the records read with a narrower set guard the fields they lack (for tests).
  */
-const CHECK_NARROW_RECORDS = process.env.NODE_ENV === 'test';
+export function customerColumnsFor(fields: Iterable<keyof CustomerRecord>, options: { checkRecords?: boolean } = {}): CustomerColumns {
+  const columns = new Set<CustomerColumn>(['id']);
+  for (const field of fields) for (const column of FIELD_COLUMNS[field]) columns.add(column);
+  return columns.size === RECORD_COLUMNS.length ? ALL_CUSTOMER_COLUMNS : columnSet(columns, options.checkRecords === true);
+}
 
 function checkedNarrowRecord(record: CustomerRecord, read: CustomerColumns): CustomerRecord {
   return new Proxy(record, {
     get(target, property, receiver) {
       if (typeof property === 'string' && property in FIELD_COLUMNS && !read.fields.has(property as keyof CustomerRecord)) {
-        throw new Error(`customer field "${property}" was read from a record built from columns ${read.key} only; declare it in CUSTOMER_FIELD_READS`);
+        throw new Error(`customer field "${property}" was read from a record built from columns ${read.key} only; declare it in CUSTOMER_FIELD_READS (src/graphql/projection.ts)`);
       }
       return Reflect.get(target, property, receiver) as unknown;
     },
@@ -120,7 +118,7 @@ function checkedNarrowRecord(record: CustomerRecord, read: CustomerColumns): Cus
 /** Records from rows read with `read`'s columns. */
 function recordsOf(rows: CustomerRecordRow[], read: CustomerColumns): CustomerRecord[] {
   const records = rows.map(toCustomerRecord);
-  return CHECK_NARROW_RECORDS && read !== ALL_CUSTOMER_COLUMNS ? records.map((record) => checkedNarrowRecord(record, read)) : records;
+  return read.checkRecords ? records.map((record) => checkedNarrowRecord(record, read)) : records;
 }
 
 const widened = new WeakMap<CustomerColumns, Map<string, CustomerColumns>>();
@@ -132,7 +130,7 @@ function withFields(set: CustomerColumns, fields: readonly (keyof CustomerRecord
   if (!bySet) widened.set(set, (bySet = new Map()));
   const key = fields.join(',');
   let wider = bySet.get(key);
-  if (!wider) bySet.set(key, (wider = customerColumnsFor([...set.fields, ...fields])));
+  if (!wider) bySet.set(key, (wider = customerColumnsFor([...set.fields, ...fields], set)));
   return wider;
 }
 

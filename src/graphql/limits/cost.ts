@@ -24,6 +24,7 @@ import {
   isLeafType,
   isObjectType,
   validate,
+  visit,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -37,8 +38,7 @@ import { collectFields, collectSubfields } from 'graphql/execution/collectFields
 import { getVariableValues } from 'graphql/execution/values';
 import { createComplexityRule, type ComplexityEstimatorArgs } from 'graphql-query-complexity';
 import { ErrorCode } from '../../shared/errors';
-import { EXPORT_PAGE } from '../../services/export';
-import { PAGE_SIZE } from '../../services/paging';
+import { byIdsOf, pageSizesOf } from '../../services/connections';
 
 export const COST = { object: 1, connection: 2, mutation: 10 } as const;
 
@@ -55,11 +55,6 @@ type FieldRule =
   | { kind: 'mutation' }
   | { kind: 'byIds'; argument: string };
 
-/** Lists whose default page size is not the ordinary one. */
-const DEFAULT_PAGE_SIZES: Record<string, number> = { 'Query.exportCustomers': EXPORT_PAGE.default };
-/** Root fields that fetch one item per id given. */
-const BY_IDS: Record<string, string> = { 'Query.nodes': 'ids', 'Query._entities': 'representations' };
-
 /** Rules (and named return types) per field definition: the schema is fixed, and a result walk asks once per row. */
 const rules = new WeakMap<GraphQLField<unknown, unknown>, FieldRule>();
 const returnedTypes = new WeakMap<GraphQLField<unknown, unknown>, GraphQLCompositeType>();
@@ -75,10 +70,11 @@ function classify(parent: GraphQLCompositeType, field: GraphQLField<unknown, unk
   if (isLeafType(returned)) return { kind: 'leaf' };
   if (parent === schema.getMutationType()) return { kind: 'mutation' };
   const coordinate = `${parent.name}.${field.name}`;
-  if (coordinate in BY_IDS) return { kind: 'byIds', argument: BY_IDS[coordinate] };
+  const byIds = byIdsOf(coordinate);
+  if (byIds) return { kind: 'byIds', argument: byIds.argument };
   if (parent.name.endsWith('Payload')) return { kind: 'free' };
   if (returned.name.endsWith('Connection')) {
-    return { kind: 'connection', defaultPageSize: DEFAULT_PAGE_SIZES[coordinate] ?? PAGE_SIZE.default };
+    return { kind: 'connection', defaultPageSize: pageSizesOf(coordinate).default };
   }
   if (parent.name.endsWith('Connection')) return field.name === 'nodes' ? { kind: 'item' } : { kind: 'free' };
   if (parent.name.endsWith('Edge') && field.name === 'node') return { kind: 'item' };
@@ -262,6 +258,26 @@ export interface ResultWalk {
   fields: Map<string, readonly FieldNode[]>;
 }
 
+/**
+ * Field collection reads variables only through @skip/@include, and a walk outlives its
+ * request in the memo: it keeps those variables (booleans) and none of the client's other bytes.
+ */
+function conditionVariables(document: DocumentNode, variables: Record<string, unknown>): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  visit(document, {
+    Directive(directive) {
+      if (directive.name.value !== 'skip' && directive.name.value !== 'include') return false;
+      for (const argument of directive.arguments ?? []) {
+        if (argument.value.kind === Kind.VARIABLE && Object.hasOwn(variables, argument.value.name.value)) {
+          kept[argument.value.name.value] = variables[argument.value.name.value];
+        }
+      }
+      return false;
+    },
+  });
+  return kept;
+}
+
 export function resultWalk(operation: OperationToCost & { operation: OperationDefinitionNode }): ResultWalk | null {
   const root = operation.schema.getRootType(operation.operation.operation);
   if (!root) return null;
@@ -273,7 +289,7 @@ export function resultWalk(operation: OperationToCost & { operation: OperationDe
   const walk: Walk = {
     schema: operation.schema,
     fragments,
-    variables: coerced.coerced ?? {},
+    variables: conditionVariables(operation.document, coerced.coerced ?? {}),
     collected: new WeakMap(),
     candidates: new Map(),
     costed: new WeakMap(),

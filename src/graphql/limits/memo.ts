@@ -18,7 +18,12 @@
  * So `customer(id: $id)` is analysed once for every id, and `_entities` once per number of
  * representations. Variables that do not coerce, and documents whose operation cannot be
  * picked, get no signature: they are analysed per request, as before.
+ *
+ * Signatures are client-controlled bytes kept across requests, so one longer than
+ * MAX_SIGNATURE_CHARS is replaced by its SHA-256: a key never holds more than that.
  */
+import { createHash } from 'node:crypto';
+import { BY_IDS_ARGUMENTS, PAGE_SIZE_ARGUMENTS } from '../../services/connections';
 import {
   Kind,
   coerceInputValue,
@@ -41,11 +46,17 @@ const enum Use {
   Value = 2,
 }
 
-const VALUE_ARGUMENTS = new Set(['first', 'last']);
-const LENGTH_ARGUMENTS = new Set(['ids', 'representations']);
+const VALUE_ARGUMENTS = PAGE_SIZE_ARGUMENTS;
+const LENGTH_ARGUMENTS = BY_IDS_ARGUMENTS;
 
 /** Signatures kept per document; a document queried with more page sizes than this recomputes the rest. */
 export const SIGNATURES_PER_DOCUMENT = 64;
+
+/** A signature longer than this is kept as its hash. */
+export const MAX_SIGNATURE_CHARS = 512;
+
+/** Starts no spelled-out signature: those start with an operation name or NUL. */
+const HASHED = '#';
 
 const uses = new WeakMap<DocumentNode, Map<string, Use>>();
 
@@ -184,16 +195,27 @@ export function variablesSignature(
     if (given === null) return null;
     signature += i === 0 ? given : `\u0000${given}`;
   }
-  return signature;
+  return signature.length > MAX_SIGNATURE_CHARS ? HASHED + createHash('sha256').update(signature).digest('base64url') : signature;
 }
 
 const plans = new WeakMap<DocumentNode, Map<string | null, SignaturePlan | null>>();
 
-/** Values remembered per document and signature, a bounded number per document. */
+/**
+ * Values remembered per document and signature, a bounded number per document. Values must
+ * not hold the request's variables (src/graphql/limits/cost.ts resultWalk keeps only the
+ * @skip/@include ones): keys are bounded by MAX_SIGNATURE_CHARS, values are the caller's to bound.
+ */
 export class DocumentMemo<V> {
   private readonly byDocument = new WeakMap<DocumentNode, Map<string, V>>();
 
   constructor(private readonly perDocument: number = SIGNATURES_PER_DOCUMENT) {}
+
+  /** Characters of the signatures kept for a document: at most perDocument x MAX_SIGNATURE_CHARS. */
+  keyChars(document: DocumentNode): number {
+    let total = 0;
+    for (const signature of this.byDocument.get(document)?.keys() ?? []) total += signature.length;
+    return total;
+  }
 
   /** The remembered value, or `compute()`'s (remembered unless it threw or the signature is null). */
   get(document: DocumentNode, signature: string | null, compute: () => V): V {

@@ -25,9 +25,7 @@ import {
 } from 'graphql';
 import { collectFields, collectSubfields } from 'graphql/execution/collectFields';
 import { getArgumentValues, getVariableValues } from 'graphql/execution/values';
-import { MAX_NODES } from '../resolvers/node';
-import { EXPORT_PAGE } from '../../services/export';
-import { PAGE_SIZE } from '../../services/paging';
+import { byIdsOf, pageSizesOf } from '../../services/connections';
 import { DocumentMemo, requestSignature } from './memo';
 import type { RequestConcern, RequestHooks } from '../request-hooks';
 import { limitError } from './rules';
@@ -42,13 +40,6 @@ interface Walk {
   variables: Variables;
 }
 
-/** Page sizes as the resolvers apply them. */
-function pageBounds(parent: string, field: string): { fallback: number; max: number } {
-  return parent === 'Query' && field === 'exportCustomers'
-    ? { fallback: EXPORT_PAGE.default, max: EXPORT_PAGE.max }
-    : { fallback: PAGE_SIZE.default, max: PAGE_SIZE.max };
-}
-
 /** How many nodes one execution of this field fetches, or null when it is not a list of nodes. */
 function fetchedNodes(parent: GraphQLObjectType, field: GraphQLField<unknown, unknown>, node: FieldNode, walk: Walk): number | null {
   let args: Record<string, unknown>;
@@ -57,11 +48,17 @@ function fetchedNodes(parent: GraphQLObjectType, field: GraphQLField<unknown, un
   } catch {
     return null; // Invalid arguments fail in execution with their own error.
   }
-  if (Array.isArray(args.ids)) return args.ids.length <= MAX_NODES ? args.ids.length : 0;
-  if (Array.isArray(args.representations)) return args.representations.length;
+  const coordinate = `${parent.name}.${field.name}`;
+  const byIds = byIdsOf(coordinate);
+  if (byIds) {
+    const list = args[byIds.argument];
+    if (!Array.isArray(list)) return null;
+    // Over its bound the resolver refuses the list, fetching nothing.
+    return byIds.max === null || list.length <= byIds.max ? list.length : 0;
+  }
   const isConnection = getNamedType(field.type).name.endsWith('Connection') && field.args.some((a) => a.name === 'first');
   if (!isConnection) return null;
-  const { fallback, max } = pageBounds(parent.name, field.name);
+  const { default: fallback, max } = pageSizesOf(coordinate);
   const given = typeof args.first === 'number' ? args.first : typeof args.last === 'number' ? args.last : fallback;
   // A size out of range fetches nothing: the resolver refuses it with BAD_USER_INPUT, which
   // says more than a complexity error would.

@@ -8,7 +8,8 @@ import type { ChildPageKey } from '../loaders';
 import type { ActionRecord, CustomerRecord, MemberRecord } from '../../store/records';
 import { findCustomerPage } from '../../services/customer-query';
 import { archiveCustomer, createCustomer, restoreCustomer, updateCustomer, type CustomerResult } from '../../services/customers';
-import { buildConnection, decodeCursor, encodeCursor, parsePaging, type PagingArgs } from '../../services/paging';
+import { CONNECTIONS } from '../../services/connections';
+import { buildConnection, decodePageCursor, encodePageCursor, parsePaging, type PagingArgs } from '../../services/paging';
 import { gravatarUrl } from '../../services/validation';
 import { referenceString, referenceUuid } from './reference';
 import { ARGUMENT_BOUNDS as MAX, boundedString } from '../limits/inputs';
@@ -28,11 +29,11 @@ function childPage<T extends MemberRecord | ActionRecord>(
   loader: DataLoader<ChildPageKey, T[], string>,
   count: () => Promise<number>,
 ) {
-  const paging = parsePaging({ first: args.first, after: args.after });
-  const after = paging.cursor ? decodeCursor(ordering, paging.cursor, 'after') : null;
+  const paging = parsePaging({ first: args.first, after: args.after }, CONNECTIONS[`Customer.${ordering}`]);
+  const after = paging.cursor ? decodePageCursor(ordering, paging.cursor, 'after') : null;
   return loader
     .load({ parentId: customer.id, limit: paging.limit + 1, after })
-    .then((rows) => buildConnection(rows, paging, (row) => encodeCursor(ordering, { value: row.createdAt, id: row.id }), count));
+    .then((rows) => buildConnection(rows, paging, (row) => encodePageCursor(ordering, { value: row.createdAt, id: row.id }), count));
 }
 
 export const customerResolvers: Resolvers = {
@@ -44,7 +45,7 @@ export const customerResolvers: Resolvers = {
     customers: async (_, args, ctx) => {
       // Only a filter naming custom fields needs the workspace's definitions (one statement saved per page).
       const definitions = args.filter?.customFields?.length ? await ctx.loaders.customFieldDefinitions() : [];
-      const page = await findCustomerPage(ctx.db, ctx.workspace.id, args, definitions, ctx.loaders.customerColumns());
+      const page = await findCustomerPage(ctx.db, ctx.workspace.id, args, definitions, ctx.loaders.projection.columns);
       // Nested nodes that point back at their customer (member.customer) find it here.
       for (const customer of page.nodes) ctx.loaders.customerById.prime(customer.id, customer);
       return page;

@@ -3,25 +3,24 @@ import { badUserInput } from '../../shared/errors';
 import type { Context } from '../context';
 import type { Resolvers } from '../../generated/graphql';
 import { isUuid } from '../../shared/ids';
+import { BY_IDS } from '../../services/connections';
 import { ARGUMENT_BOUNDS, boundedString } from '../limits/inputs';
 import type { ActionRecord, CustomerRecord, MemberRecord } from '../../store/records';
 
 type NodeRecord = CustomerRecord | MemberRecord | ActionRecord;
-type NodeTypename = 'Customer' | 'Member' | 'Action';
 
 /**
- * The type each loaded node record came back as. Remembered beside the record rather than
- * copied into it: a copy would read every field of a customer read with only the columns the
- * query asks for (src/graphql/customer-reads.ts). Weak, so nothing outlives its request.
+ * The type of a loaded node record, told by a field only its kind has. Not a copy with a
+ * typename: a copy would read every field of a customer read with only the columns the query
+ * asks for (src/graphql/projection.ts).
  */
-const nodeTypes = new WeakMap<NodeRecord, NodeTypename>();
-
-function typed<T extends NodeRecord>(record: T, typename: NodeTypename): T {
-  nodeTypes.set(record, typename);
-  return record;
+function typenameOf(record: NodeRecord): 'Customer' | 'Member' | 'Action' {
+  if ('role' in record) return 'Member';
+  if ('changes' in record) return 'Action';
+  return 'Customer';
 }
 
-export const MAX_NODES = 100;
+const MAX_NODES = BY_IDS['Query.nodes'].max;
 
 /**
  * Ids are UUIDs without a type prefix (they are the public ids clients already hold), so a
@@ -35,10 +34,7 @@ async function loadNode(id: string, ctx: Context): Promise<NodeRecord | null> {
     ctx.loaders.memberById.load(id),
     ctx.loaders.actionById.load(id),
   ]);
-  if (customer) return typed(customer, 'Customer');
-  if (member) return typed(member, 'Member');
-  if (action) return typed(action, 'Action');
-  return null;
+  return customer ?? member ?? action ?? null;
 }
 
 export const nodeResolvers: Resolvers = {
@@ -52,10 +48,6 @@ export const nodeResolvers: Resolvers = {
     workspace: (_, __, ctx) => ctx.workspace,
   },
   Node: {
-    __resolveType: (node) => {
-      const typename = nodeTypes.get(node as NodeRecord);
-      if (!typename) throw new Error('Node.__resolveType: expected a record loaded by node/nodes, got an unknown object');
-      return typename;
-    },
+    __resolveType: (node) => typenameOf(node as NodeRecord),
   },
 };
