@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
 import { SignJWT, base64url, type JWTPayload } from 'jose';
 import { loadConfig } from '../src/config';
 import {
@@ -155,6 +156,30 @@ describe('JwtVerifier rejects, naming the failed check and never quoting the tok
     ['a header that is not JSON', `${base64url.encode('{"alg":')}.${base64url.encode('{}')}.c2lnbmF0dXJl`],
   ])('a malformed token: %s', async (_label, token) => {
     await expectRejected(verifierFor(server), token, 'malformed', /well-formed/);
+  });
+
+  test('any forged or garbled token is a typed rejection, never an unexpected error', async () => {
+    const verifier = verifierFor(server);
+    const segment = (value: fc.Arbitrary<unknown>): fc.Arbitrary<string> => value.map((json) => base64url.encode(JSON.stringify(json) ?? ''));
+    const header = fc.record(
+      { alg: fc.oneof(fc.constantFrom('RS256', 'ES256', 'none', 'HS256', 'PS256', 'EdDSA'), fc.jsonValue()), kid: fc.oneof(fc.constant(rsa.kid), fc.jsonValue()), crit: fc.jsonValue(), b64: fc.jsonValue() },
+      { requiredKeys: ['alg'] },
+    );
+    const payload = fc.oneof(fc.jsonValue(), fc.record({ iss: fc.jsonValue(), aud: fc.jsonValue(), exp: fc.jsonValue(), nbf: fc.jsonValue(), sub: fc.jsonValue(), scope: fc.jsonValue() }, { requiredKeys: [] }));
+    const signature = fc.oneof(fc.constant(''), fc.base64String().map((text) => text.replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_')));
+    const token = fc.oneof(
+      fc.tuple(segment(header), segment(payload), signature).map((parts) => parts.join('.')),
+      fc.string({ unit: 'binary', maxLength: 200 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(token, async (text) => {
+        const error = await failure(verifier, text);
+        expect(error).toBeInstanceOf(JwtRejected);
+        expectNoTokenText(error.message, text);
+      }),
+      { numRuns: 300 },
+    );
+    expect(server.requests).toBeLessThanOrEqual(1);
   });
 
   test('a token over the size bound before anything else is done with it', async () => {

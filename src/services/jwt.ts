@@ -82,8 +82,9 @@ export class JwtRejected extends Error {
 /** No key can be had: the key set cannot be fetched and none is cached. Retrying later may succeed. */
 export class JwksUnavailable extends Error {
   override readonly name = 'JwksUnavailable';
-  constructor() {
-    super("The identity provider's signing keys cannot be fetched right now; retry later");
+  /** `cause`: what the fetch or the key set failed with, for the log; the client sees only the message. */
+  constructor(cause?: unknown) {
+    super("The identity provider's signing keys cannot be fetched right now; retry later", { cause });
   }
 }
 
@@ -136,18 +137,18 @@ class KeySource {
       this.failedAt = Date.now();
       const keys = this.remote.jwks();
       this.lastGood = keys ? createLocalJWKSet(keys) : null;
-      return this.fromLastGood(header, token);
+      return this.fromLastGood(header, token, error);
     }
   };
 
-  private async fromLastGood(header: Header, token: FlattenedJWSInput): Promise<Key> {
-    if (!this.lastGood) throw new JwksUnavailable();
+  private async fromLastGood(header: Header, token: FlattenedJWSInput, failure?: unknown): Promise<Key> {
+    if (!this.lastGood) throw new JwksUnavailable(failure);
     try {
       return await this.lastGood(header, token);
     } catch (error) {
-      // The provider may have published this key since; it cannot be asked.
-      if (joseCode(error) === 'ERR_JWKS_NO_MATCHING_KEY') throw new JwksUnavailable();
-      throw error;
+      if (joseCode(error) === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') throw error;
+      // No usable key here, and the provider, which may have published one since, cannot be asked.
+      throw new JwksUnavailable(failure ?? error);
     }
   }
 }
