@@ -4,6 +4,7 @@ import {
   jwtVerify,
   type FlattenedJWSInput,
   type LocalJWKSet,
+  type RemoteJWKSet,
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
@@ -116,7 +117,7 @@ type Key = Awaited<ReturnType<JWTVerifyGetKey>>;
  * outage into one fetch per request.
  */
 class KeySource {
-  private readonly remote;
+  private readonly remote: RemoteJWKSet;
   private failedAt = Number.NEGATIVE_INFINITY;
   private lastGood: LocalJWKSet | null = null;
 
