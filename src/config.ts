@@ -1,4 +1,6 @@
+import { isIP } from 'node:net';
 import { DEFAULT_LIMITS, type LimitSettings } from './graphql/limits/settings';
+import { JWT_DEFAULT_CUSTOMER_CLAIM, JWT_DEFAULT_WORKSPACE_CLAIM, type JwtSettings } from './services/jwt';
 
 /**
  * Configuration from the environment: one place that names every variable, its default and
@@ -36,6 +38,8 @@ export interface Config {
   apiKeyCacheTtlMs: number;
   /** Browser origins allowed to call the gateway cross-origin (CORS_ORIGINS, exact matches; empty: none). */
   corsOrigins: string[];
+  /** JWT bearer tokens: JWT_JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, JWT_WORKSPACE_CLAIM, JWT_CUSTOMER_CLAIM (off unless JWT_JWKS_URL is set). */
+  jwt: JwtSettings | undefined;
 }
 
 export interface HttpTimeouts {
@@ -116,6 +120,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitRestore: intVar(env, 'RATE_LIMIT_RESTORE', 100, 1, 1_000_000_000),
     apiKeyCacheTtlMs: intVar(env, 'API_KEY_CACHE_TTL_MS', 5000, 0, 60000),
     corsOrigins: originsVar(env, 'CORS_ORIGINS'),
+    jwt: loadJwt(env),
   };
 }
 
@@ -144,4 +149,42 @@ function loadHttpTimeouts(env: Env): HttpTimeouts {
     throw new Error(`HTTP_HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
   }
   return { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs: intVar(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 5000, 1, 600_000) };
+}
+
+function loadJwt(env: Env): JwtSettings | undefined {
+  const raw = env.JWT_JWKS_URL || undefined;
+  if (raw === undefined) {
+    const stray = ['JWT_ISSUER', 'JWT_AUDIENCE', 'JWT_WORKSPACE_CLAIM', 'JWT_CUSTOMER_CLAIM'].filter((name) => env[name]);
+    if (stray.length > 0) throw new Error(`${stray.join(', ')} set without JWT_JWKS_URL: set JWT_JWKS_URL to accept JWT bearer tokens`);
+    return undefined;
+  }
+  let jwksUrl: URL;
+  try {
+    jwksUrl = new URL(raw);
+  } catch {
+    throw new Error(`JWT_JWKS_URL must be an absolute https URL, got ${JSON.stringify(raw)}`);
+  }
+  // Keys fetched in the clear could be swapped on the way; plain http is only for development and tests.
+  if (!(jwksUrl.protocol === 'https:' || (jwksUrl.protocol === 'http:' && isLoopbackHost(jwksUrl.hostname)))) {
+    throw new Error(`JWT_JWKS_URL must be an https URL (plain http only on 127.0.0.0/8, ::1 or localhost), got ${JSON.stringify(raw)}`);
+  }
+  // Without both checks, a token the provider issued for any other service or tenant would be accepted.
+  const issuer = env.JWT_ISSUER || undefined;
+  const audience = env.JWT_AUDIENCE || undefined;
+  if (issuer === undefined || audience === undefined) {
+    throw new Error('JWT_ISSUER and JWT_AUDIENCE must both be set when JWT_JWKS_URL is set');
+  }
+  return {
+    jwksUrl,
+    issuer,
+    audience,
+    workspaceClaim: env.JWT_WORKSPACE_CLAIM || JWT_DEFAULT_WORKSPACE_CLAIM,
+    customerClaim: env.JWT_CUSTOMER_CLAIM || JWT_DEFAULT_CUSTOMER_CLAIM,
+  };
+}
+
+/** `hostname` as the URL parser gives it: IPv4 normalised (127.1 is 127.0.0.1), IPv6 in brackets. */
+function isLoopbackHost(hostname: string): boolean {
+  if (hostname === 'localhost' || hostname === '[::1]') return true;
+  return isIP(hostname) === 4 && hostname.startsWith('127.');
 }

@@ -27,4 +27,10 @@ export class LruCache<V> {
     this.newest = { key, value };
     return value;
   }
+
+  /** Forgets `key`, so the next `get` builds it again. */
+  delete(key: string): void {
+    this.entries.delete(key);
+    if (this.newest?.key === key) this.newest = null;
+  }
 }
