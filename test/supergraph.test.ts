@@ -97,7 +97,7 @@ beforeAll(async () => {
   supergraphSdl = composed.supergraphSdl;
   hints = composed.hints.map((hint) => ({ code: hint.definition.code, message: hint.message }));
   const apolloGateway = new ApolloGateway({
-    supergraphSdl,
+    supergraphSdl: withoutSecurityFeatures(supergraphSdl),
     logger: silent,
     buildService: ({ name, url }) => (name === 'customers' ? new CustomersDataSource({ url }) : new RemoteGraphQLDataSource({ url })),
   });
@@ -108,6 +108,21 @@ beforeAll(async () => {
   });
   gatewayUrl = started.url;
 });
+
+/**
+ * Apollo Router enforces the `for: SECURITY` features (@authenticated, @requiresScopes);
+ * @apollo/gateway supports none and refuses a supergraph that links them. This test's gateway
+ * gets a copy without them, which is also the case of a router that does not enforce them:
+ * the subgraph then enforces the same rules itself (see 'scopes through the gateway' below).
+ */
+function withoutSecurityFeatures(sdl: string): string {
+  return sdl
+    .replace(/^\s*@link\(url: "https:\/\/specs\.apollo\.dev\/(authenticated|requiresScopes)\/v[\d.]+", for: SECURITY\)\n/gm, '')
+    .replace(/^directive @(authenticated|requiresScopes)\b.*\n/gm, '')
+    .replace(/^scalar requiresScopes__Scope\n/gm, '')
+    .replace(/ @requiresScopes\(scopes: \[(\[[^\]]*\](, )?)+\]\)/g, '')
+    .replace(/ @authenticated\b/g, '');
+}
 
 afterAll(async () => {
   await gateway?.stop();
@@ -126,6 +141,15 @@ describe('composition', () => {
     expect(supergraphSdl).toContain('@join__type(graph: ORDERS, key: "id")');
     expect(supergraphSdl).toContain('@join__type(graph: INVOICES, key: "externalId", resolvable: false)');
     expect(supergraphSdl).toMatch(/orders: \[Order!\]! @join__field\(graph: ORDERS\)/);
+  });
+
+  it('keeps the scope rules, so a router enforces what the subgraph enforces', () => {
+    expect(supergraphSdl).toContain('@link(url: "https://specs.apollo.dev/requiresScopes/v0.1", for: SECURITY)');
+    expect(supergraphSdl).toContain('@link(url: "https://specs.apollo.dev/authenticated/v0.1", for: SECURITY)');
+    expect(supergraphSdl).toMatch(/createCustomer\(input: CreateCustomerInput!\): CustomerPayload! @requiresScopes\(scopes: \[\["customers:write"\]\]\)/);
+    expect(supergraphSdl).toMatch(/internalNote: String (@join__field\(graph: CUSTOMERS\) )?@requiresScopes\(scopes: \[\["customers:read"\], \["customers:write"\], \["export:read"\]\]\)/);
+    expect(supergraphSdl).toMatch(/workspace: Workspace! (@join__field\(graph: CUSTOMERS\) )?@authenticated/);
+    expect(supergraphSdl).toMatch(/me: Customer (@join__field\(graph: CUSTOMERS\) )?@requiresScopes\(scopes: \[\["customer:self"\]\]\)/);
   });
 });
 

@@ -14,6 +14,7 @@ import type { Kysely } from 'kysely';
 import { addSyncCommands } from './sync';
 import { loadConfig } from '../config';
 import { checkWorkspaceName, issueKey } from '../services/keys';
+import { KEY_SCOPES, parseKeyScopes, type KeyScope } from '../services/scopes';
 import { migrateToLatest, openStore } from '../store/db';
 import type { WorkspaceRecord } from '../store/records';
 import type { Database } from '../store/tables';
@@ -43,6 +44,7 @@ interface KeyCreateOptions {
   workspace: string;
   name?: string;
   rateLimit: boolean;
+  scope: KeyScope[];
 }
 
 /** Commander hands over blocks of text ending in a newline; io takes one line per call. */
@@ -104,13 +106,29 @@ function printTable(write: (line: string) => void, header: string[], rows: strin
   }
 }
 
+/** A key's scopes as one cell: comma-separated, `all` for a key made without `--scope`. */
+function scopeList(scopes: readonly string[] | null): string {
+  return scopes === null ? 'all' : scopes.join(',');
+}
+
+/** Commander's collector for the repeatable `--scope`: checked one value at a time. */
+function collectScope(value: string, previous: KeyScope[]): KeyScope[] {
+  try {
+    return [...previous, ...parseKeyScopes([value])];
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
 async function keyCreate(ctx: Ctx, options: KeyCreateOptions): Promise<void> {
   await withMigratedDb(ctx, async (db) => {
-    const issued = await issueKey(db, { workspace: options.workspace, name: options.name ?? null, rateLimited: options.rateLimit });
+    const scopes = options.scope.length > 0 ? options.scope : null;
+    const issued = await issueKey(db, { workspace: options.workspace, name: options.name ?? null, rateLimited: options.rateLimit, scopes });
     if (issued.workspaceCreated) ctx.stderr(`created workspace ${issued.workspace.name}`);
     ctx.stderr(`key id:       ${issued.record.id}`);
     ctx.stderr(`prefix:       ${issued.record.prefix}`);
     ctx.stderr(`rate limited: ${issued.record.rateLimited ? 'yes' : 'no'}`);
+    ctx.stderr(`scopes:       ${scopeList(issued.record.scopes)}`);
     ctx.stderr('store it now: it is shown once');
     // The key alone, last on stdout: scripts capture it with `| tail -1`.
     ctx.stdout(issued.key);
@@ -126,10 +144,11 @@ async function keyList(ctx: Ctx, options: { workspace: string }): Promise<void> 
       key.prefix,
       key.name ?? '-',
       key.rateLimited ? 'yes' : 'no',
+      scopeList(key.scopes),
       key.createdAt,
       key.revokedAt ?? '-',
     ]);
-    printTable(ctx.stdout, ['ID', 'PREFIX', 'NAME', 'RATE LIMITED', 'CREATED', 'REVOKED'], rows);
+    printTable(ctx.stdout, ['ID', 'PREFIX', 'NAME', 'RATE LIMITED', 'SCOPES', 'CREATED', 'REVOKED'], rows);
   });
 }
 
@@ -167,6 +186,7 @@ function addKeyCommands(program: Command, ctx: Ctx): void {
     .requiredOption('--workspace <name>', 'workspace the key belongs to', workspaceName)
     .option('--name <label>', 'label to recognise the key by')
     .option('--no-rate-limit', 'exempt the key from rate limiting (trusted back-office jobs)')
+    .option('--scope <scope>', `grant one scope (repeatable; without it the key has every scope): ${KEY_SCOPES.join(', ')}`, collectScope, [])
     .action((options: KeyCreateOptions) => keyCreate(ctx, options));
   key
     .command('list')

@@ -165,6 +165,8 @@ export type CustomFieldDefinition = {
   label: Scalars['String']['output'];
   /** Whether customers can be filtered on this field (searchable fields are indexed). */
   searchable: Scalars['Boolean']['output'];
+  /** Whether customers may set this field themselves through `updateMe`. */
+  selfEditable: Scalars['Boolean']['output'];
   /** When the label or searchability last changed. */
   updatedAt: Scalars['DateTime']['output'];
   /** The type every value of this field must have; cannot change once defined. */
@@ -427,6 +429,8 @@ export type DefineCustomFieldInput = {
   label: Scalars['String']['input'];
   /** Defaults to false. */
   searchable?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Whether customers may set this field themselves through `updateMe`. Defaults to false. */
+  selfEditable?: InputMaybe<Scalars['Boolean']['input']>;
   valueType: CustomFieldValueType;
 };
 
@@ -506,6 +510,8 @@ export type Mutation = {
   restoreCustomer: CustomerPayload;
   /** Update a customer: omitted fields are left alone, explicit nulls clear. Optional `expectedVersion` guards against lost updates. */
   updateCustomer: CustomerPayload;
+  /** Update the caller's own customer record (scope `customer:self`): name, phone, billing address, unsubscribed and self-editable custom fields. Every invalid field is reported at once and nothing is written when any is present. */
+  updateMe: CustomerPayload;
   /** Update a member's email, name, external id or role. */
   updateMember: MemberPayload;
 };
@@ -554,6 +560,12 @@ export type MutationUpdateCustomerArgs = {
 
 
 /** Writes. Each mutation takes `input` and reports every problem in `userErrors`; nothing is written when there is any. */
+export type MutationUpdateMeArgs = {
+  input: UpdateMeInput;
+};
+
+
+/** Writes. Each mutation takes `input` and reports every problem in `userErrors`; nothing is written when there is any. */
 export type MutationUpdateMemberArgs = {
   input: UpdateMemberInput;
 };
@@ -592,6 +604,8 @@ export type Query = {
   customers: CustomerConnection;
   /** The change feed for incremental sync. Customers come in the order of a per-workspace change sequence stamped by every create, update, archive, restore and member change, archived ones included, each at its latest state. A consumer that stores `pageInfo.endCursor` and resumes with `after` sees every change committed since, none skipped. `updatedSince` starts the feed at a point in time instead of the beginning. `first` is 1-1000 (default 100). */
   exportCustomers: CustomerExportConnection;
+  /** The caller's own customer record, for end users signed in with a token that has scope `customer:self`: the customer whose externalId equals the token's subject (or the claim set by JWT_CUSTOMER_CLAIM). Null when no such customer exists. */
+  me?: Maybe<Customer>;
   /** Fetch any object that implements `Node` by id, within the caller's workspace. */
   node?: Maybe<Node>;
   /** Fetch several objects by id, in the order given; null for ids that do not exist in the caller's workspace. At most 100 ids. */
@@ -720,6 +734,22 @@ export type UpdateCustomerInput = {
   /** Replaces the profile fields that are given; omitted ones are left alone. */
   profile?: InputMaybe<CustomerProfileInput>;
   type?: InputMaybe<CustomerType>;
+  unsubscribed?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+/** What customers may change about themselves. Omitted fields are left alone; an explicit null clears. */
+export type UpdateMeInput = {
+  /** Replaces the whole billing address; null removes it. */
+  billingAddress?: InputMaybe<AddressInput>;
+  /** Sets custom fields whose definition is `selfEditable`; any other key is rejected. A null value removes that field's value. */
+  customFields?: InputMaybe<Array<CustomFieldValueInput>>;
+  /** When given, the update is rejected with VERSION_CONFLICT unless the record is still at this version. */
+  expectedVersion?: InputMaybe<Scalars['Int']['input']>;
+  firstName?: InputMaybe<Scalars['String']['input']>;
+  lastName?: InputMaybe<Scalars['String']['input']>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** Any common format; without a country code the billing address country is used as the region. */
+  phone?: InputMaybe<Scalars['String']['input']>;
   unsubscribed?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
@@ -935,6 +965,7 @@ export type ResolversTypes = ResolversObject<{
   SortDirection: SortDirection;
   URL: ResolverTypeWrapper<Scalars['URL']['output']>;
   UpdateCustomerInput: UpdateCustomerInput;
+  UpdateMeInput: UpdateMeInput;
   UpdateMemberInput: UpdateMemberInput;
   UserError: ResolverTypeWrapper<UserError>;
   UserErrorCode: UserErrorCode;
@@ -990,6 +1021,7 @@ export type ResolversParentTypes = ResolversObject<{
   SocialsInput: SocialsInput;
   URL: Scalars['URL']['output'];
   UpdateCustomerInput: UpdateCustomerInput;
+  UpdateMeInput: UpdateMeInput;
   UpdateMemberInput: UpdateMemberInput;
   UserError: UserError;
   Workspace: WorkspaceRecord;
@@ -1034,6 +1066,7 @@ export type CustomFieldDefinitionResolvers<ContextType = Context, ParentType ext
   key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   searchable?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  selfEditable?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   valueType?: Resolver<ResolversTypes['CustomFieldValueType'], ParentType, ContextType>;
 }>;
@@ -1181,6 +1214,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   removeMember?: Resolver<ResolversTypes['RemoveMemberPayload'], ParentType, ContextType, RequireFields<MutationRemoveMemberArgs, 'input'>>;
   restoreCustomer?: Resolver<ResolversTypes['CustomerPayload'], ParentType, ContextType, RequireFields<MutationRestoreCustomerArgs, 'input'>>;
   updateCustomer?: Resolver<ResolversTypes['CustomerPayload'], ParentType, ContextType, RequireFields<MutationUpdateCustomerArgs, 'input'>>;
+  updateMe?: Resolver<ResolversTypes['CustomerPayload'], ParentType, ContextType, RequireFields<MutationUpdateMeArgs, 'input'>>;
   updateMember?: Resolver<ResolversTypes['MemberPayload'], ParentType, ContextType, RequireFields<MutationUpdateMemberArgs, 'input'>>;
 }>;
 
@@ -1202,6 +1236,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   customerByExternalId?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerByExternalIdArgs, 'externalId'>>;
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, Partial<QueryCustomersArgs>>;
   exportCustomers?: Resolver<ResolversTypes['CustomerExportConnection'], ParentType, ContextType, Partial<QueryExportCustomersArgs>>;
+  me?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
   nodes?: Resolver<Array<Maybe<ResolversTypes['Node']>>, ParentType, ContextType, RequireFields<QueryNodesArgs, 'ids'>>;
   workspace?: Resolver<ResolversTypes['Workspace'], ParentType, ContextType>;

@@ -152,7 +152,7 @@ async function defineMissingFields(trx: Tx, workspaceId: string, format: ImportF
   const now = new Date().toISOString();
   for (const [key, valueType] of wanted) {
     if (known.has(key)) continue;
-    await upsertDefinition(trx, { workspaceId, key, label: key, valueType, searchable: searchable.has(key), createdAt: now, updatedAt: now });
+    await upsertDefinition(trx, { workspaceId, key, label: key, valueType, searchable: searchable.has(key), selfEditable: false, createdAt: now, updatedAt: now });
   }
 }
 

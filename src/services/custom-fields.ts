@@ -41,6 +41,7 @@ export async function defineCustomField(
       label,
       valueType: input.valueType,
       searchable: input.searchable ?? current?.searchable ?? false,
+      selfEditable: input.selfEditable ?? current?.selfEditable ?? false,
       createdAt: current?.createdAt ?? now,
       updatedAt: now,
     };

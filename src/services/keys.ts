@@ -9,6 +9,7 @@ import { newId } from '../shared/ids';
 import { withTransaction } from '../store/engine';
 import type { ApiKeyRecord, WorkspaceRecord } from '../store/records';
 import type { Database } from '../store/tables';
+import { parseKeyScopes, type KeyScope } from './scopes';
 import {
   findActiveKeyByHash,
   findWorkspaceByName,
@@ -34,6 +35,8 @@ export interface IssueKeyOptions {
   name?: string | null;
   /** false for trusted back-office jobs exempt from rate limiting. */
   rateLimited?: boolean;
+  /** The scopes granted (src/services/scopes.ts); null or absent: every key scope. */
+  scopes?: readonly KeyScope[] | null;
 }
 
 const WORKSPACE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -65,6 +68,7 @@ export async function issueKey(db: Kysely<Database>, options: IssueKeyOptions): 
       name: options.name ?? null,
       prefix,
       rateLimited: options.rateLimited ?? true,
+      scopes: options.scopes ? parseKeyScopes(options.scopes) : null,
       createdAt: now,
       revokedAt: null,
     };

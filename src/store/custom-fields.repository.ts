@@ -18,6 +18,7 @@ function toDefinitionRecord(row: CustomFieldDefinitionRow): CustomFieldDefinitio
     label: row.label,
     valueType: row.value_type as CustomFieldValueType,
     searchable: row.searchable === 1,
+    selfEditable: row.self_editable === 1,
     createdAt: isoOf(row.created_at),
     updatedAt: isoOf(row.updated_at),
   };
@@ -40,6 +41,7 @@ export async function upsertDefinition(db: Db, definition: CustomFieldDefinition
     label: definition.label,
     value_type: definition.valueType,
     searchable: definition.searchable ? 1 : 0,
+    self_editable: definition.selfEditable ? 1 : 0,
     created_at: definition.createdAt,
     updated_at: definition.updatedAt,
   };
@@ -50,6 +52,7 @@ export async function upsertDefinition(db: Db, definition: CustomFieldDefinition
       oc.columns(['workspace_id', 'key']).doUpdateSet({
         label: row.label,
         searchable: row.searchable,
+        self_editable: row.self_editable,
         updated_at: row.updated_at,
       }),
     )

@@ -119,6 +119,8 @@ export interface CustomFieldDefinitionRecord {
   label: string;
   valueType: CustomFieldValueType;
   searchable: boolean;
+  /** Whether customers may set it themselves through `updateMe`. */
+  selfEditable: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -141,6 +143,8 @@ export interface ApiKeyRecord {
   name: string | null;
   prefix: string;
   rateLimited: boolean;
+  /** The scopes granted at creation; null: every key scope. */
+  scopes: readonly string[] | null;
   createdAt: string;
   revokedAt: string | null;
 }

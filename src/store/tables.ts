@@ -25,6 +25,8 @@ export interface ApiKeysTable {
   prefix: string;
   key_hash: string;
   rate_limited: number;
+  /** Space-separated scope names; null: every key scope. */
+  scopes: string | null;
   created_at: Timestamp;
   revoked_at: Timestamp | null;
 }
@@ -112,6 +114,8 @@ export interface CustomFieldDefinitionsTable {
   label: string;
   value_type: string;
   searchable: number;
+  /** 1 when customers may set the field themselves (`updateMe`). */
+  self_editable: Generated<number>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -18,6 +18,7 @@ function toApiKeyRecord(row: ApiKeyRow): ApiKeyRecord {
     name: row.name,
     prefix: row.prefix,
     rateLimited: row.rate_limited === 1,
+    scopes: row.scopes === null ? null : row.scopes.split(' ').filter(Boolean),
     createdAt: isoOf(row.created_at),
     revokedAt: isoOf(row.revoked_at),
   };
@@ -67,6 +68,7 @@ export async function insertApiKey(db: Db, key: NewApiKey): Promise<void> {
       prefix: key.prefix,
       key_hash: key.keyHash,
       rate_limited: key.rateLimited ? 1 : 0,
+      scopes: key.scopes === null ? null : key.scopes.join(' '),
       created_at: key.createdAt,
       revoked_at: null,
     })

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './001_initial';
 import * as rateLimits from './002_rate_limits';
 import * as idempotency from './003_idempotency';
+import * as leastPrivilege from './004_least_privilege';
 
 /**
  * Migrations are listed in code rather than read from a folder, so they work the same from
@@ -11,6 +12,7 @@ const migrations: Record<string, Migration> = {
   '001_initial': initial,
   '002_rate_limits': rateLimits,
   '003_idempotency': idempotency,
+  '004_least_privilege': leastPrivilege,
 };
 
 export const migrationProvider: MigrationProvider = {
