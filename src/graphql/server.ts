@@ -9,7 +9,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLScalarType, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Context } from './context';
-import { ErrorCode, formatError, isExpected } from '../shared/errors';
+import { ErrorCode, createErrorFormatting, isExpected, type ErrorFormatting } from '../shared/errors';
 import { customerReadsConcern } from './customer-reads';
 import { jitGateway } from './jit';
 import { guardEntityRepresentations } from './federation';
@@ -50,12 +50,16 @@ export function buildSchema(): GraphQLSchema {
   return guardEntityRepresentations(buildSubgraphSchema([{ typeDefs: loadTypeDefs(), resolvers: mergeResolvers(resolverModules) }]));
 }
 
-/** One log line per request; unexpected errors logged in full, with the request id. */
-function requestLogging(logger: Logger): RequestConcern<Context> {
+/**
+ * One log line per request; unexpected errors logged in full, with the request id, which
+ * formatError quotes to the client.
+ */
+function requestLogging(logger: Logger, formatting: ErrorFormatting): RequestConcern<Context> {
   return ({ contextValue }) => {
     const started = process.hrtime.bigint();
     return {
       didEncounterErrors({ errors }) {
+        formatting.noteRequest(errors, contextValue.requestId);
         for (const error of errors) {
           if (!isExpected(error) && !error.extensions?.code?.toString().startsWith('GRAPHQL_')) {
             logger.error({ requestId: contextValue.requestId, err: error.originalError ?? error, path: error.path }, 'unexpected error');
@@ -63,15 +67,10 @@ function requestLogging(logger: Logger): RequestConcern<Context> {
         }
       },
       willSendResponse({ response, operationName, errors }) {
-        if (response.body.kind === 'single') {
-          for (const error of response.body.singleResult.errors ?? []) {
-            if (error.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR) {
-              (error.extensions as Record<string, unknown>).requestId = contextValue.requestId;
-            }
-          }
-        }
         // The line's fields cost a few allocations; skip them when info lines are not written.
         if (!logger.isLevelEnabled('info')) return;
+        // The codes the client saw: formatError's, not the ones Apollo's wrappers gave the originals.
+        const shown = response.body.kind === 'single' ? response.body.singleResult.errors : errors;
         logger.info(
           {
             requestId: contextValue.requestId,
@@ -79,7 +78,7 @@ function requestLogging(logger: Logger): RequestConcern<Context> {
             operationName: operationName ?? null,
             durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e3) / 1e3,
             outcome: errors && errors.length > 0 ? 'error' : 'ok',
-            errorCodes: errors?.map((e) => e.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR),
+            errorCodes: shown?.map((e) => e.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR),
           },
           'graphql request',
         );
@@ -101,12 +100,13 @@ export interface ServerOptions {
 
 export function createApolloServer(options: ServerOptions): ApolloServer<Context> {
   const limits = limitServerOptions<Context>(withIdempotentMutations(options.schema ?? buildSchema()), options.limits);
+  const errorFormatting = createErrorFormatting();
   return new ApolloServer<Context>({
     // Compiled execution through Apollo's gateway hook: validation, plugins and formatError unchanged.
     ...(options.jit === false ? { schema: limits.schema } : { gateway: jitGateway(limits.schema) }),
     validationRules: limits.validationRules,
     parseOptions: limits.parseOptions,
-    formatError,
+    formatError: errorFormatting.formatError,
     includeStacktraceInErrorResponses: false,
     // "Did you mean ...?" suggestions would describe the schema to callers without a key.
     hideSchemaDetailsFromClientErrors: true,
@@ -124,7 +124,7 @@ export function createApolloServer(options: ServerOptions): ApolloServer<Context
       // Limits, logging, cost, idempotency and narrowed customer reads: one plugin, so a request pays for one listener (src/graphql/request-hooks.ts).
       requestHooksPlugin<Context>([
         ...limits.concerns,
-        requestLogging(options.logger),
+        requestLogging(options.logger, errorFormatting),
         costConcern(options.cost ?? defaultLimits(), options.logger),
         idempotencyConcern(),
         customerReadsConcern(),

@@ -7,7 +7,7 @@ import type { GraphQLSchema, ParseOptions, ValidationRule } from 'graphql';
 import type { RequestConcern } from '../request-hooks';
 import { deadlineOperation, guardMutations } from '../deadline';
 import { requestedNodesLimit } from './nodes';
-import { limitCodes, parseOptions, shapeRules } from './rules';
+import { parseOptions, shapeRules } from './rules';
 import { limitSettings, type LimitSettings } from './settings';
 import { inlineTracePlugin } from '../trace';
 
@@ -29,7 +29,7 @@ export function limitServerOptions<T extends BaseContext>(schema: GraphQLSchema,
   return {
     validationRules: shapeRules(settings),
     parseOptions: parseOptions(settings),
-    concerns: [limitCodes<T>(settings), requestedNodesLimit<T>(settings), deadlineOperation<T>()],
+    concerns: [requestedNodesLimit<T>(settings), deadlineOperation<T>()],
     plugins: [inlineTracePlugin<T>(settings)],
     schema: guardMutations(schema),
   };
