@@ -12,6 +12,7 @@ import pino from 'pino';
 import { bootstrapDefaultWorkspace, createApp, type App } from '../src/app';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/shared/logger';
+import { HTTP_STATUS, type ErrorCode } from '../src/shared/errors';
 import { issueKey, type IssuedKey } from '../src/services/keys';
 import { revokeApiKey } from '../src/store/workspaces.repository';
 
@@ -413,6 +414,34 @@ describe('error codes', () => {
     ]) {
       expect(res.text).not.toContain('stacktrace');
       expect(res.text).not.toMatch(/\bat .*\.(ts|js):\d+/);
+    }
+  });
+});
+
+describe('every error answers with the status of its code (src/shared/errors.ts HTTP_STATUS) and one body shape', () => {
+  const json = (body: string) => ({ method: 'POST', headers: { 'content-type': 'application/json', ...bearer(acme.key) }, body });
+  const cases: [string, ErrorCode, () => Promise<Response>][] = [
+    ['no API key', 'UNAUTHENTICATED', () => fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ workspace { name } }' }) })],
+    ['a syntax error', 'GRAPHQL_PARSE_FAILED', () => fetch(`${url}/graphql`, json(JSON.stringify({ query: '{ workspace { name }' })))],
+    ['an unknown field', 'GRAPHQL_VALIDATION_FAILED', () => fetch(`${url}/graphql`, json(JSON.stringify({ query: '{ nope }' })))],
+    ['a wrongly typed variable', 'BAD_USER_INPUT', () => fetch(`${url}/graphql`, json(JSON.stringify({ query: 'query($id: ID!) { customer(id: $id) { id } }', variables: { id: {} } })))],
+    ['a body that is not JSON', 'BAD_REQUEST', () => fetch(`${url}/graphql`, json('{"query": '))],
+    ['a malformed Idempotency-Key', 'BAD_REQUEST', () => fetch(`${url}/graphql`, { ...json(JSON.stringify({ query: 'mutation { createCustomer(input: { email: "bad-key@example.com" }) { customer { id } } }' })), headers: { 'content-type': 'application/json', 'idempotency-key': 'has space', ...bearer(acme.key) } })],
+    ['60 unknown directives', 'QUERY_TOO_COMPLEX', () => fetch(`${url}/graphql`, json(JSON.stringify({ query: `{ workspace { name ${'@nope '.repeat(60)}} }` })))],
+    ['two operations and no operationName', 'OPERATION_RESOLUTION_FAILURE', () => fetch(`${url}/graphql`, json(JSON.stringify({ query: 'query A { workspace { name } } query B { workspace { id } }' })))],
+    ['an unknown persisted query', 'PERSISTED_QUERY_NOT_FOUND', () => fetch(`${url}/graphql`, json(JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } } })))],
+    ['an export without a key', 'UNAUTHENTICATED', () => fetch(`${url}/export/customers.ndjson`)],
+    ['an export with a bad updatedSince', 'BAD_USER_INPUT', () => fetch(`${url}/export/customers.ndjson?updatedSince=yesterday`, { headers: bearer(acme.key) })],
+  ];
+
+  it.each(cases)('%s: %s', async (_label, code, send) => {
+    const res = await read(await send());
+    expect({ status: res.status, code: res.json.errors?.[0]?.extensions?.code }).toEqual({ status: HTTP_STATUS[code], code });
+    expect(res.headers.get('content-type')).toMatch(/^application\/(graphql-response\+)?json/);
+    expect(res.json.errors).toEqual([expect.objectContaining({ message: expect.any(String), extensions: expect.objectContaining({ code }) })]);
+    for (const error of res.json.errors ?? []) {
+      expect(Object.keys(error).filter((key) => !['message', 'extensions', 'locations', 'path'].includes(key))).toEqual([]);
+      expect(error.extensions).not.toHaveProperty('http');
     }
   });
 });

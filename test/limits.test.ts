@@ -97,6 +97,18 @@ describe('document limits at the boundary', () => {
     expect({ code: codeOf(over), limit: limitOf(over) }).toEqual({ code: 'QUERY_TOO_COMPLEX', limit: 'directives' });
   });
 
+  it('60 duplicated unknown directives answer exactly one error: the directive limit', async () => {
+    const over = await env.exec(`{ workspace { name ${'@nope '.repeat(60)}} }`);
+    expect(over.errors).toHaveLength(1);
+    expect({ code: codeOf(over), limit: limitOf(over) }).toEqual({ code: 'QUERY_TOO_COMPLEX', limit: 'directives' });
+    expect(over.errors?.[0]?.extensions).toMatchObject({ max: 10, found: 60 });
+  });
+
+  it('a document over a limit gets that limit alone, not the other rules\' complaints about its parts', async () => {
+    const over = await env.exec(`{ ${Array.from({ length: 16 }, (_, i) => `w${i}: workspace { nope${i} }`).join(' ')} }`);
+    expect(over.errors?.map((error) => [error.extensions?.code, error.extensions?.limit])).toEqual([['QUERY_TOO_COMPLEX', 'aliases']]);
+  });
+
   it('each limit rejection is HTTP 400', async () => {
     for (const query of [withTokens(501), withDepth(11), withAliases(16), withDirectives(11)]) {
       const response = await env.apollo.executeOperation({ query }, { contextValue: (await contextFor(env)) });

@@ -21,8 +21,7 @@
  */
 import type { BaseContext, HTTPGraphQLResponse } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
-import { GraphQLError } from 'graphql';
-import { ErrorCode } from '../shared/errors';
+import { deadlineExceeded, errorResponse } from '../shared/errors';
 import type { ResolverWrapper } from './pipeline';
 import type { RequestConcern, RequestHooks } from './request-hooks';
 
@@ -55,12 +54,6 @@ export function attachDeadline<T extends object>(context: T, deadline: RequestDe
   return context;
 }
 
-export function deadlineError(timeoutMs: number, what: string): GraphQLError {
-  return new GraphQLError(`The request passed its execution deadline of ${timeoutMs} ms; ${what}. Retry, or ask for less.`, {
-    extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, reason: 'EXECUTION_DEADLINE', deadlineMs: timeoutMs },
-  });
-}
-
 /** Records the operation type on the request's deadline (set by the HTTP front; executeOperation has none). */
 export function deadlineOperation<T extends BaseContext>(): RequestConcern<T> {
   const hooks: RequestHooks<T> = {
@@ -75,21 +68,13 @@ export function deadlineOperation<T extends BaseContext>(): RequestConcern<T> {
 /** Resolver wrapper for mutation fields (composed in pipeline.ts): refuses to start once the request was answered at the deadline. */
 export const refuseAfterDeadline: ResolverWrapper = (next) => (source, args, context, info) => {
   const deadline = deadlineOf(context);
-  if (deadline?.answered) throw deadlineError(deadline.timeoutMs, `\`${info.fieldName}\` was not started and wrote nothing`);
+  if (deadline?.answered) throw deadlineExceeded(deadline.timeoutMs, `\`${info.fieldName}\` was not started and wrote nothing`);
   return next(source, args, context, info);
 };
 
 function timeoutResponse(deadline: RequestDeadline, requestId: string): HTTPGraphQLResponse {
-  const error = deadlineError(deadline.timeoutMs, 'nothing was written');
-  const body = { errors: [{ message: error.message, extensions: { ...error.extensions, requestId } }] };
-  return {
-    status: 503,
-    headers: new HeaderMap([
-      ['content-type', 'application/json; charset=utf-8'],
-      ['retry-after', '1'],
-    ]),
-    body: { kind: 'complete', string: JSON.stringify(body) },
-  };
+  const { status, headers, body } = errorResponse(deadlineExceeded(deadline.timeoutMs, 'nothing was written'), { requestId });
+  return { status, headers: new HeaderMap(Object.entries(headers)), body: { kind: 'complete', string: body } };
 }
 
 /**

@@ -26,9 +26,9 @@
  */
 import crypto from 'node:crypto';
 import { HeaderMap, type GraphQLRequestContext } from '@apollo/server';
-import { GraphQLError, print, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import { print, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import type { Context } from './context';
-import { ErrorCode } from '../shared/errors';
+import { badRequest, conflict, idempotencyKeyReused } from '../shared/errors';
 import type { ResolverWrapper } from './pipeline';
 import type { RequestConcern } from './request-hooks';
 import { withBeforeCommitHook, type Tx } from '../store/engine';
@@ -69,22 +69,6 @@ export const IDEMPOTENCY_DEFAULTS: IdempotencyOptions = {
 
 /** 1-255 visible ASCII characters (0x21-0x7E), as Stripe and the IETF draft allow. */
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
-
-function badRequest(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } } });
-}
-
-export function conflict(message: string): GraphQLError {
-  return new GraphQLError(message, {
-    extensions: { code: ErrorCode.CONFLICT, http: { status: 409, headers: new HeaderMap([['retry-after', '1']]) } },
-  });
-}
-
-function reused(): GraphQLError {
-  return new GraphQLError('This Idempotency-Key was used with a different request; use a new key for a new request.', {
-    extensions: { code: ErrorCode.IDEMPOTENCY_KEY_REUSED, http: { status: 422 } },
-  });
-}
 
 /** The header's key, null when absent; BAD_REQUEST when present but malformed. */
 export function parseIdempotencyKey(value: string | undefined): string | null {
@@ -157,7 +141,7 @@ export async function claimKey(db: Tx, scope: IdempotencyScope, hash: string, op
     if (!inserted) throw conflict('A request with this Idempotency-Key is in progress; retry shortly.');
     return { kind: 'execute', token };
   }
-  if (found.requestHash !== hash) throw reused();
+  if (found.requestHash !== hash) throw idempotencyKeyReused();
   if (found.state === 'completed' && found.responseBody !== null) {
     return { kind: 'replay', status: found.responseStatus ?? 200, body: found.responseBody };
   }

@@ -10,9 +10,10 @@
  * Apollo would have run it.
  */
 import type { ApolloServerOptionsWithGateway, BaseContext } from '@apollo/server';
-import { execute, GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { execute, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { LruCache } from '../shared/lru';
+import { asLocatedGraphQLError } from '../shared/errors';
 
 // Apollo's gateway hook types, through @apollo/server's own exports.
 type GatewayInterface = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
@@ -34,18 +35,8 @@ function fallback(schema: GraphQLSchema, document: DocumentNode, operationName: 
  * `locations` is set (no nodes). Rebuilt as graphql-js builds a located resolver error, they
  * format exactly as before.
  */
-function asGraphQLError(error: GraphQLError): GraphQLError {
-  const rebuilt = new GraphQLError(error.message, {
-    path: error.path,
-    originalError: error.originalError ?? undefined,
-    extensions: error.extensions ?? undefined,
-  });
-  if (error.locations?.length) Object.defineProperty(rebuilt, 'locations', { value: error.locations, enumerable: true });
-  return rebuilt;
-}
-
 function withGraphQLErrors(result: ExecutionResult): ExecutionResult {
-  return result.errors ? { ...result, errors: result.errors.map(asGraphQLError) } : result;
+  return result.errors ? { ...result, errors: result.errors.map(asLocatedGraphQLError) } : result;
 }
 
 function compile(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): Runner {

@@ -10,7 +10,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { addResolversToSchema, checkForResolveTypeResolver } from '@graphql-tools/schema';
 import { GraphQLScalarType, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Context } from './context';
-import { ErrorCode, formatError, isExpected } from '../shared/errors';
+import { ErrorCode, createErrorFormatting, isExpected, type ErrorFormatting } from '../shared/errors';
 import { projectionConcern } from './projection';
 import { jitGateway } from './jit';
 import { costConcern, defaultLimits, type Limits } from './limits/plugin';
@@ -75,12 +75,16 @@ export function buildSchema(modules: readonly Resolvers[] = resolverModules): Gr
   return applyResolverPipeline(withResolvers);
 }
 
-/** One log line per request; unexpected errors logged in full, with the request id. */
-function requestLogging(logger: Logger): RequestConcern<Context> {
+/**
+ * One log line per request; unexpected errors logged in full, with the request id, which
+ * formatError quotes to the client.
+ */
+function requestLogging(logger: Logger, formatting: ErrorFormatting): RequestConcern<Context> {
   return ({ contextValue }) => {
     const started = process.hrtime.bigint();
     return {
       didEncounterErrors({ errors }) {
+        formatting.noteRequest(errors, contextValue.requestId);
         for (const error of errors) {
           if (!isExpected(error) && !error.extensions?.code?.toString().startsWith('GRAPHQL_')) {
             logger.error({ requestId: contextValue.requestId, err: error.originalError ?? error, path: error.path }, 'unexpected error');
@@ -88,15 +92,10 @@ function requestLogging(logger: Logger): RequestConcern<Context> {
         }
       },
       willSendResponse({ response, operationName, errors }) {
-        if (response.body.kind === 'single') {
-          for (const error of response.body.singleResult.errors ?? []) {
-            if (error.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR) {
-              (error.extensions as Record<string, unknown>).requestId = contextValue.requestId;
-            }
-          }
-        }
         // The line's fields cost a few allocations; skip them when info lines are not written.
         if (!logger.isLevelEnabled('info')) return;
+        // The codes the client saw: formatError's, not the ones Apollo's wrappers gave the originals.
+        const shown = response.body.kind === 'single' ? response.body.singleResult.errors : errors;
         logger.info(
           {
             requestId: contextValue.requestId,
@@ -104,7 +103,7 @@ function requestLogging(logger: Logger): RequestConcern<Context> {
             operationName: operationName ?? null,
             durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e3) / 1e3,
             outcome: errors && errors.length > 0 ? 'error' : 'ok',
-            errorCodes: errors?.map((e) => e.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR),
+            errorCodes: shown?.map((e) => e.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR),
           },
           'graphql request',
         );
@@ -130,12 +129,13 @@ export interface ServerOptions {
 export function createApolloServer(options: ServerOptions): ApolloServer<Context> {
   const schema = options.schema ?? buildSchema();
   const limits = limitServerOptions<Context>(options.limits);
+  const errorFormatting = createErrorFormatting();
   return new ApolloServer<Context>({
     // Compiled execution through Apollo's gateway hook: validation, plugins and formatError unchanged.
     ...(options.jit === false ? { schema } : { gateway: jitGateway(schema) }),
     validationRules: limits.validationRules,
     parseOptions: limits.parseOptions,
-    formatError,
+    formatError: errorFormatting.formatError,
     includeStacktraceInErrorResponses: false,
     // "Did you mean ...?" suggestions would describe the schema to callers without a key.
     hideSchemaDetailsFromClientErrors: true,
@@ -153,7 +153,7 @@ export function createApolloServer(options: ServerOptions): ApolloServer<Context
       // Limits, logging, cost, idempotency and narrowed customer reads: one plugin, so a request pays for one listener (src/graphql/request-hooks.ts).
       requestHooksPlugin<Context>([
         ...limits.concerns,
-        requestLogging(options.logger),
+        requestLogging(options.logger, errorFormatting),
         costConcern(options.cost ?? defaultLimits(), options.logger),
         idempotencyConcern(),
         projectionConcern({ checkRecords: options.checkCustomerRecords }),

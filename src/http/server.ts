@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import { contextFromHeaders, type Context, type ContextDeps } from '../graphql/context';
 import { GraphQLError } from 'graphql';
-import { ErrorCode, INTERNAL_MESSAGE, badUserInput, isExpected } from '../shared/errors';
+import { badRequest, badUserInput, bodyTooLarge, errorResponse, forbidden, internal, isExpected, serviceUnavailable } from '../shared/errors';
 import { parseInstant } from '../shared/instant';
 import { writeExportNdjson } from '../services/export-stream';
 import { decodeExportCursor } from '../services/export';
@@ -55,9 +55,16 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
   });
 }
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
   res.end(JSON.stringify(body));
+}
+
+/** Every error this front answers itself, in the one shape (src/shared/errors.ts errorResponse). */
+function sendError(res: http.ServerResponse, error: GraphQLError): void {
+  const { status, headers, body } = errorResponse(error);
+  res.writeHead(status, headers);
+  res.end(body);
 }
 
 function requestIdOf(req: http.IncomingMessage): string {
@@ -88,7 +95,7 @@ async function handleGraphql(req: http.IncomingMessage, res: http.ServerResponse
   const text = req.method === 'POST' ? await readBody(req, MAX_BODY_BYTES) : '';
   const body = parseBody(text, req.headers['content-type']);
   if (req.method === 'POST' && req.headers['content-type']?.includes('application/json') && body === undefined) {
-    return sendJson(res, 400, { errors: [{ message: 'The request body is not valid JSON.', extensions: { code: ErrorCode.BAD_REQUEST } }] });
+    return sendError(res, badRequest('The request body is not valid JSON.'));
   }
   const deadline = new RequestDeadline(options.executionTimeoutMs ?? DEFAULT_LIMITS.executionTimeoutMs);
   const running = options.apollo.executeHTTPGraphQLRequest({
@@ -115,7 +122,7 @@ async function authenticated(options: HttpOptions, headers: HeaderMap, requestId
   } catch (error) {
     if (isExpected(error)) throw error;
     options.logger.error({ err: error, requestId }, 'authentication failed unexpectedly');
-    throw new GraphQLError(INTERNAL_MESSAGE, { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, requestId, http: { status: 500 } } });
+    throw internal(requestId);
   }
 }
 
@@ -132,8 +139,7 @@ async function handleExport(req: http.IncomingMessage, res: http.ServerResponse,
     updatedSince = parseUpdatedSince(url.searchParams.get('updatedSince'));
   } catch (error) {
     if (!(error instanceof GraphQLError)) throw error;
-    const status = (error.extensions.http as { status?: number } | undefined)?.status ?? 400;
-    return sendJson(res, status, { errors: [{ message: error.message, extensions: { code: error.extensions.code } }] });
+    return sendError(res, error);
   }
   res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
   try {
@@ -180,12 +186,12 @@ async function route(req: http.IncomingMessage, res: http.ServerResponse, option
   // Before everything else, so error answers (401, 429, 503 ...) carry the grant a browser needs to read them.
   const cors = options.cors?.(req, res) ?? 'continue';
   if (cors === 'answered') return;
-  if (cors !== 'continue') return sendJson(res, 403, { errors: [{ message: cors.refused, extensions: { code: ErrorCode.FORBIDDEN } }] });
+  if (cors !== 'continue') return sendError(res, forbidden(cors.refused));
   if (draining) {
     // Shutting down: requests that arrive now (on kept-alive connections) are turned away
     // untouched, so a load balancer retries them on another instance.
     res.setHeader('connection', 'close');
-    return sendJson(res, 503, { errors: [{ message: 'The server is shutting down; retry.', extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } }] }, { 'retry-after': '1' });
+    return sendError(res, serviceUnavailable('The server is shutting down; retry.'));
   }
   // The usual request (a POST to exactly `/graphql`) needs no WHATWG URL parse: its path is that
   // and its query string empty, which is what the parse would give.
@@ -213,10 +219,11 @@ export function createHttpServer(options: HttpOptions): GatewayHttpServer {
     route(req, res, options, draining).catch((error: unknown) => {
       if (error instanceof BodyTooLarge) {
         res.shouldKeepAlive = false;
-        return sendJson(res, 413, { errors: [{ message: `The request body exceeds ${MAX_BODY_BYTES} bytes.`, extensions: { code: ErrorCode.BAD_REQUEST } }] });
+        return sendError(res, bodyTooLarge(MAX_BODY_BYTES));
       }
       options.logger.error({ err: error, url: req.url }, 'unhandled HTTP error');
-      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: INTERNAL_MESSAGE, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
+      const requestId = res.getHeader('x-request-id');
+      if (!res.headersSent) sendError(res, internal(typeof requestId === 'string' ? requestId : undefined));
       else res.end();
     });
   }) as GatewayHttpServer;

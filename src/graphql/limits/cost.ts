@@ -37,7 +37,7 @@ import {
 import { collectFields, collectSubfields } from 'graphql/execution/collectFields';
 import { getVariableValues } from 'graphql/execution/values';
 import { createComplexityRule, type ComplexityEstimatorArgs } from 'graphql-query-complexity';
-import { ErrorCode } from '../../shared/errors';
+import { queryTooComplex } from '../../shared/errors';
 import { byIdsOf, pageSizesOf } from '../../services/connections';
 
 export const COST = { object: 1, connection: 2, mutation: 10 } as const;
@@ -124,10 +124,6 @@ export interface OperationToCost {
   document: DocumentNode;
   operationName?: string | null;
   variables?: Record<string, unknown> | null;
-}
-
-export function queryTooComplex(message: string, extensions: Record<string, unknown> = {}): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, ...extensions, http: { status: 400 } } });
 }
 
 /**

@@ -28,7 +28,7 @@ import { getArgumentValues, getVariableValues } from 'graphql/execution/values';
 import { byIdsOf, pageSizesOf } from '../../services/connections';
 import { DocumentMemo, requestSignature } from './memo';
 import type { RequestConcern, RequestHooks } from '../request-hooks';
-import { limitError } from './rules';
+import { limitExceeded } from '../../shared/errors';
 import type { LimitSettings } from './settings';
 
 type Variables = Record<string, unknown>;
@@ -109,7 +109,7 @@ export function requestedNodesLimit<T extends BaseContext>(settings: LimitSettin
         return requestedNodes(schema, operation, fragments, request.variables ?? {});
       });
       if (count !== null && count > settings.maxRequestedNodes) {
-        throw limitError(
+        throw limitExceeded(
           'requestedNodes',
           `The operation requests up to ${count} nodes; at most ${settings.maxRequestedNodes} are allowed. Ask for smaller pages or fewer nested connections.`,
           { requestedNodes: count, max: settings.maxRequestedNodes },

@@ -3,19 +3,15 @@
  * MAX_QUERY_COST, charges the caller's rate-limit bucket, refunds what the operation did not
  * use, and reports it all in `extensions.cost` on every response.
  */
-import {
-  HeaderMap,
-  type GraphQLRequestContextDidResolveOperation,
-  type GraphQLRequestContextWillSendResponse,
-} from '@apollo/server';
-import { GraphQLError } from 'graphql';
+import type { GraphQLRequestContextDidResolveOperation, GraphQLRequestContextWillSendResponse } from '@apollo/server';
+import type { GraphQLError } from 'graphql';
 import { loadConfig, type Config } from '../../config';
 import type { Context } from '../context';
-import { ErrorCode } from '../../shared/errors';
+import { queryTooComplex, throttled } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import type { RequestConcern } from '../request-hooks';
 import type { Store } from '../../store/db';
-import { actualQueryCost, queryTooComplex, requestedQueryCost, resultWalk, type ResultWalk } from './cost';
+import { actualQueryCost, requestedQueryCost, resultWalk, type ResultWalk } from './cost';
 import { DocumentMemo, requestSignature } from './memo';
 import { createBucketStore, retryAfterSeconds, type BucketSettings, type BucketStatus, type BucketStore, type Clock } from './rate-limit';
 
@@ -50,18 +46,12 @@ export function defaultLimits(): Limits {
   return { maxQueryCost: config.maxQueryCost, bucket: { capacity: config.rateLimitBucket, restorePerSecond: config.rateLimitRestore }, buckets: null };
 }
 
-function throttled(settings: BucketSettings, cost: number, available: number): GraphQLError {
+function overBucket(settings: BucketSettings, cost: number, available: number): GraphQLError {
   const seconds = retryAfterSeconds(settings, cost, available);
-  return new GraphQLError(
+  return throttled(
+    seconds,
     `Throttled: this query costs ${cost} points and the API key has ${Math.floor(available)} available ` +
       `(${settings.restorePerSecond} restored per second). Retry after ${seconds} s.`,
-    {
-      extensions: {
-        code: ErrorCode.THROTTLED,
-        retryAfterSeconds: seconds,
-        http: { status: 429, headers: new HeaderMap([['retry-after', String(seconds)]]) },
-      },
-    },
   );
 }
 
@@ -117,7 +107,7 @@ class RequestCost {
   private admit(buckets: BucketStore, status: BucketStatus | null, cost: number): void {
     this.status = status;
     if (status?.granted) this.charged = cost;
-    else throw throttled(buckets.settings, cost, status?.available ?? 0);
+    else throw overBucket(buckets.settings, cost, status?.available ?? 0);
   }
 
   /** The actual cost from the result; the requested cost when the result does not show it. */

@@ -7,7 +7,7 @@ import type { ParseOptions, ValidationRule } from 'graphql';
 import type { RequestConcern } from '../request-hooks';
 import { deadlineOperation } from '../deadline';
 import { requestedNodesLimit } from './nodes';
-import { limitCodes, parseOptions, shapeRules } from './rules';
+import { parseOptions, shapeRules } from './rules';
 import { limitSettings, type LimitSettings } from './settings';
 import { inlineTracePlugin } from '../trace';
 
@@ -27,7 +27,7 @@ export function limitServerOptions<T extends BaseContext>(given: Partial<LimitSe
   return {
     validationRules: shapeRules(settings),
     parseOptions: parseOptions(settings),
-    concerns: [limitCodes<T>(settings), requestedNodesLimit<T>(settings), deadlineOperation<T>()],
+    concerns: [requestedNodesLimit<T>(settings), deadlineOperation<T>()],
     plugins: [inlineTracePlugin<T>(settings)],
   };
 }

@@ -41,7 +41,4 @@ export function limitSettings(given: Partial<LimitSettings> = {}): LimitSettings
   return merged;
 }
 
-/** Marks an error as a request limit: the limits plugin reports it as QUERY_TOO_COMPLEX. */
-export const LIMIT_EXTENSION = 'limit';
-
 export type LimitName = 'tokens' | 'depth' | 'aliases' | 'directives' | 'requestedNodes';
