@@ -8,7 +8,9 @@ import { createHttpServer, type GatewayHttpServer } from './http/server';
 import { limitsFromConfig } from './graphql/limits/plugin';
 import type { Logger } from './shared/logger';
 import { createApolloServer } from './graphql/server';
+import { JwtVerifier } from './services/jwt';
 import { VerifiedKeys, issueKey } from './services/keys';
+import { TokenAuthenticator } from './services/tokens';
 import { migrateToLatest, openStore, pendingMigrations, type Store, type StoreOptions } from './store/db';
 import { countWorkspaces } from './store/workspaces.repository';
 
@@ -67,6 +69,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     publicUrl: config.publicUrl,
     logger,
     keys: new VerifiedKeys({ ttlMs: config.apiKeyCacheTtlMs }),
+    tokens: config.jwt ? new TokenAuthenticator(new JwtVerifier(config.jwt)) : undefined,
     explorer: config.explorer,
     executionTimeoutMs: config.limits.executionTimeoutMs,
     timeouts: config.httpTimeouts,

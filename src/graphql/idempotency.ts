@@ -250,7 +250,7 @@ export function idempotencyConcern(options: IdempotencyOptions = IDEMPOTENCY_DEF
         // Queries are safe to repeat: they run as usual and nothing is recorded.
         if (!key || !operation || operation.operation !== 'mutation') return;
         checkSingleMutationField(operation);
-        const scope = { workspaceId: contextValue.workspace.id, apiKeyId: contextValue.apiKey?.id ?? '', key };
+        const scope = { workspaceId: contextValue.workspace.id, apiKeyId: contextValue.principalId, key };
         const hash = requestHash(document, request.operationName, request.variables);
         const now = options.now();
         if (now - lastPurge >= options.purgeEveryMs) {

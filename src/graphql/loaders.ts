@@ -83,15 +83,34 @@ function childPageLoader<V extends { customerId: string }>(db: Db, workspaceId: 
   );
 }
 
+/**
+ * What the caller may see. Staff credentials see the whole workspace. An end user (a token with
+ * `customer:self`) sees only their own customer (null when it does not exist) and its members,
+ * and no audit action by id. Every lookup by id, externalId or email goes through it, and those
+ * are how `me`, `customer*`, `node`/`nodes`, `_entities` and nested references reach records;
+ * the pages of a customer's children are reached only through a visible customer.
+ */
+export type Visibility = { kind: 'workspace' } | { kind: 'self'; customerId: string | null };
+
+const WHOLE_WORKSPACE: Visibility = { kind: 'workspace' };
+
+/** Rows the caller may not see are left out, so their keys answer null like missing ones. */
+function visibleRows<V>(visibility: Visibility, rows: V[], customerIdOf: ((row: V) => string) | null): V[] {
+  if (visibility.kind === 'workspace') return rows;
+  if (customerIdOf === null) return [];
+  return rows.filter((row) => customerIdOf(row) === visibility.customerId);
+}
+
 function customerLoader(
   db: Db,
   workspaceId: string,
   column: CustomerLookupColumn,
   keyOf: (c: CustomerRecord) => string,
   projection: CustomerProjection,
+  visibility: Visibility,
 ) {
   return new DataLoader<string, CustomerRecord | null>(async (values) =>
-    byKey(values, await findCustomersBy(db, workspaceId, column, values, projection.columns), keyOf),
+    byKey(values, visibleRows(visibility, await findCustomersBy(db, workspaceId, column, values, projection.columns), (c) => c.id), keyOf),
   );
 }
 
@@ -102,20 +121,20 @@ function countLoader(db: Db, workspaceId: string, count: typeof countMembersOfCu
   });
 }
 
-export function createLoaders(db: Db, workspaceId: string) {
+export function createLoaders(db: Db, workspaceId: string, visibility: Visibility = WHOLE_WORKSPACE) {
   let definitions: Promise<CustomFieldDefinitionRecord[]> | null = null;
   const projection = new CustomerProjection();
   return {
     /** The customer columns this request's reads select (src/graphql/projection.ts). */
     projection,
-    customerById: customerLoader(db, workspaceId, 'id', (c) => c.id, projection),
-    customerByExternalId: customerLoader(db, workspaceId, 'external_id', (c) => c.externalId ?? '', projection),
-    customerByEmail: customerLoader(db, workspaceId, 'email', (c) => c.email, projection),
+    customerById: customerLoader(db, workspaceId, 'id', (c) => c.id, projection, visibility),
+    customerByExternalId: customerLoader(db, workspaceId, 'external_id', (c) => c.externalId ?? '', projection, visibility),
+    customerByEmail: customerLoader(db, workspaceId, 'email', (c) => c.email, projection, visibility),
     memberById: new DataLoader<string, MemberRecord | null>(async (ids) =>
-      byKey(ids, await findMembersByIds(db, workspaceId, ids), (m) => m.id),
+      byKey(ids, visibleRows(visibility, await findMembersByIds(db, workspaceId, ids), (m) => m.customerId), (m) => m.id),
     ),
     actionById: new DataLoader<string, ActionRecord | null>(async (ids) =>
-      byKey(ids, await findActionsByIds(db, workspaceId, ids), (a) => a.id),
+      byKey(ids, visibleRows(visibility, await findActionsByIds(db, workspaceId, ids), null), (a) => a.id),
     ),
     memberPage: childPageLoader<MemberRecord>(db, workspaceId, listMembersOfCustomers),
     actionPage: childPageLoader<ActionRecord>(db, workspaceId, listActionsOfCustomers),

@@ -24,6 +24,9 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import { satisfies } from '../services/scopes';
+import { forbidden } from '../shared/errors';
+import type { Context } from './context';
+import type { RequestConcern, RequestHooks } from './request-hooks';
 
 /** Any one of the inner lists, each needing all of its scopes; `[[]]` is "any credential". */
 export type AnyOfScopes = readonly (readonly string[])[];
@@ -125,4 +128,29 @@ export function scopeCheck(schema: GraphQLSchema): ScopeCheck {
     if (!needed) perOperation.set(operation, (needed = selectedRules(schema, rules, document, operation)));
     return needed.filter((rule) => !satisfies(scopes, rule.anyOf));
   };
+}
+
+function describe(anyOf: AnyOfScopes): string {
+  if (anyOf.length === 1 && anyOf[0].length === 0) return 'any credential';
+  return anyOf.map((all) => all.join(' and ')).join(', or ');
+}
+
+/**
+ * The request hook (src/graphql/request-hooks.ts): once the operation is known, and before
+ * anything runs, refuses it with FORBIDDEN (HTTP 403) when the credential lacks a scope one of
+ * its fields needs. `requiredScopes` is the first such field's rule; the message names them all.
+ */
+export function scopeConcern(schema: GraphQLSchema): RequestConcern<Context> {
+  const check = scopeCheck(schema);
+  const hooks: RequestHooks<Context> = {
+    didResolveOperation({ document, operation, contextValue }) {
+      if (!operation) return;
+      const missing = check(document, operation, contextValue.scopes);
+      if (missing.length === 0) return;
+      const fields = missing.map((rule) => `\`${rule.coordinate}\` needs ${describe(rule.anyOf)}`).join('; ');
+      const held = [...contextValue.scopes].sort().join(', ') || 'none';
+      throw forbidden(`This credential may not run this operation: ${fields}. Its scopes: ${held}.`, missing[0].anyOf);
+    },
+  };
+  return () => hooks;
 }

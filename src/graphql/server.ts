@@ -12,6 +12,7 @@ import { GraphQLScalarType, parse, type DocumentNode, type GraphQLSchema } from 
 import type { Context } from './context';
 import { ErrorCode, createErrorFormatting, isExpected, type ErrorFormatting } from '../shared/errors';
 import { projectionConcern } from './projection';
+import { scopeConcern } from './scopes';
 import { jitGateway } from './jit';
 import { costConcern, defaultLimits, type Limits } from './limits/plugin';
 import type { Resolvers } from '../generated/graphql';
@@ -150,9 +151,11 @@ export function createApolloServer(options: ServerOptions): ApolloServer<Context
       // Inline traces (ftv1) only for a trusted router. Ahead of the request hooks, so its trace
       // is in the response's extensions before the cost report, as when it sat among the limits.
       ...limits.plugins,
-      // Limits, logging, cost, idempotency and narrowed customer reads: one plugin, so a request pays for one listener (src/graphql/request-hooks.ts).
+      // Limits, scopes, logging, cost, idempotency and narrowed customer reads: one plugin, so a request pays for one listener (src/graphql/request-hooks.ts).
       requestHooksPlugin<Context>([
         ...limits.concerns,
+        // The SDL's @authenticated/@requiresScopes, before anything is charged, claimed or run.
+        scopeConcern(schema),
         requestLogging(options.logger, errorFormatting),
         costConcern(options.cost ?? defaultLimits(), options.logger),
         idempotencyConcern(),

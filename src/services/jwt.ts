@@ -9,6 +9,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { LruCache } from '../shared/lru';
+import { SELF_SCOPE } from './scopes';
 
 /**
  * Bearer tokens from the product's own identity provider: signature against the provider's
@@ -31,8 +32,6 @@ export const JWT_ALGORITHMS = ['RS256', 'ES256'] as const;
 export const JWT_CLOCK_TOLERANCE_SECONDS = 60;
 export const JWT_DEFAULT_WORKSPACE_CLAIM = 'workspace';
 export const JWT_DEFAULT_CUSTOMER_CLAIM = 'sub';
-/** The scope that limits a token to the one customer its customer claim names. */
-export const CUSTOMER_SELF_SCOPE = 'customer:self';
 /** Longer values are refused unread, so neither parsing nor the cache holds unbounded client bytes. */
 export const MAX_TOKEN_LENGTH = 8192;
 
@@ -251,8 +250,8 @@ function identityFrom(payload: JWTPayload, settings: JwtSettings): JwtIdentity {
   }
   const scopes = scopesFrom(payload.scope);
   const customerRef = stringClaim(payload, settings.customerClaim);
-  if (customerRef === null && scopes.has(CUSTOMER_SELF_SCOPE)) {
-    throw new JwtRejected('missing_claim', `it has scope ${CUSTOMER_SELF_SCOPE} but no "${settings.customerClaim}" claim naming the customer`);
+  if (customerRef === null && scopes.has(SELF_SCOPE)) {
+    throw new JwtRejected('missing_claim', `it has scope ${SELF_SCOPE} but no "${settings.customerClaim}" claim naming the customer`);
   }
   return { subject, workspaceName, scopes, customerRef, expiresAt: payload.exp as number };
 }

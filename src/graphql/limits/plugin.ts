@@ -172,10 +172,10 @@ class RequestCost {
 export function costConcern(limits: Limits, logger: Logger): RequestConcern<Context> {
   const memos: Memos = { requested: new DocumentMemo(), walks: new DocumentMemo() };
   return ({ contextValue }) => {
-    const key = contextValue.apiKey;
-    // Keys created with --no-rate-limit (trusted back-office jobs) are priced but never throttled.
-    const buckets = key?.rateLimited ? limits.buckets : null;
-    const cost = new RequestCost(limits, buckets, key?.id ?? '', logger, memos);
+    // Keys created with --no-rate-limit (trusted back-office jobs) are priced but never throttled;
+    // each key, and each (workspace, subject) of a token, has its own bucket.
+    const buckets = contextValue.rateLimited ? limits.buckets : null;
+    const cost = new RequestCost(limits, buckets, contextValue.principalId, logger, memos);
     return {
       didResolveOperation: (rc) => cost.check(rc),
       executionDidStart() {

@@ -6,6 +6,7 @@ import { exportResolvers } from './export';
 import { memberResolvers } from './member';
 import { nodeResolvers } from './node';
 import { scalarResolvers } from './scalars';
+import { selfServiceResolvers } from './self-service';
 
 /** Every resolver map, one per domain: buildSchema (src/graphql/server.ts) attaches each with addResolversToSchema, which refuses a resolver the SDL lacks. */
 export const resolverModules: Resolvers[] = [
@@ -16,4 +17,5 @@ export const resolverModules: Resolvers[] = [
   actionResolvers,
   customFieldResolvers,
   exportResolvers,
+  selfServiceResolvers,
 ];
