@@ -1,29 +1,21 @@
 /**
  * Everything that differs between SQLite and PostgreSQL lives here, as small helpers:
- * column types for migrations, value decoding, transactions, constraint errors.
+ * value decoding, transactions, constraint errors.
  * Repositories and services stay engine-agnostic.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Kysely, PostgresAdapter, sql } from 'kysely';
-import type { ColumnDataType } from 'kysely';
 import type { Database, JsonColumn, Timestamp } from './tables';
 
 export type Engine = 'sqlite' | 'postgres';
 
-// Kysely<any> here: migrations and engine detection run before (and independently of) the
+// Kysely<any> here: engine detection runs before (and independently of) the
 // typed Database shape.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyKysely = Kysely<any>;
 
 export function engineOf(db: AnyKysely): Engine {
   return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
-}
-
-/** Column types for migrations: text timestamps and JSON on SQLite, native types on PostgreSQL. */
-export function columnTypes(db: AnyKysely): { timestamp: ColumnDataType; json: ColumnDataType } {
-  return engineOf(db) === 'postgres'
-    ? { timestamp: 'timestamptz', json: 'jsonb' }
-    : { timestamp: 'text', json: 'text' };
 }
 
 /** A timestamp column as an ISO 8601 string, whichever engine produced it. */
