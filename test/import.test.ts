@@ -681,7 +681,8 @@ describe('a bad record never stops the run', () => {
     // The team's own writes (customer and first member) were undone with the record.
     expect(errorKeys(rejects[2])).toEqual(['members.1.email:INVALID']);
     expect(await store.db.selectFrom('members').select('id').where('workspace_id', '=', workspace.id).execute()).toEqual([]);
-    expect(errorKeys(rejects[3])).toEqual(['email:TAKEN']);
+    // Its externalId names the customer line 5 imported: the file imports each customer once.
+    expect(errorKeys(rejects[3])).toEqual([':DUPLICATE']);
     expect(await customerByEmail(workspace, 'second@example.com')).toMatchObject({ externalId: 'x-2', version: 1 });
     // Only the three created customers were audited.
     expect((await actionsOf(workspace)).map((a) => a.type)).toEqual(['CUSTOMER_CREATED', 'CUSTOMER_CREATED', 'CUSTOMER_CREATED']);
@@ -694,6 +695,39 @@ describe('a bad record never stops the run', () => {
     const run = await importFile(workspace, 'ndjson', file);
     expect(run.out).toEqual([summary(1, 0, 0, 0)]);
     expect(fs.existsSync(`${file}.rejects.ndjson`)).toBe(false);
+  });
+});
+
+describe('a second run of a file changes nothing', () => {
+  const lines = [
+    { email: 'twice@example.com', firstName: 'First' },
+    { email: 'other@example.com', externalId: 'o-1' },
+    { email: 'TWICE@example.com', firstName: 'Second' },
+    { email: 'moved@example.com', externalId: 'o-1', firstName: 'Moved' },
+    { email: 'last@example.com' },
+  ];
+
+  test.each([1, 500])('with --batch-size %i a later record for the same customer is rejected as DUPLICATE, every run', async (batchSize) => {
+    const workspace = await newWorkspace();
+    const file = writeFile('twice.ndjson', ndjson(lines));
+    const first = await importFile(workspace, 'ndjson', file, '--batch-size', String(batchSize));
+    expect(first.code).toBe(0);
+    expect(first.out).toEqual([summary(3, 0, 0, 2, file)]);
+    expect((await customerByEmail(workspace, 'twice@example.com')).firstName).toBe('First');
+    expect((await customerByEmail(workspace, 'other@example.com')).externalId).toBe('o-1');
+    const rejects = readRejects(file);
+    expect(rejects.map((r) => [r.line, errorKeys(r)])).toEqual([
+      [3, [':DUPLICATE']],
+      [4, [':DUPLICATE']],
+    ]);
+    expect(rejects.map((r) => r.errors[0].message)).toEqual([expect.stringContaining('line 1'), expect.stringContaining('line 2')]);
+
+    const before = await state(workspace);
+    for (let run = 0; run < 2; run++) {
+      const again = await importFile(workspace, 'ndjson', file, '--batch-size', String(batchSize));
+      expect(again.out).toEqual([summary(0, 0, 3, 2, file)]);
+      expect(await state(workspace)).toEqual(before);
+    }
   });
 });
 

@@ -148,7 +148,11 @@ export function addSyncCommands(program: Command, ctx: SyncCtx, workspaceName: (
     .action((options: ExportOptions) => runExport(ctx, options));
   program
     .command('import')
-    .description(`load customers from FILE; formats: ${IMPORT_FORMATS.join(', ')}`)
+    .description(
+      `load customers from FILE; formats: ${IMPORT_FORMATS.join(', ')}. Records matching a customer (by externalId, else email) update it; ` +
+        'a file imports each customer once: a later record for a customer an earlier line imported is rejected as DUPLICATE, so re-running a file changes nothing. ' +
+        'Rejected records go to FILE.rejects.ndjson',
+    )
     .argument('<file>', 'JSON array, list envelope, NDJSON, or CSV file')
     .requiredOption('--workspace <name>', 'workspace to load into', workspaceName)
     .requiredOption('--format <format>', `one of ${IMPORT_FORMATS.join(', ')}`, (value: string) => {
