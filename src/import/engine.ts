@@ -15,6 +15,7 @@ import type { Kysely } from 'kysely';
 import type { CreateCustomerInput } from '../generated/graphql';
 import { inferValueType } from './custom-field-keys';
 import { coerceCustomFieldText, mapRecord, type ImportFormat, type ImportRecord } from './formats';
+import type { SourceItem } from './sources';
 import { findCustomersBy } from '../store/customers.repository';
 import { findDefinitions, upsertDefinition } from '../store/custom-fields.repository';
 import { uniqueViolation, withSavepoint, withTransaction, type Tx } from '../store/engine';
@@ -26,11 +27,7 @@ import { createInTx, updateInTx, VersionConflict } from '../services/customers';
 import { addMemberInTx } from '../services/members';
 import { Problems, type FieldError } from '../services/validation';
 
-export interface SourceItem {
-  line: number;
-  raw: unknown;
-  error?: string;
-}
+export type { SourceItem } from './sources';
 
 /** What the reject file reports: the mutation codes, and DUPLICATE, which only a file can meet. */
 export type ImportErrorCode = FieldError['code'] | 'DUPLICATE';
@@ -195,7 +192,7 @@ interface Mapped {
 }
 
 function mapItem(format: ImportFormat, item: SourceItem): Mapped {
-  if (item.error) return { line: item.line, raw: item.raw, errors: problem('INVALID', item.error) };
+  if (item.error) return { line: item.line, raw: item.raw, errors: problem(item.code ?? 'INVALID', item.error) };
   const mapped = mapRecord(format, item.raw);
   return mapped.ok ? { line: item.line, raw: item.raw, record: mapped.record } : { line: item.line, raw: item.raw, errors: mapped.errors };
 }
