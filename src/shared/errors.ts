@@ -6,6 +6,7 @@
 import { GraphQLError } from 'graphql';
 import type { GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
+import { HeaderMap } from '@apollo/server';
 
 export const ErrorCode = {
   UNAUTHENTICATED: 'UNAUTHENTICATED',
@@ -37,6 +38,13 @@ export const INTERNAL_MESSAGE = 'Internal server error. Quote the requestId when
 export function badUserInput(message: string, argument?: string): GraphQLError {
   return new GraphQLError(message, {
     extensions: { code: ErrorCode.BAD_USER_INPUT, ...(argument ? { argument } : {}) },
+  });
+}
+
+/** The database is locked by another writer past the wait budget: nothing was written; retry (HTTP 503). */
+export function storeBusy(waitedMs: number): GraphQLError {
+  return new GraphQLError(`The database stayed locked by another writer for ${waitedMs} ms; nothing was written. Retry.`, {
+    extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, reason: 'DATABASE_BUSY', http: { status: 503, headers: new HeaderMap([['retry-after', '1']]) } },
   });
 }
 
