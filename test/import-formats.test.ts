@@ -79,6 +79,49 @@ describe('detectJsonLayout', () => {
   });
 });
 
+describe('readRecords with maxRecordBytes', () => {
+  const limit = { maxRecordBytes: 40 };
+  const tooLong = (line: number) => ({ line, raw: undefined, error: expect.stringContaining('40-byte limit'), code: 'TOO_LONG' });
+  const big = 'y'.repeat(60);
+
+  it('drops an oversize array element of any JSON type, keeping the elements around it', async () => {
+    const text = JSON.stringify([{ a: 1 }, { b: big }, `${big}`, [big], 12, { c: { d: [big] } }, { e: '\u00e9"\\' }]);
+    expect(await readText(text, '.json', limit)).toEqual([
+      { line: 1, raw: { a: 1 } },
+      tooLong(2),
+      tooLong(3),
+      tooLong(4),
+      { line: 5, raw: 12 },
+      tooLong(6),
+      { line: 7, raw: { e: 'é"\\' } },
+    ]);
+  });
+
+  it('finds the records array behind escaped keys and skips an oversize key outside it', async () => {
+    const text = `{"${'k'.repeat(300)}": 1, "d\\u0061ta": {"us\\"ers": 0, "users": [{"a": 1}, {"b": "${big}"}, {"c": 3}]}}`;
+    expect(await readText(text, '.json', limit)).toEqual([{ line: 1, raw: { a: 1 } }, tooLong(2), { line: 3, raw: { c: 3 } }]);
+  });
+
+  it('rejects an oversize single record: a JSON:API resource, a CRM data.user, a small pretty record', async () => {
+    const resource = JSON.stringify({ data: { type: 'customers', id: '1', attributes: { email: 'a@example.com', bio: big } } }, null, 2);
+    expect(await readText(resource, '.json', limit)).toEqual([tooLong(1)]);
+    const user = JSON.stringify({ data: { user: { email: 'a@example.com', bio: big } } }, null, 2);
+    expect(await readText(user, '.json', limit)).toEqual([tooLong(1)]);
+    const single = JSON.stringify({ email: 'a@example.com', bio: big }, null, 2);
+    expect(await readText(single, '.json', limit)).toEqual([tooLong(1)]);
+  });
+
+  it('counts lines of CSV and NDJSON across dropped records, and refuses an oversize CSV header', async () => {
+    const csv = `email,name\n\na@example.com,"${big}\n${big}"\nb@example.com,B\n`;
+    expect(await readText(csv, '.csv', limit)).toEqual([tooLong(3), { line: 5, raw: { email: 'b@example.com', name: 'B' } }]);
+    const crlf = `email,name\r\na@example.com,"${big}\r\n${big}"\r\nb@example.com,B\r\n`;
+    expect(await readText(crlf, '.csv', limit)).toEqual([tooLong(2), { line: 4, raw: { email: 'b@example.com', name: 'B' } }]);
+    const lines = `{"a":1}\r\n{"b":"${big}"}\r\n\r\n{"c":3}\n{"d":"${big}"}`;
+    expect(await readText(lines, '.ndjson', limit)).toEqual([{ line: 1, raw: { a: 1 } }, tooLong(2), { line: 4, raw: { c: 3 } }, tooLong(5)]);
+    await expect(readText(`email,${big}\na@example.com,A\n`, '.csv', limit)).rejects.toThrow(/CSV header is over the 40-byte limit/);
+  });
+});
+
 describe('readRecords', () => {
   const users = [{ email: 'a@example.com' }, { email: 'b@example.com' }];
 

@@ -681,7 +681,8 @@ describe('a bad record never stops the run', () => {
     // The team's own writes (customer and first member) were undone with the record.
     expect(errorKeys(rejects[2])).toEqual(['members.1.email:INVALID']);
     expect(await store.db.selectFrom('members').select('id').where('workspace_id', '=', workspace.id).execute()).toEqual([]);
-    expect(errorKeys(rejects[3])).toEqual(['email:TAKEN']);
+    // Its externalId names the customer line 5 imported: the file imports each customer once.
+    expect(errorKeys(rejects[3])).toEqual([':DUPLICATE']);
     expect(await customerByEmail(workspace, 'second@example.com')).toMatchObject({ externalId: 'x-2', version: 1 });
     // Only the three created customers were audited.
     expect((await actionsOf(workspace)).map((a) => a.type)).toEqual(['CUSTOMER_CREATED', 'CUSTOMER_CREATED', 'CUSTOMER_CREATED']);
@@ -694,6 +695,87 @@ describe('a bad record never stops the run', () => {
     const run = await importFile(workspace, 'ndjson', file);
     expect(run.out).toEqual([summary(1, 0, 0, 0)]);
     expect(fs.existsSync(`${file}.rejects.ndjson`)).toBe(false);
+  });
+});
+
+describe('a record over --max-record-bytes', () => {
+  const limit = 70_000;
+  // Longer than one 64 KiB read of the file, so the record is dropped across reads.
+  const long = 'x'.repeat(100_000);
+  const before = { email: 'before@example.com', firstName: 'Before' };
+  const after = { email: 'after@example.com', firstName: 'After' };
+  const huge = { email: 'huge@example.com', firstName: long };
+  const cases = [
+    { name: 'NDJSON', file: 'long.ndjson', text: ndjson([before, huge, after]), line: 2 },
+    { name: 'NDJSON, the long line last and unterminated', file: 'last.ndjson', text: ndjson([before, after]) + JSON.stringify(huge), line: 3 },
+    { name: 'a JSON array', file: 'long.json', text: JSON.stringify([before, huge, after], null, 2), line: 2 },
+    { name: 'a list envelope', file: 'envelope.json', text: JSON.stringify({ data: { users: [before, huge, after] }, meta: { total: 3 } }), line: 2 },
+    { name: 'CSV, the long cell quoted over lines', file: 'long.csv', text: `email,firstName\nbefore@example.com,Before\nhuge@example.com,"${long}\n${long}"\nafter@example.com,After\n`, line: 3 },
+  ];
+
+  test.each(cases.map((c) => [c.name, c] as const))('%s: rejected unread as TOO_LONG, the rest imported, one stderr line', async (_name, c) => {
+    const workspace = await newWorkspace();
+    const file = writeFile(c.file, c.text);
+    const format = c.file.endsWith('.csv') ? 'csv' : 'ndjson';
+    const run = await importFile(workspace, format, file, '--max-record-bytes', String(limit), '--batch-size', '1');
+    expect(run.code).toBe(0);
+    expect(run.out).toEqual([summary(2, 0, 0, 1, file)]);
+    expect(run.err).toEqual([`1 record(s) over the ${limit}-byte limit were rejected unread (see ${file}.rejects.ndjson; --max-record-bytes raises the limit)`]);
+    expect((await customersOf(workspace)).map((c) => c.email)).toEqual(['after@example.com', 'before@example.com']);
+    const rejects = readRejects(file);
+    expect(rejects.map((r) => [r.line, errorKeys(r), r.record])).toEqual([[c.line, [':TOO_LONG'], undefined]]);
+    expect(rejects[0].errors[0].message).toContain(`${limit}-byte limit`);
+  });
+
+  test('under the default limit of 1 MiB the same record is read and validated as before', async () => {
+    const workspace = await newWorkspace();
+    const file = writeFile('fits.ndjson', ndjson([before, huge, after]));
+    const run = await importFile(workspace, 'ndjson', file);
+    expect(run.err).toEqual([]);
+    expect(run.out).toEqual([summary(2, 0, 0, 1, file)]);
+    const rejects = readRejects(file);
+    expect(rejects.map((r) => [r.line, errorKeys(r)])).toEqual([[2, ['firstName:TOO_LONG']]]);
+    expect(rejects[0].record).toEqual(huge);
+  });
+
+  test('--max-record-bytes must be a whole number of at least 1', async () => {
+    const workspace = await newWorkspace();
+    const run = await importFile(workspace, 'ndjson', writeFile('x.ndjson', ndjson([before])), '--max-record-bytes', '0');
+    expect(run.code).toBe(1);
+    expect(run.err.join('\n')).toMatch(/--max-record-bytes must be a whole number/);
+  });
+});
+
+describe('a second run of a file changes nothing', () => {
+  const lines = [
+    { email: 'twice@example.com', firstName: 'First' },
+    { email: 'other@example.com', externalId: 'o-1' },
+    { email: 'TWICE@example.com', firstName: 'Second' },
+    { email: 'moved@example.com', externalId: 'o-1', firstName: 'Moved' },
+    { email: 'last@example.com' },
+  ];
+
+  test.each([1, 500])('with --batch-size %i a later record for the same customer is rejected as DUPLICATE, every run', async (batchSize) => {
+    const workspace = await newWorkspace();
+    const file = writeFile('twice.ndjson', ndjson(lines));
+    const first = await importFile(workspace, 'ndjson', file, '--batch-size', String(batchSize));
+    expect(first.code).toBe(0);
+    expect(first.out).toEqual([summary(3, 0, 0, 2, file)]);
+    expect((await customerByEmail(workspace, 'twice@example.com')).firstName).toBe('First');
+    expect((await customerByEmail(workspace, 'other@example.com')).externalId).toBe('o-1');
+    const rejects = readRejects(file);
+    expect(rejects.map((r) => [r.line, errorKeys(r)])).toEqual([
+      [3, [':DUPLICATE']],
+      [4, [':DUPLICATE']],
+    ]);
+    expect(rejects.map((r) => r.errors[0].message)).toEqual([expect.stringContaining('line 1'), expect.stringContaining('line 2')]);
+
+    const before = await state(workspace);
+    for (let run = 0; run < 2; run++) {
+      const again = await importFile(workspace, 'ndjson', file, '--batch-size', String(batchSize));
+      expect(again.out).toEqual([summary(0, 0, 3, 2, file)]);
+      expect(await state(workspace)).toEqual(before);
+    }
   });
 });
 

@@ -4,13 +4,13 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import readline from 'node:readline';
 import { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
 import { writeExportNdjson } from '../services/export-stream';
 import { IMPORT_FORMATS, type ImportFormat } from '../import/formats';
-import { readCsvRecords, readRecords } from '../import/sources';
+import { MAX_RECORD_BYTES } from '../import/record-bound';
+import { readRecords } from '../import/sources';
 import { createProgress } from './progress';
 import { decodeExportCursor } from '../services/export';
 import { importCustomers, type Rejection, type SourceItem } from '../import/engine';
@@ -80,17 +80,41 @@ interface ImportCliOptions {
   batchSize: string;
   searchable?: string;
   actor?: string;
+  maxRecordBytes: string;
 }
 
-/** Counts lines of line-based files so the progress bar can show an ETA. */
+const TRAILER_START = Buffer.from('{"trailer":');
+
+/**
+ * Counts lines of line-based files so the progress bar can show an ETA. Byte by byte, keeping
+ * only the start of the current line: a line of any length costs no memory.
+ */
 async function countRecords(file: string, format: ImportFormat): Promise<number | null> {
   const lineBased = format === 'csv' || /\.(nd)?jsonl?$|\.ndjson$/.test(file);
   if (!lineBased || !/\.(csv|ndjson|jsonl)$/.test(file)) return null;
   let lines = 0;
-  for await (const line of readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity })) {
-    // An export's trailer line is not a record.
-    if (line.trim() && !line.startsWith('{"trailer":')) lines += 1;
+  let blank = true;
+  // How much of the line's start matches an export's trailer line, which is not a record.
+  let trailerMatch = 0;
+  let column = 0;
+  const endLine = () => {
+    if (!blank && trailerMatch < TRAILER_START.length) lines += 1;
+    blank = true;
+    trailerMatch = 0;
+    column = 0;
+  };
+  for await (const chunk of fs.createReadStream(file) as AsyncIterable<Buffer>) {
+    for (const byte of chunk) {
+      if (byte === 0x0a || byte === 0x0d) {
+        endLine();
+        continue;
+      }
+      if (byte !== 0x20 && byte !== 0x09) blank = false;
+      if (column === trailerMatch && column < TRAILER_START.length && TRAILER_START[column] === byte) trailerMatch += 1;
+      column += 1;
+    }
   }
+  endLine();
   // An estimate for CSV: a quoted cell may span lines.
   return format === 'csv' ? Math.max(lines - 1, 0) : lines;
 }
@@ -116,13 +140,21 @@ async function runImport(ctx: SyncCtx, file: string, options: ImportCliOptions):
   if (!fs.existsSync(file)) throw new Error(`no such file: ${file}`);
   const batchSize = Number(options.batchSize);
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10000) throw new Error('--batch-size must be a whole number from 1 to 10000');
+  const maxRecordBytes = Number(options.maxRecordBytes);
+  if (!Number.isSafeInteger(maxRecordBytes) || maxRecordBytes < 1) throw new Error('--max-record-bytes must be a whole number of at least 1');
   await ctx.withWorkspace(options.workspace, async (db, workspaceId) => {
     const rejects = rejectWriter(file);
     const progress = createProgress({ label: 'import', total: await countRecords(file, options.format), stream: ctx.progressStream });
-    const source: AsyncIterable<SourceItem> = options.format === 'csv' ? readCsvRecords(file) : readRecords(file);
+    let tooLong = 0;
+    async function* counted(): AsyncGenerator<SourceItem> {
+      for await (const item of readRecords(file, { format: options.format === 'csv' ? 'csv' : undefined, maxRecordBytes })) {
+        if (item.code === 'TOO_LONG') tooLong += 1;
+        yield item;
+      }
+    }
     const actor = options.actor ?? `cli:${os.userInfo().username}`;
     try {
-      const summary = await importCustomers(db, { workspaceId, actor, via: 'import' }, source, {
+      const summary = await importCustomers(db, { workspaceId, actor, via: 'import' }, counted(), {
         format: options.format,
         batchSize,
         searchableFields: options.searchable?.split(',').map((k) => k.trim()).filter(Boolean),
@@ -130,6 +162,7 @@ async function runImport(ctx: SyncCtx, file: string, options: ImportCliOptions):
         onBatch: (s) => progress.update(s.read, `created ${s.created} updated ${s.updated} unchanged ${s.unchanged} rejected ${s.rejected}`),
       });
       progress.stop();
+      if (tooLong > 0) ctx.stderr(`${tooLong} record(s) over the ${maxRecordBytes}-byte limit were rejected unread (see ${rejects.target}; --max-record-bytes raises the limit)`);
       const rejected = summary.rejected > 0 ? ` (see ${rejects.target})` : '';
       ctx.stdout(`created ${summary.created}, updated ${summary.updated}, unchanged ${summary.unchanged}, rejected ${summary.rejected}${rejected}`);
     } finally {
@@ -149,7 +182,11 @@ export function addSyncCommands(program: Command, ctx: SyncCtx, workspaceName: (
     .action((options: ExportOptions) => runExport(ctx, options));
   program
     .command('import')
-    .description(`load customers from FILE; formats: ${IMPORT_FORMATS.join(', ')}`)
+    .description(
+      `load customers from FILE; formats: ${IMPORT_FORMATS.join(', ')}. Records matching a customer (by externalId, else email) update it; ` +
+        'a file imports each customer once: a later record for a customer an earlier line imported is rejected as DUPLICATE, so re-running a file changes nothing. ' +
+        'Rejected records go to FILE.rejects.ndjson',
+    )
     .argument('<file>', 'JSON array, list envelope, NDJSON, or CSV file')
     .requiredOption('--workspace <name>', 'workspace to load into', workspaceName)
     .requiredOption('--format <format>', `one of ${IMPORT_FORMATS.join(', ')}`, (value: string) => {
@@ -159,5 +196,6 @@ export function addSyncCommands(program: Command, ctx: SyncCtx, workspaceName: (
     .option('--batch-size <n>', 'records per transaction', '500')
     .option('--searchable <keys>', 'comma-separated custom field keys to define as searchable when the import defines them')
     .option('--actor <name>', 'who the audit log names as acting (default cli:<user>)')
+    .option('--max-record-bytes <n>', 'the most bytes one record may take; a longer one is rejected unread as TOO_LONG', String(MAX_RECORD_BYTES))
     .action((file: string, options: ImportCliOptions) => runImport(ctx, file, options));
 }

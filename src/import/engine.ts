@@ -4,11 +4,18 @@
  * is rejected with all its problems (its own writes undone by a savepoint). Each finished
  * batch is committed, so a run stopped half-way can simply be repeated: re-importing a record
  * that is already there changes nothing and is counted as unchanged.
+ *
+ * A customer is imported at most once per file: the first record that resolves to a customer
+ * (by externalId, else email) wins, and every later record resolving to the same customer is
+ * rejected as DUPLICATE, naming the first record's line. Applying both would leave the later
+ * values, and every re-run would then write the first record's values and the later ones back
+ * again, a new version each time; rejecting keeps a second run of any file a no-op.
  */
 import type { Kysely } from 'kysely';
 import type { CreateCustomerInput } from '../generated/graphql';
 import { inferValueType } from './custom-field-keys';
 import { coerceCustomFieldText, mapRecord, type ImportFormat, type ImportRecord } from './formats';
+import type { SourceItem } from './sources';
 import { findCustomersBy } from '../store/customers.repository';
 import { findDefinitions, upsertDefinition } from '../store/custom-fields.repository';
 import { uniqueViolation, withSavepoint, withTransaction, type Tx } from '../store/engine';
@@ -20,15 +27,20 @@ import { createInTx, updateInTx, VersionConflict } from '../services/customers';
 import { addMemberInTx } from '../services/members';
 import { Problems, type FieldError } from '../services/validation';
 
-export interface SourceItem {
-  line: number;
-  raw: unknown;
-  error?: string;
+export type { SourceItem } from './sources';
+
+/** What the reject file reports: the mutation codes, and DUPLICATE, which only a file can meet. */
+export type ImportErrorCode = FieldError['code'] | 'DUPLICATE';
+
+export interface ImportError {
+  field: string[] | null;
+  code: ImportErrorCode;
+  message: string;
 }
 
 export interface Rejection {
   line: number;
-  errors: FieldError[];
+  errors: ImportError[];
   record: unknown;
 }
 
@@ -50,9 +62,9 @@ export interface ImportOptions {
   onReject?: (rejection: Rejection) => void | Promise<void>;
 }
 
-type Outcome = 'created' | 'updated' | 'unchanged' | FieldError[];
+type Outcome = 'created' | 'updated' | 'unchanged' | ImportError[];
 
-function problem(code: FieldError['code'], message: string, field: string[] | null = null): FieldError[] {
+function problem(code: ImportErrorCode, message: string, field: string[] | null = null): ImportError[] {
   return [{ field, code, message }];
 }
 
@@ -92,15 +104,30 @@ function typedCustomFields(record: ImportRecord, definitions: CustomFieldDefinit
   return { ...record, input: { ...record.input, customFields } };
 }
 
+/** Customer id -> the line of the record that imported it in this run. */
+type ImportedLines = Map<string, number>;
+
 /** Per batch: what every record of it needs and would otherwise look up again. */
 interface BatchContext {
   format: ImportFormat;
   definitions: CustomFieldDefinitionRecord[];
+  /** Customers imported by committed batches of this run. */
+  committed: ReadonlyMap<string, number>;
+  /** Customers imported by this batch so far; joins `committed` once the batch commits. */
+  current: ImportedLines;
 }
 
-async function upsert(trx: Tx, who: Actor, given: ImportRecord, batch: BatchContext): Promise<Outcome> {
+function importedAt(batch: BatchContext, customerId: string): number | undefined {
+  return batch.current.get(customerId) ?? batch.committed.get(customerId);
+}
+
+async function upsert(trx: Tx, who: Actor, line: number, given: ImportRecord, batch: BatchContext): Promise<Outcome> {
   const record = batch.format === 'csv' ? typedCustomFields(given, batch.definitions) : given;
   const existing = await findExisting(trx, who.workspaceId, record.input);
+  const first = existing ? importedAt(batch, existing.id) : undefined;
+  if (first !== undefined) {
+    return problem('DUPLICATE', `the record on line ${first} already imports this customer (same externalId or email); a file imports each customer once`);
+  }
   const options = { definitions: batch.definitions, knownUnique: existing === null };
   const result = existing
     ? await updateInTx(trx, who, existing, record.input, new Problems(), record.extras, options)
@@ -108,20 +135,21 @@ async function upsert(trx: Tx, who: Actor, given: ImportRecord, batch: BatchCont
   if (result.userErrors.length > 0 || !result.customer) return result.userErrors;
   const members = await addMissingMembers(trx, who, result.customer, record);
   if (typeof members !== 'number') throw new RejectRecord(members);
+  batch.current.set(result.customer.id, line);
   if (!existing) return 'created';
   return result.customer.version === existing.version && members === 0 ? 'unchanged' : 'updated';
 }
 
 /** Undoes a record's partial writes (through its savepoint) and rejects it. */
 class RejectRecord extends Error {
-  constructor(readonly errors: FieldError[]) {
+  constructor(readonly errors: ImportError[]) {
     super('record rejected');
   }
 }
 
-async function importOne(trx: Tx, who: Actor, record: ImportRecord, batch: BatchContext): Promise<Outcome> {
+async function importOne(trx: Tx, who: Actor, line: number, record: ImportRecord, batch: BatchContext): Promise<Outcome> {
   try {
-    return await withSavepoint(trx, () => upsert(trx, who, record, batch));
+    return await withSavepoint(trx, () => upsert(trx, who, line, record, batch));
   } catch (error) {
     if (error instanceof RejectRecord) return error.errors;
     if (error instanceof VersionConflict) return problem('VERSION_CONFLICT', 'the customer changed while importing; run the import again');
@@ -160,30 +188,34 @@ interface Mapped {
   line: number;
   raw: unknown;
   record?: ImportRecord;
-  errors?: FieldError[];
+  errors?: ImportError[];
 }
 
 function mapItem(format: ImportFormat, item: SourceItem): Mapped {
-  if (item.error) return { line: item.line, raw: item.raw, errors: problem('INVALID', item.error) };
+  if (item.error) return { line: item.line, raw: item.raw, errors: problem(item.code ?? 'INVALID', item.error) };
   const mapped = mapRecord(format, item.raw);
   return mapped.ok ? { line: item.line, raw: item.raw, record: mapped.record } : { line: item.line, raw: item.raw, errors: mapped.errors };
 }
 
-async function runBatch(db: Kysely<Database>, who: Actor, batch: Mapped[], options: ImportOptions, summary: ImportSummary) {
+async function runBatch(db: Kysely<Database>, who: Actor, batch: Mapped[], options: ImportOptions, summary: ImportSummary, imported: ImportedLines) {
   const rejections: Rejection[] = [];
+  let current: ImportedLines = new Map();
   const counts = await withTransaction(db, async (trx) => {
+    // A retried transaction starts over, so what its failed attempt imported does not count.
+    current = new Map();
     const local = { created: 0, updated: 0, unchanged: 0 };
     rejections.length = 0;
     const records = batch.flatMap((m) => (m.record ? [m.record] : []));
     await defineMissingFields(trx, who.workspaceId, options.format, records, new Set(options.searchableFields ?? []));
-    const context: BatchContext = { format: options.format, definitions: await findDefinitions(trx, who.workspaceId) };
+    const context: BatchContext = { format: options.format, definitions: await findDefinitions(trx, who.workspaceId), committed: imported, current };
     for (const item of batch) {
-      const outcome = item.record ? await importOne(trx, who, item.record, context) : (item.errors ?? []);
+      const outcome = item.record ? await importOne(trx, who, item.line, item.record, context) : (item.errors ?? []);
       if (typeof outcome === 'string') local[outcome] += 1;
       else rejections.push({ line: item.line, errors: outcome, record: item.raw });
     }
     return local;
   });
+  for (const [id, line] of current) imported.set(id, line);
   summary.created += counts.created;
   summary.updated += counts.updated;
   summary.unchanged += counts.unchanged;
@@ -204,6 +236,7 @@ export async function importCustomers(
 ): Promise<ImportSummary> {
   const summary: ImportSummary = { read: 0, created: 0, updated: 0, unchanged: 0, rejected: 0 };
   const size = options.batchSize ?? 500;
+  const imported: ImportedLines = new Map();
   let batch: Mapped[] = [];
   for await (const item of source) {
     // An export file ends with a trailer line carrying its resume cursor: not a customer.
@@ -211,10 +244,10 @@ export async function importCustomers(
     summary.read += 1;
     batch.push(mapItem(options.format, item));
     if (batch.length >= size) {
-      await runBatch(db, who, batch, options, summary);
+      await runBatch(db, who, batch, options, summary, imported);
       batch = [];
     }
   }
-  if (batch.length > 0) await runBatch(db, who, batch, options, summary);
+  if (batch.length > 0) await runBatch(db, who, batch, options, summary, imported);
   return summary;
 }

@@ -30,6 +30,9 @@
  * single record `data.user` (CRM get) or JSON:API resource `data { type, id, attributes }`.
  * Any JSON:API resource (`{ type, id, attributes }`) is yielded as its attributes plus `id`.
  * The arrays are streamed with stream-json, never loaded whole.
+ *
+ * Every layout bounds one record at `maxRecordBytes` (./record-bound.ts): a longer record is
+ * skipped unread and comes out as an error item with code TOO_LONG at its position.
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -41,12 +44,15 @@ import pick from 'stream-json/filters/pick.js';
 import parser from 'stream-json/parser.js';
 import streamValues from 'stream-json/streamers/stream-values.js';
 import { flattenResource, isPlainObject, unwrapJsonApi, type RawObject } from './raw';
+import { jsonRecordBound, lineRecordBound, MAX_RECORD_BYTES, oversizeMessage, type JsonPath } from './record-bound';
 
 export interface SourceItem {
   line: number;
   raw: unknown;
   /** Why this record could not be read (`raw` is then undefined). */
   error?: string;
+  /** The reject code for `error`: TOO_LONG for a record over the bound, else INVALID. */
+  code?: 'TOO_LONG';
 }
 
 export interface ReadOptions {
@@ -57,6 +63,17 @@ export interface ReadOptions {
   envelope?: 'auto' | string;
   /** 'csv' reads CSV whatever the file is called; by default `.csv` files are CSV, others JSON. */
   format?: 'json' | 'csv';
+  /** The most bytes one record may take (MAX_RECORD_BYTES by default); a longer one is rejected unread. */
+  maxRecordBytes?: number;
+}
+
+function oversizeItem(line: number, maxBytes: number): SourceItem {
+  return { line, raw: undefined, error: oversizeMessage(maxBytes), code: 'TOO_LONG' };
+}
+
+/** Error items for the oversize records (by start line, ascending) that come before `line`. */
+function* oversizeBefore(lines: number[], line: number, maxBytes: number): Generator<SourceItem> {
+  while (lines.length > 0 && lines[0] < line) yield oversizeItem(lines.shift() ?? 0, maxBytes);
 }
 
 /** The file as a whole cannot be imported. */
@@ -126,23 +143,28 @@ function parseLine(line: number, text: string): SourceItem {
 }
 
 /** NDJSON, one line at a time (readline pauses the file while the consumer is busy). */
-export async function* readNdjson(file: string): AsyncGenerator<SourceItem> {
-  const input = createReadStream(file, { encoding: 'utf8' });
+export async function* readNdjson(file: string, maxBytes = MAX_RECORD_BYTES): AsyncGenerator<SourceItem> {
+  const oversize: number[] = [];
+  const input = pipeline(createReadStream(file), lineRecordBound(maxBytes, false, (at) => oversize.push(at)), () => undefined);
+  input.setEncoding('utf8');
   const lines = createInterface({ input, crlfDelay: Infinity });
   let line = 0;
   try {
     for await (const text of lines) {
       line += 1;
       const body = line === 1 ? text.replace(/^\uFEFF/, '') : text;
-      if (body.trim() !== '') yield parseLine(line, body);
+      if (body.trim() === '') continue;
+      yield* oversizeBefore(oversize, line, maxBytes);
+      yield parseLine(line, body);
     }
+    yield* oversizeBefore(oversize, Infinity, maxBytes);
   } finally {
     lines.close();
     input.destroy();
   }
 }
 
-type Stack = readonly (string | number | null)[];
+type Stack = JsonPath;
 
 function samePath(stack: Stack, path: readonly string[]): boolean {
   return stack.length === path.length && path.every((key, i) => stack[i] === key);
@@ -185,22 +207,31 @@ function selectorFor(envelope: string): Selector {
 }
 
 /** The values a selector picks out of a JSON document, each with what it is; `seen` notes a record array. */
-async function* pickValues(file: string, selector: Selector, seen: { array: boolean }): AsyncGenerator<{ target: Target; value: unknown }> {
+async function* pickValues(
+  file: string,
+  selector: Selector,
+  seen: { array: boolean },
+  maxBytes: number,
+): AsyncGenerator<{ target: Target; value: unknown; oversize: boolean }> {
   // pick() consults the filter once at the start of each value, in document order, and
   // streamValues() then emits the picked values in that same order: a FIFO pairs them up.
-  const targets: Target[] = [];
+  const targets: { target: Target; oversize: boolean }[] = [];
+  // Paths of records the bound replaced by null; it runs ahead of the parser, so a path is
+  // here before the filter meets its null.
+  const oversize = new Set<string>();
   const filter = (stack: Stack, token: { name: string }): boolean => {
     if (token.name === 'startArray' && selector.arrays.some((path) => samePath(stack, path))) seen.array = true;
     const target = targetOf(selector, stack);
-    if (target) targets.push(target);
+    if (target) targets.push({ target, oversize: oversize.size > 0 && oversize.delete(JSON.stringify(stack)) });
     return target !== undefined;
   };
+  const bound = jsonRecordBound(maxBytes, (path) => targetOf(selector, path) !== undefined, (path) => oversize.add(JSON.stringify(path)));
   const tokens = parser.asStream({ streamValues: false });
-  const values = pipeline(createReadStream(file), tokens, pick.asStream({ filter }), streamValues.asStream(), () => undefined);
+  const values = pipeline(createReadStream(file), bound, tokens, pick.asStream({ filter }), streamValues.asStream(), () => undefined);
   // stream-json types its values as `any`; they are parsed JSON, so `unknown`.
   for await (const item of values as AsyncIterable<{ value: unknown }>) {
-    const target = targets.shift();
-    if (target) yield { target, value: item.value };
+    const picked = targets.shift();
+    if (picked) yield { ...picked, value: item.value };
   }
 }
 
@@ -216,15 +247,18 @@ function isFileError(error: unknown): boolean {
 }
 
 /** A JSON array or envelope, its records streamed; a syntax error ends the read with an error item. */
-async function* readJsonDocument(file: string, selector: Selector): AsyncGenerator<SourceItem> {
+async function* readJsonDocument(file: string, selector: Selector, maxBytes: number): AsyncGenerator<SourceItem> {
   const seen = { array: false };
   const resource: { type?: unknown; id?: unknown; attributes?: unknown } = {};
   let next = 1;
   try {
-    for await (const { target, value } of pickValues(file, selector, seen)) {
-      if (target.kind === 'part') resource[target.part] = value;
+    for await (const { target, value, oversize } of pickValues(file, selector, seen, maxBytes)) {
+      const line = target.kind === 'element' ? target.line : 1;
+      if (oversize) {
+        next = line + 1;
+        yield oversizeItem(line, maxBytes);
+      } else if (target.kind === 'part') resource[target.part] = value;
       else {
-        const line = target.kind === 'element' ? target.line : 1;
         next = line + 1;
         yield { line, raw: unwrapJsonApi(value) };
       }
@@ -245,16 +279,19 @@ async function* readJsonDocument(file: string, selector: Selector): AsyncGenerat
  */
 export async function* readRecords(file: string, options: ReadOptions = {}): AsyncGenerator<SourceItem> {
   const format = options.format ?? (extname(file).toLowerCase() === '.csv' ? 'csv' : 'json');
-  if (format === 'csv') return yield* readCsvRecords(file);
+  const maxBytes = options.maxRecordBytes ?? MAX_RECORD_BYTES;
+  if (format === 'csv') return yield* readCsvRecords(file, maxBytes);
   const envelope = options.envelope ?? 'auto';
-  if (envelope !== 'auto') return yield* readJsonDocument(file, selectorFor(envelope));
+  if (envelope !== 'auto') return yield* readJsonDocument(file, selectorFor(envelope), maxBytes);
   const { head, complete } = await peek(file);
   const layout = detectJsonLayout(head, complete);
-  if (layout === 'ndjson') return yield* readNdjson(file);
-  const whole = layout === 'envelope' && complete ? parseJson(head.replace(/^\uFEFF/, '')) : undefined;
+  if (layout === 'ndjson') return yield* readNdjson(file, maxBytes);
+  const text = layout === 'envelope' && complete ? head.replace(/^\uFEFF/, '') : '';
+  const whole = text === '' ? undefined : parseJson(text);
   // A small pretty-printed object with no envelope key is one record (a saved "get customer" response).
-  if (isPlainObject(whole) && !hasEnvelopeKey(whole)) yield { line: 1, raw: unwrapJsonApi(whole) };
-  else yield* readJsonDocument(file, layout === 'array' ? selectorFor('') : AUTO_ENVELOPES);
+  if (isPlainObject(whole) && !hasEnvelopeKey(whole)) {
+    yield Buffer.byteLength(text) > maxBytes ? oversizeItem(1, maxBytes) : { line: 1, raw: unwrapJsonApi(whole) };
+  } else yield* readJsonDocument(file, layout === 'array' ? selectorFor('') : AUTO_ENVELOPES, maxBytes);
 }
 
 /** One parsed CSV row with csv-parse's `info` and `raw` options on. */
@@ -297,16 +334,27 @@ function csvErrorLine(error: unknown): number {
  * object from column name to cell text; a row with the wrong number of cells is an error item.
  * Blank lines are skipped. A broken quote ends the read with an error item.
  */
-export async function* readCsvRecords(file: string): AsyncGenerator<SourceItem> {
+export async function* readCsvRecords(file: string, maxBytes = MAX_RECORD_BYTES): AsyncGenerator<SourceItem> {
   const options = { bom: true, info: true, raw: true, relax_column_count: true, skip_empty_lines: true } as const;
-  const rows = pipeline(createReadStream(file), parseCsv(options), () => undefined);
+  const oversize: number[] = [];
+  const bound = lineRecordBound(maxBytes, true, (at) => oversize.push(at));
+  const rows = pipeline(createReadStream(file), bound, parseCsv(options), () => undefined);
+  const headerTooLong = () => new ImportSourceError(`${file}: the CSV header is over the ${maxBytes}-byte limit for one record`);
   let header: string[] | undefined;
   try {
     // csv-parse types its output loosely; with info and raw on, each row has this shape.
     for await (const row of rows as AsyncIterable<CsvRow>) {
-      if (header === undefined) header = readHeader(file, row.record);
-      else yield csvItem(header, row);
+      if (header === undefined) {
+        if (oversize.length > 0 && oversize[0] < startLine(row)) throw headerTooLong();
+        header = readHeader(file, row.record);
+        continue;
+      }
+      const item = csvItem(header, row);
+      yield* oversizeBefore(oversize, item.line, maxBytes);
+      yield item;
     }
+    if (header === undefined && oversize.length > 0) throw headerTooLong();
+    yield* oversizeBefore(oversize, Infinity, maxBytes);
   } catch (error) {
     if (isFileError(error) || error instanceof ImportSourceError) throw error;
     yield { line: csvErrorLine(error), raw: undefined, error: `not valid CSV: ${message(error)}; the rest of the file was not read` };

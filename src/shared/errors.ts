@@ -136,6 +136,16 @@ export function serviceUnavailable(message: string): GraphQLError {
   return refusal(ErrorCode.SERVICE_UNAVAILABLE, message, {}, [['retry-after', '1']]);
 }
 
+/** The database stayed locked by another writer past the wait budget: nothing was written; retry. */
+export function storeBusy(waitedMs: number): GraphQLError {
+  return refusal(
+    ErrorCode.SERVICE_UNAVAILABLE,
+    `The database stayed locked by another writer for ${waitedMs} ms; nothing was written. Retry.`,
+    { reason: 'DATABASE_BUSY' },
+    [['retry-after', '1']],
+  );
+}
+
 /** The masked form of an unexpected failure: a fixed message and the id to quote. */
 export function internal(requestId?: string): GraphQLError {
   return refusal(ErrorCode.INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE, requestId ? { requestId } : {});

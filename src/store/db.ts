@@ -6,7 +6,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import type { LogEvent, SqliteDatabase as SqliteDialectDatabase, SqliteStatement as SqliteDialectStatement } from 'kysely';
 import { Pool } from 'pg';
 import { LruCache } from '../shared/lru';
-import { engineOf, type Engine } from './engine';
+import { engineOf, registerSqliteHandle, type Engine } from './engine';
 import { migrationProvider } from './migrations';
 import { configureSqliteConnection } from './sqlite-connection';
 import type { Database } from './tables';
@@ -28,6 +28,8 @@ export interface StoreOptions {
   statementTimeoutMs?: number;
   /** Told about errors of idle pooled connections (a restarted database), which would otherwise crash the process. */
   onPoolError?: (error: Error) => void;
+  /** SQLite: how long a write waits in all for another connection's write lock (SQLITE_BUSY_TIMEOUT_MS). */
+  busyTimeoutMs?: number;
 }
 
 export interface Store {
@@ -125,7 +127,9 @@ export function openStore(options: StoreOptions): Store {
     throw new Error(`DATABASE_URL must start with postgres:// or postgresql://, got "${options.databaseUrl.split(':')[0]}:..."`);
   }
   const database = openSqlite(sqlitePath(options));
+  if (options.busyTimeoutMs !== undefined) database.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(database) }), log });
+  registerSqliteHandle(db, database, options.busyTimeoutMs);
   return { db, engine: engineOf(db), close: () => db.destroy() };
 }
 

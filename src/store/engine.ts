@@ -1,29 +1,24 @@
 /**
  * Everything that differs between SQLite and PostgreSQL lives here, as small helpers:
- * column types for migrations, value decoding, transactions, constraint errors.
+ * value decoding, transactions, constraint errors.
  * Repositories and services stay engine-agnostic.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresAdapter, sql } from 'kysely';
-import type { ColumnDataType } from 'kysely';
+import { storeBusy } from '../shared/errors';
+import { SQLITE_BUSY_TIMEOUT_MS } from './sqlite-connection';
 import type { Database, JsonColumn, Timestamp } from './tables';
 
 export type Engine = 'sqlite' | 'postgres';
 
-// Kysely<any> here: migrations and engine detection run before (and independently of) the
+// Kysely<any> here: engine detection runs before (and independently of) the
 // typed Database shape.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyKysely = Kysely<any>;
 
 export function engineOf(db: AnyKysely): Engine {
   return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
-}
-
-/** Column types for migrations: text timestamps and JSON on SQLite, native types on PostgreSQL. */
-export function columnTypes(db: AnyKysely): { timestamp: ColumnDataType; json: ColumnDataType } {
-  return engineOf(db) === 'postgres'
-    ? { timestamp: 'timestamptz', json: 'jsonb' }
-    : { timestamp: 'text', json: 'text' };
 }
 
 /** A timestamp column as an ISO 8601 string, whichever engine produced it. */
@@ -85,24 +80,76 @@ async function runInTransaction<T>(trx: Tx, fn: (trx: Tx) => Promise<T>): Promis
   return result;
 }
 
+interface SqliteHandle {
+  database: SqliteDatabase.Database;
+  busyTimeoutMs: number;
+}
+
+const sqliteHandles = new WeakMap<AnyKysely, SqliteHandle>();
+
+/** Lets withTransaction wait for the write lock without blocking (openStore registers its SQLite store). */
+export function registerSqliteHandle(db: AnyKysely, database: SqliteDatabase.Database, busyTimeoutMs = SQLITE_BUSY_TIMEOUT_MS): void {
+  sqliteHandles.set(db, { database, busyTimeoutMs });
+}
+
+function isSqliteBusy(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+/**
+ * BEGIN IMMEDIATE without waiting: false when another connection holds the write lock.
+ * busy_timeout would make better-sqlite3 wait for it synchronously, stalling every request of
+ * the process, so it is off for this one statement.
+ */
+async function tryBeginImmediate(conn: Tx, handle: SqliteHandle): Promise<boolean> {
+  handle.database.pragma('busy_timeout = 0');
+  try {
+    await sql`begin immediate`.execute(conn);
+    return true;
+  } catch (error) {
+    if (isSqliteBusy(error)) return false;
+    throw error;
+  } finally {
+    handle.database.pragma(`busy_timeout = ${handle.busyTimeoutMs}`);
+  }
+}
+
+const LOCK_WAIT = { firstDelayMs: 2, maxDelayMs: 50 };
+
 /**
  * Runs `fn` in one write transaction. On SQLite it takes the write lock up front
  * (BEGIN IMMEDIATE), so a transaction that reads before it writes cannot fail with
- * SQLITE_BUSY half-way when another process (the CLI) writes; busy_timeout makes it wait.
+ * SQLITE_BUSY half-way when another process (the CLI, a second gateway) writes. While that
+ * lock is held elsewhere the attempt gives the connection back and retries after a timer, so
+ * reads keep being served (WAL lets them run beside the other writer); nothing was written
+ * before BEGIN succeeded, so retrying it is safe. Past the busy budget the caller gets
+ * SERVICE_UNAVAILABLE (503, Retry-After). BUSY after BEGIN (at COMMIT) is not retried: the
+ * transaction rolls back and the error surfaces.
  */
 export async function withTransaction<T>(db: Kysely<Database>, fn: (trx: Tx) => Promise<T>): Promise<T> {
   if (engineOf(db) === 'postgres') return withPostgresRetry(db, fn);
-  return db.connection().execute(async (conn) => {
-    await sql`begin immediate`.execute(conn);
-    try {
-      const result = await runInTransaction(conn, fn);
-      await sql`commit`.execute(conn);
-      return result;
-    } catch (error) {
-      await sql`rollback`.execute(conn);
-      throw error;
-    }
-  });
+  const handle = sqliteHandles.get(db);
+  let waitedMs = 0;
+  for (let delayMs = LOCK_WAIT.firstDelayMs; ; delayMs = Math.min(delayMs * 2, LOCK_WAIT.maxDelayMs)) {
+    const outcome = await db.connection().execute(async (conn) => {
+      if (handle) {
+        if (!(await tryBeginImmediate(conn, handle))) return null;
+      } else await sql`begin immediate`.execute(conn);
+      try {
+        const result = await runInTransaction(conn, fn);
+        await sql`commit`.execute(conn);
+        return { result };
+      } catch (error) {
+        await sql`rollback`.execute(conn);
+        throw error;
+      }
+    });
+    if (outcome) return outcome.result;
+    if (!handle || waitedMs >= handle.busyTimeoutMs) throw storeBusy(waitedMs);
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    waitedMs += delayMs;
+  }
 }
 
 /** PostgreSQL errors after which the whole transaction was rolled back and may run again. */

@@ -4,11 +4,17 @@
  */
 import type SqliteDatabase from 'better-sqlite3';
 
+/**
+ * How long a statement waits in all for another connection's write lock. The gateway's write
+ * transactions wait for it without blocking (see withTransaction); other statements wait here.
+ */
+export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
 export function configureSqliteConnection(database: SqliteDatabase.Database): SqliteDatabase.Database {
   database.pragma('journal_mode = WAL');
   // better-sqlite3 reopens WAL databases with synchronous=NORMAL; FULL survives power loss.
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
-  database.pragma('busy_timeout = 5000');
+  database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   return database;
 }

@@ -1,5 +1,16 @@
-import { sql } from 'kysely';
-import { columnTypes, type AnyKysely } from '../engine';
+import { PostgresAdapter, sql, type ColumnDataType, type Kysely } from 'kysely';
+
+// A migration is frozen: it imports nothing but kysely, so later changes to live code cannot
+// change the schema it creates. Kysely<any>: it runs before (and apart from) the typed shape.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyKysely = Kysely<any>;
+
+/** Text timestamps and JSON on SQLite, native types on PostgreSQL. */
+function columnTypes(db: AnyKysely): { timestamp: ColumnDataType; json: ColumnDataType } {
+  return db.getExecutor().adapter instanceof PostgresAdapter
+    ? { timestamp: 'timestamptz', json: 'jsonb' }
+    : { timestamp: 'text', json: 'text' };
+}
 
 /** Workspaces, API keys, customers, members, the audit log and custom fields. */
 export async function up(db: AnyKysely): Promise<void> {

@@ -1,5 +1,12 @@
-import { sql } from 'kysely';
-import { engineOf, type AnyKysely } from '../engine';
+import { PostgresAdapter, sql, type Kysely } from 'kysely';
+
+// A migration is frozen: it imports nothing but kysely (see 001_initial).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyKysely = Kysely<any>;
+
+function isPostgres(db: AnyKysely): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
 
 /**
  * Rate-limit buckets shared by gateway instances on PostgreSQL: UNLOGGED, so charging a bucket
@@ -14,7 +21,7 @@ import { engineOf, type AnyKysely } from '../engine';
  * against 0.9 ms for the same upsert sent as text, with a bare `select 1` at 0.26 ms).
  */
 export async function up(db: AnyKysely): Promise<void> {
-  if (engineOf(db) !== 'postgres') return;
+  if (!isPostgres(db)) return;
   await db.schema
     .createTable('rate_limits')
     .modifyFront(sql`unlogged`)
@@ -60,7 +67,7 @@ export async function up(db: AnyKysely): Promise<void> {
 }
 
 export async function down(db: AnyKysely): Promise<void> {
-  if (engineOf(db) !== 'postgres') return;
+  if (!isPostgres(db)) return;
   await sql`drop function if exists rate_limit_refund(text, float8, float8, float8)`.execute(db);
   await sql`drop function if exists rate_limit_charge(text, float8, float8, float8, float8)`.execute(db);
   await db.schema.dropTable('rate_limits').ifExists().execute();

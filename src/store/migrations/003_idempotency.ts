@@ -1,4 +1,8 @@
-import type { AnyKysely } from '../engine';
+import type { Kysely } from 'kysely';
+
+// A migration is frozen: it imports nothing but kysely (see 001_initial).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyKysely = Kysely<any>;
 
 /**
  * Idempotency keys: one row per (workspace, API key, Idempotency-Key). Instants are epoch
