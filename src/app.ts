@@ -7,7 +7,8 @@ import { createCorsGate } from './http/cors';
 import { createHttpServer, type GatewayHttpServer } from './http/server';
 import { limitsFromConfig } from './graphql/limits/plugin';
 import type { Logger } from './shared/logger';
-import { createApolloServer } from './graphql/server';
+import { fieldRules } from './graphql/scopes';
+import { buildSchema, createApolloServer } from './graphql/server';
 import { JwtVerifier } from './services/jwt';
 import { VerifiedKeys, issueKey } from './services/keys';
 import { TokenAuthenticator } from './services/tokens';
@@ -61,7 +62,8 @@ export async function prepareStore(config: Config, logger: Logger, extra: StoreO
 export async function createApp(options: AppOptions): Promise<App> {
   const { config, logger } = options;
   const store = await prepareStore(config, logger, options.store);
-  const apollo = createApolloServer({ logger, limits: config.limits, cost: limitsFromConfig(config, store) });
+  const schema = buildSchema();
+  const apollo = createApolloServer({ schema, logger, limits: config.limits, cost: limitsFromConfig(config, store) });
   await apollo.start();
   const server = createHttpServer({
     apollo,
@@ -74,6 +76,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     executionTimeoutMs: config.limits.executionTimeoutMs,
     timeouts: config.httpTimeouts,
     cors: createCorsGate(config.corsOrigins),
+    exportScopes: fieldRules(schema).get('Query.exportCustomers'),
   });
   return {
     store,

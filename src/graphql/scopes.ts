@@ -130,7 +130,8 @@ export function scopeCheck(schema: GraphQLSchema): ScopeCheck {
   };
 }
 
-function describe(anyOf: AnyOfScopes): string {
+/** A rule in words: "customers:read, or customers:write". */
+export function describeScopes(anyOf: AnyOfScopes): string {
   if (anyOf.length === 1 && anyOf[0].length === 0) return 'any credential';
   return anyOf.map((all) => all.join(' and ')).join(', or ');
 }
@@ -147,7 +148,7 @@ export function scopeConcern(schema: GraphQLSchema): RequestConcern<Context> {
       if (!operation) return;
       const missing = check(document, operation, contextValue.scopes);
       if (missing.length === 0) return;
-      const fields = missing.map((rule) => `\`${rule.coordinate}\` needs ${describe(rule.anyOf)}`).join('; ');
+      const fields = missing.map((rule) => `\`${rule.coordinate}\` needs ${describeScopes(rule.anyOf)}`).join('; ');
       const held = [...contextValue.scopes].sort().join(', ') || 'none';
       throw forbidden(`This credential may not run this operation: ${fields}. Its scopes: ${held}.`, missing[0].anyOf);
     },

@@ -10,6 +10,8 @@ import { contextFromHeaders, type Context, type ContextDeps } from '../graphql/c
 import { GraphQLError } from 'graphql';
 import { badRequest, badUserInput, bodyTooLarge, errorResponse, forbidden, internal, isExpected, serviceUnavailable } from '../shared/errors';
 import { parseInstant } from '../shared/instant';
+import { describeScopes, type AnyOfScopes } from '../graphql/scopes';
+import { satisfies } from '../services/scopes';
 import { writeExportNdjson } from '../services/export-stream';
 import { decodeExportCursor } from '../services/export';
 import { explorerAsset, explorerHtml } from './explorer';
@@ -23,6 +25,11 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export interface HttpOptions extends ContextDeps {
   apollo: ApolloServer<Context>;
   explorer: boolean;
+  /**
+   * The scopes the NDJSON export needs: the rule of `Query.exportCustomers` in the SDL, whose feed
+   * it streams (src/graphql/scopes.ts `fieldRules`). Without it, any credential may export.
+   */
+  exportScopes?: AnyOfScopes;
   /** Execution deadline of a GraphQL request (see src/graphql/deadline.ts); defaults to 10 s. */
   executionTimeoutMs?: number;
   /** node:http timeouts; defaults 30 s request, 15 s headers, 5 s keep-alive. */
@@ -134,6 +141,9 @@ async function handleExport(req: http.IncomingMessage, res: http.ServerResponse,
   let updatedSince: string | null = null;
   try {
     ctx = await authenticated(options, headers, requestId);
+    if (options.exportScopes && !satisfies(ctx.scopes, options.exportScopes)) {
+      throw forbidden(`This credential may not export: the export needs ${describeScopes(options.exportScopes)}.`, options.exportScopes);
+    }
     const after = url.searchParams.get('after');
     if (after) afterSeq = decodeExportCursor(ctx.workspace.id, after);
     updatedSince = parseUpdatedSince(url.searchParams.get('updatedSince'));
