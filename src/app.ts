@@ -4,7 +4,8 @@ import type { ApolloServer } from '@apollo/server';
 import type { Config } from './config';
 import type { Context } from './graphql/context';
 import { createHttpServer, type GatewayHttpServer } from './http/server';
-import { limitsFromConfig } from './graphql/limits/plugin';
+import type { Limits } from './graphql/limits/plugin';
+import { createBucketStore, type Clock } from './graphql/limits/rate-limit';
 import type { Logger } from './shared/logger';
 import { createApolloServer } from './graphql/server';
 import { VerifiedKeys, issueKey } from './services/keys';
@@ -53,6 +54,16 @@ export async function prepareStore(config: Config, logger: Logger, extra: StoreO
     await store.close();
     throw error;
   }
+}
+
+/** The cost limits a gateway runs with: buckets in memory on SQLite, in the database on PostgreSQL. */
+export function limitsFromConfig(config: Config, store: Pick<Store, 'db' | 'engine'>, clock?: Clock): Limits {
+  const bucket = { capacity: config.rateLimitBucket, restorePerSecond: config.rateLimitRestore };
+  return {
+    maxQueryCost: config.maxQueryCost,
+    bucket,
+    buckets: config.rateLimit ? createBucketStore(store.engine, store.db, bucket, clock) : null,
+  };
 }
 
 export async function createApp(options: AppOptions): Promise<App> {
