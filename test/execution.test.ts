@@ -8,7 +8,7 @@ import { CompiledOperations } from '../src/graphql/jit';
 import { createApolloServer } from '../src/graphql/server';
 import { createCustomer, createTestEnv, CUSTOMER_FIELDS, PUBLIC_URL, silentLogger, USER_ERRORS, type TestEnv } from './helpers';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- jest.spyOn needs the mutable exports object; an import binding cannot be replaced
 const customersRepository = require('../src/store/customers.repository') as typeof import('../src/store/customers.repository');
 
 let env: TestEnv;

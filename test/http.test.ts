@@ -15,9 +15,9 @@ import { createLogger } from '../src/shared/logger';
 import { issueKey, type IssuedKey } from '../src/services/keys';
 import { revokeApiKey } from '../src/store/workspaces.repository';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- jest.spyOn needs the mutable exports object; an import binding cannot be replaced
 const customersRepository = require('../src/store/customers.repository') as typeof import('../src/store/customers.repository');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- jest.spyOn needs the mutable exports object; an import binding cannot be replaced
 const workspacesRepository = require('../src/store/workspaces.repository') as typeof import('../src/store/workspaces.repository');
 
 /** Log lines the main app wrote, parsed. */
@@ -349,7 +349,7 @@ describe('routing', () => {
       headers: { 'content-type': 'application/json', ...bearer(acme.key) },
       body,
       duplex: 'half',
-    } as RequestInit).then(
+    }).then(
       (response) => read(response).then((sent) => ({ status: sent.status, code: sent.json.errors?.[0]?.extensions?.code })),
       (error: Error & { cause?: { code?: string } }) => ({ status: 'no response', code: error.cause?.code ?? error.message }),
     );

@@ -176,7 +176,6 @@ export const insertSql = (table: string, columns: readonly string[]) =>
   `insert into ${table} (${columns.join(', ')}) values (${columns.map((c) => `@${c}`).join(', ')})`;
 
 export type Row = Record<string, string | number | null>;
-/* eslint-disable @typescript-eslint/no-explicit-any */
 export type Loose = any;
 
 /** The customers row for an export-shaped record, as toCustomerRow would write it. */

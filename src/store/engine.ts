@@ -12,7 +12,7 @@ export type Engine = 'sqlite' | 'postgres';
 
 // Kysely<any> here: migrations and engine detection run before (and independently of) the
 // typed Database shape.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above: no table types exist at that point
 export type AnyKysely = Kysely<any>;
 
 export function engineOf(db: AnyKysely): Engine {
