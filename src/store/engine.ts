@@ -53,7 +53,9 @@ export function unindexed(db: AnyKysely, column: string) {
   return engineOf(db) === 'sqlite' ? sql<string>`+${sql.ref(column)}` : sql.ref<string>(column);
 }
 
-export type Tx = Kysely<Database>;
+/** The database handle repositories take: the typed Kysely instance, or a transaction on it. */
+export type Db = Kysely<Database>;
+export type Tx = Db;
 
 /**
  * Runs as the last statement(s) of a write transaction, before COMMIT, with the transaction's

@@ -1,11 +1,8 @@
 /** Workspaces (tenants), their API keys, and the per-workspace change sequence. */
-import type { Kysely } from 'kysely';
 import { compiledOnce } from './compiled';
-import { isoOf } from './engine';
+import { isoOf, type Db } from './engine';
 import type { ApiKeyRecord, WorkspaceRecord } from './records';
-import type { ApiKeyRow, Database, WorkspaceRow } from './tables';
-
-type Db = Kysely<Database>;
+import type { ApiKeyRow, WorkspaceRow } from './tables';
 
 function toWorkspaceRecord(row: Pick<WorkspaceRow, 'id' | 'name' | 'created_at'>): WorkspaceRecord {
   return { id: row.id, name: row.name, createdAt: isoOf(row.created_at) };
