@@ -25,11 +25,6 @@ export async function findWorkspaceByName(db: Db, name: string): Promise<Workspa
   return row ? toWorkspaceRecord(row) : null;
 }
 
-export async function findWorkspaceById(db: Db, id: string): Promise<WorkspaceRecord | null> {
-  const row = await db.selectFrom('workspaces').select(['id', 'name', 'created_at']).where('id', '=', id).executeTakeFirst();
-  return row ? toWorkspaceRecord(row) : null;
-}
-
 export async function listWorkspaces(db: Db): Promise<(WorkspaceRecord & { activeKeys: number })[]> {
   const rows = await db
     .selectFrom('workspaces')
