@@ -4,9 +4,13 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    // iso-3166 and jose are ESM-only: let ts-jest turn their .js into CommonJS too.
-    '^.+\\.[tj]s$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true, isolatedModules: true, target: 'ES2022', strict: true, skipLibCheck: true } }],
+    // The tests compile with the build's own settings (tsconfig.json); tsconfig.test.json adds
+    // only allowJs, so ts-jest also turns the ESM-only packages below into CommonJS.
+    '^.+\\.[tj]s$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }],
   },
+  // iso-3166 and jose ship ESM only.
   transformIgnorePatterns: ['/node_modules/(?!(iso-3166|jose)/)'],
+  // Every spy is restored before the next test, so one that fails midway cannot leak its mock.
+  restoreMocks: true,
   testTimeout: 30000,
 };

@@ -74,7 +74,7 @@ type Autocannon = (options: {
   requests: AutocannonRequest[];
   timeout?: number;
 }) => Promise<AutocannonResult>;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- autocannon ships no types; the cast gives it the declaration above
 const autocannon = require('autocannon') as Autocannon;
 
 // ---------------------------------------------------------------------------------------------
@@ -428,7 +428,7 @@ async function main(): Promise<void> {
   for (const row of rows) {
     const latency = row.latencyMs as Record<string, number>;
     process.stdout.write(
-      `${row.engine}: ${row.requestsPerSecond} req/s (${row.writesPerSecond} writes/s), p50 ${latency.p50} ms, p99 ${latency.p99} ms, ` +
+      `${String(row.engine)}: ${String(row.requestsPerSecond)} req/s (${String(row.writesPerSecond)} writes/s), p50 ${latency.p50} ms, p99 ${latency.p99} ms, ` +
         `statuses ${JSON.stringify(row.statusCodes)}, errors ${JSON.stringify(row.graphqlErrorCodes)}, ` +
         `verified ${(row.verification as Verification).checked} customers: ${row.ok ? 'OK' : 'FAILED'}\n`,
     );

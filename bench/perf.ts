@@ -78,7 +78,7 @@ const median = (values: number[]) => {
 const round = (value: number, digits = 0) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 // Gateway modules are required on demand: the floor process loads none of them.
-/* eslint-disable @typescript-eslint/no-require-imports */
+/* eslint-disable @typescript-eslint/no-require-imports -- loaded on demand, as said above */
 
 // ---------------------------------------------------------------------------------------------
 // Servers (each in its own process, so the load generator does not share their thread)

@@ -28,7 +28,7 @@ import { sql } from 'kysely';
 import { getOperationAST, parse } from 'graphql';
 import { loadConfig } from '../src/config';
 import { createContext } from '../src/graphql/context';
-import { limitsFromConfig } from '../src/graphql/limits/plugin';
+import { limitsFromConfig } from '../src/app';
 import type { BucketStore } from '../src/graphql/limits/rate-limit';
 import { createLogger } from '../src/shared/logger';
 import { buildSchema, createApolloServer } from '../src/graphql/server';

@@ -310,7 +310,7 @@ async function startGateway(env: Record<string, string>, label: string): Promise
   gatewaysRunning.add(gateway);
   void exited.then(() => gatewaysRunning.delete(gateway));
   let url = gateway.url;
-  for (const stream of [child.stdout!, child.stderr!]) {
+  for (const stream of [child.stdout, child.stderr]) {
     readline.createInterface({ input: stream }).on('line', (line) => {
       output.push(line);
       if (output.length > 50) output.shift();
@@ -415,7 +415,7 @@ interface Scenario {
   /** autocannon request list for one instance (offset spreads instances over the ids). */
   requests(ids: string[], offset: number, counters: Counters): AutocannonRequest[];
   /** One response checked before the load, so a broken query fails loudly. */
-  check(data: Record<string, any>): string | null; // eslint-disable-line @typescript-eslint/no-explicit-any
+  check(data: Record<string, any>): string | null;  
   body(ids: string[]): string;
 }
 

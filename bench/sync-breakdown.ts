@@ -34,7 +34,6 @@ function timingOf(sql: string): Timing {
   return t;
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 function instrument(): void {
   const proto = SqliteDatabase.prototype as any;
   const prepare = proto.prepare as (sql: string) => any;
@@ -96,7 +95,7 @@ async function main(): Promise<void> {
     await generateFile(file, RECORDS);
     const dir = path.join(root, 'db');
     const workspaceId = await freshStore(dir, 'breakdown');
-    /* eslint-disable @typescript-eslint/no-require-imports */
+    /* eslint-disable @typescript-eslint/no-require-imports -- the gateway loads after instrument() has patched better-sqlite3 */
     const { openStore } = require('../src/store/db') as typeof import('../src/store/db');
     const { importCustomers } = require('../src/import/engine') as typeof import('../src/import/engine');
     const { readRecords } = require('../src/import/sources') as typeof import('../src/import/sources');

@@ -5,7 +5,8 @@ import type { Config } from './config';
 import type { Context } from './graphql/context';
 import { createCorsGate } from './http/cors';
 import { createHttpServer, type GatewayHttpServer } from './http/server';
-import { limitsFromConfig } from './graphql/limits/plugin';
+import type { Limits } from './graphql/limits/plugin';
+import { createBucketStore, type Clock } from './graphql/limits/rate-limit';
 import type { Logger } from './shared/logger';
 import { fieldRules } from './graphql/scopes';
 import { buildSchema, createApolloServer } from './graphql/server';
@@ -57,6 +58,16 @@ export async function prepareStore(config: Config, logger: Logger, extra: StoreO
     await store.close();
     throw error;
   }
+}
+
+/** The cost limits a gateway runs with: buckets in memory on SQLite, in the database on PostgreSQL. */
+export function limitsFromConfig(config: Config, store: Pick<Store, 'db' | 'engine'>, clock?: Clock): Limits {
+  const bucket = { capacity: config.rateLimitBucket, restorePerSecond: config.rateLimitRestore };
+  return {
+    maxQueryCost: config.maxQueryCost,
+    bucket,
+    buckets: config.rateLimit ? createBucketStore(store.engine, store.db, bucket, clock) : null,
+  };
 }
 
 export async function createApp(options: AppOptions): Promise<App> {

@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 import { DEFAULT_LIMITS, type LimitSettings } from './graphql/limits/settings';
 import { JWT_DEFAULT_CUSTOMER_CLAIM, JWT_DEFAULT_WORKSPACE_CLAIM, type JwtSettings } from './services/jwt';
+import { DEFAULT_BUCKET, DEFAULT_MAX_QUERY_COST } from './graphql/limits/plugin';
+import type { HttpTimeouts } from './http/server';
 
 /**
  * Configuration from the environment: one place that names every variable, its default and
@@ -40,15 +42,6 @@ export interface Config {
   corsOrigins: string[];
   /** JWT bearer tokens: JWT_JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, JWT_WORKSPACE_CLAIM, JWT_CUSTOMER_CLAIM (off unless JWT_JWKS_URL is set). */
   jwt: JwtSettings | undefined;
-}
-
-export interface HttpTimeouts {
-  /** Receiving a whole request (headers and body). */
-  requestTimeoutMs: number;
-  /** Receiving the headers. */
-  headersTimeoutMs: number;
-  /** How long an idle kept-alive connection stays open. */
-  keepAliveTimeoutMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -114,10 +107,10 @@ export function loadConfig(env: Env = process.env): Config {
     statementTimeoutMs: intVar(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 30000, 0, 3600000),
     limits: loadLimits(env),
     httpTimeouts: loadHttpTimeouts(env),
-    maxQueryCost: intVar(env, 'MAX_QUERY_COST', 1000, 0, 1_000_000_000),
+    maxQueryCost: intVar(env, 'MAX_QUERY_COST', DEFAULT_MAX_QUERY_COST, 0, 1_000_000_000),
     rateLimit: boolVar(env, 'RATE_LIMIT', true),
-    rateLimitBucket: intVar(env, 'RATE_LIMIT_BUCKET', 1000, 1, 1_000_000_000),
-    rateLimitRestore: intVar(env, 'RATE_LIMIT_RESTORE', 100, 1, 1_000_000_000),
+    rateLimitBucket: intVar(env, 'RATE_LIMIT_BUCKET', DEFAULT_BUCKET.capacity, 1, 1_000_000_000),
+    rateLimitRestore: intVar(env, 'RATE_LIMIT_RESTORE', DEFAULT_BUCKET.restorePerSecond, 1, 1_000_000_000),
     apiKeyCacheTtlMs: intVar(env, 'API_KEY_CACHE_TTL_MS', 5000, 0, 60000),
     corsOrigins: originsVar(env, 'CORS_ORIGINS'),
     jwt: loadJwt(env),

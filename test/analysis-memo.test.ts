@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { buildSchema, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
-import { getOperationAST, visit } from 'graphql';
+import { Kind, getOperationAST, visit } from 'graphql';
 import { getVariableValues } from 'graphql/execution/values';
 import { resultWalk } from '../src/graphql/limits/cost';
 import { DocumentMemo, MAX_SIGNATURE_CHARS, SIGNATURES_PER_DOCUMENT, variablesSignature } from '../src/graphql/limits/memo';
@@ -132,7 +132,7 @@ describe('variablesSignature', () => {
       Directive: { enter: () => void inDirective++, leave: () => void inDirective-- },
       Argument(argument) {
         const note = (name: string, use: number) => uses.set(name, Math.max(uses.get(name) ?? 0, use));
-        if (argument.value.kind !== 'Variable') {
+        if (argument.value.kind !== Kind.VARIABLE) {
           visit(argument.value, { Variable: (variable) => void note(variable.name.value, 2) });
           return false;
         }

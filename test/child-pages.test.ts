@@ -11,7 +11,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { listChildPages, type ChildTable } from '../src/store/child-pages';
 import type { KeysetPosition } from '../src/store/customers.repository';
 import { isoOf } from '../src/store/engine';
-import type { Database, Timestamp } from '../src/store/tables';
+import type { Database } from '../src/store/tables';
 import { createCustomer, createTestEnv, NO_COST_LIMIT, type TestEnv } from './helpers';
 import { testEngine } from './databases';
 
@@ -58,7 +58,7 @@ beforeAll(async () => {
   await seedChildren(customers[4], 5, env.b.workspace.id);
   // The creation actions written by createCustomer are part of the oracle too.
   const created = await env.store.db.selectFrom('actions').select(['id', 'customer_id', 'workspace_id', 'created_at']).where('type', '=', 'CUSTOMER_CREATED').execute();
-  for (const a of created) seeded.actions.push({ id: a.id, customerId: a.customer_id, workspaceId: a.workspace_id, createdAt: isoOf(a.created_at as Timestamp) });
+  for (const a of created) seeded.actions.push({ id: a.id, customerId: a.customer_id, workspaceId: a.workspace_id, createdAt: isoOf(a.created_at) });
 });
 
 afterAll(() => env.close());
@@ -96,8 +96,10 @@ async function listChildPagesWindowed<T extends ChildTable>(
   descending: boolean,
 ): Promise<Selectable<Database[T]>[]> {
   const direction = descending ? 'desc' : 'asc';
+  // Widened to the union: Kysely's selectFrom cannot resolve its overloads on a generic table name.
+  const source: ChildTable = table;
   const numbered = db
-    .selectFrom(table as ChildTable)
+    .selectFrom(source)
     .selectAll()
     .select((eb) =>
       eb.fn

@@ -6,7 +6,7 @@
  * whole records. The test server (test/helpers.ts) asks for checked records: a narrow record
  * throws when a field it lacks is read, so the rest of the suite checks the column plan too.
  */
-import { getNamedType, isLeafType, isObjectType, type GraphQLField, type GraphQLObjectType } from 'graphql';
+import { getNamedType, isLeafType, isObjectType, parse, type GraphQLField, type GraphQLObjectType } from 'graphql';
 import { CUSTOMER_FIELD_READS, customerReadsOf } from '../src/graphql/projection';
 import { buildSchema } from '../src/graphql/server';
 import { customerColumnsFor, findCustomersBy } from '../src/store/customers.repository';
@@ -90,14 +90,14 @@ beforeAll(async () => {
     unsubscribed: true,
     internalNote: 'VIP',
   });
-  await env.data(`mutation { addMember(input: { customerId: "${full.id}", email: "m@example.com", role: OWNER }) { ${USER_ERRORS} } }`);
+  await env.data(`mutation { addMember(input: { customerId: "${String(full.id)}", email: "m@example.com", role: OWNER }) { ${USER_ERRORS} } }`);
   // Fields only imports set: distinct values straight into the row.
   await env.store.db
     .updateTable('customers')
     .set({ net_revenue: '12.50', sign_in_count: 7, last_request_at: '2024-05-01T10:00:00.000Z', bounced_at: '2024-05-02T10:00:00.000Z' })
     .where('id', '=', String(full.id))
     .execute();
-  await env.data(`mutation { archiveCustomer(input: { id: "${full.id}", reason: "duplicate" }) { ${USER_ERRORS} } }`);
+  await env.data(`mutation { archiveCustomer(input: { id: "${String(full.id)}", reason: "duplicate" }) { ${USER_ERRORS} } }`);
   // Nothing optional given: name and avatarUrl fall back (to nothing and to Gravatar).
   bare = await createCustomer(env, { email: 'bare@example.com' });
   // No display name given: name is first and last name joined.
@@ -130,7 +130,7 @@ describe.each(ROUTES)('$name', (route) => {
 
 test('a customer read selects only the columns of the fields asked for', async () => {
   env.statements.length = 0;
-  await env.data(`{ customer(id: "${full.id}") { email billingAddress { city } } }`);
+  await env.data(`{ customer(id: "${String(full.id)}") { email billingAddress { city } } }`);
   const read = env.statements.find((s) => s.includes('from "customers"'));
   expect(read).toBeDefined();
   expect(read).toContain('"billing_city"');
@@ -158,17 +158,17 @@ test('pages sorted by name, asking only for ids, carry the name in their cursors
 test('a mutation reads and returns the whole record, whatever its payload asks for', async () => {
   env.statements.length = 0;
   const data = await env.data<{ updateCustomer: { customer: { id: string; metadata: unknown } } }>(
-    `mutation { updateCustomer(input: { id: "${bare.id}", firstName: "Bare" }) { customer { id metadata } ${USER_ERRORS} } }`,
+    `mutation { updateCustomer(input: { id: "${String(bare.id)}", firstName: "Bare" }) { customer { id metadata } ${USER_ERRORS} } }`,
   );
   expect(data.updateCustomer.customer).toEqual({ id: bare.id, metadata: {} });
   const read = env.statements.find((s) => s.startsWith('select') && s.includes('from "customers"'));
   expect(read).toContain('"internal_note"');
-  const after = await env.data<{ customer: Record<string, unknown> }>(`{ customer(id: "${bare.id}") { firstName internalNote email } }`);
+  const after = await env.data<{ customer: Record<string, unknown> }>(`{ customer(id: "${String(bare.id)}") { firstName internalNote email } }`);
   expect(after.customer).toEqual({ firstName: 'Bare', internalNote: null, email: 'bare@example.com' });
 });
 
 test('fields selected on Node or in fragments count; unused fragments only widen the read', () => {
-  const document = (text: string) => require('graphql').parse(text);
+  const document = (text: string) => parse(text);
   expect([...customerReadsOf(schema, document('{ node(id: "x") { id ... on Customer { email } } }'))].sort()).toEqual(['email', 'id']);
   expect(
     [...customerReadsOf(schema, document('query { customer(id: "x") { ...F } } fragment F on Customer { name } fragment G on Customer { metadata }'))].sort(),

@@ -50,7 +50,6 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  jest.restoreAllMocks();
   await env.close();
 });
 
@@ -603,7 +602,6 @@ describe('uniqueness under a race', () => {
     const before = await snapshot(env.store);
     const result = await env.exec<{ createCustomer: Payload }>(CREATE, { input: { email: 'Race@example.com', firstName: 'Late' } });
     expect(spy).toHaveBeenCalledWith(expect.anything(), expect.any(String), 'email', ['race@example.com']);
-    spy.mockRestore();
     expect(result.errors).toBeUndefined();
     expect(result.data?.createCustomer.customer).toBeNull();
     expect(codes(result.data?.createCustomer.userErrors ?? [])).toEqual([[['email'], 'TAKEN']]);
@@ -622,7 +620,6 @@ describe('uniqueness under a race', () => {
     const before = await snapshot(env.store);
     const result = await env.exec<{ updateCustomer: Payload }>(UPDATE, { input: { id: b.id, externalId: 'ext-race' } });
     expect(spy).toHaveBeenCalledWith(expect.anything(), expect.any(String), 'external_id', ['ext-race']);
-    spy.mockRestore();
     expect(result.errors).toBeUndefined();
     expect(codes(result.data?.updateCustomer.userErrors ?? [])).toEqual([[['externalId'], 'TAKEN']]);
     expect(await snapshot(env.store)).toEqual(before);
@@ -993,7 +990,6 @@ describe('optimistic concurrency under a race', () => {
     const spy = seeStale(customer);
     const result = await env.exec<{ updateCustomer: Payload }>(UPDATE, { input: { id: customer.id, firstName: 'Loser' } });
     expect(spy).toHaveBeenCalledWith(expect.anything(), expect.any(String), customer.id);
-    spy.mockRestore();
     expect(result.errors).toBeUndefined();
     expect(result.data?.updateCustomer.userErrors.map((e) => e.code)).toEqual(['VERSION_CONFLICT']);
     expect(await get(customer.id)).toMatchObject({ firstName: 'Winner', version: 2 });
@@ -1004,9 +1000,8 @@ describe('optimistic concurrency under a race', () => {
     const customer = await createCustomer(env, { email: 'race@example.com' });
     await update({ id: customer.id, firstName: 'Winner' });
     const before = await snapshot(env.store);
-    const spy = seeStale(customer);
+    seeStale(customer);
     const result = await env.exec<{ archiveCustomer: Payload }>(ARCHIVE, { input: { id: customer.id } });
-    spy.mockRestore();
     expect(result.errors).toBeUndefined();
     expect(result.data?.archiveCustomer.userErrors.map((e) => e.code)).toEqual(['VERSION_CONFLICT']);
     expect(await get(customer.id)).toMatchObject({ status: 'ACTIVE', version: 2 });

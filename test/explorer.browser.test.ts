@@ -37,7 +37,6 @@ if (!available && IN_CI) {
     throw new Error(`Chromium not found at ${CHROMIUM}: the explorer browser test cannot run. Install it with \`apt-get update && apt-get install -y chromium\` (.ci/run does this).`);
   });
 } else if (!available) {
-  // eslint-disable-next-line no-console
   console.warn(`explorer browser test skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium). It fails instead when CI=true.`);
 }
 

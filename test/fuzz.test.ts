@@ -53,7 +53,7 @@ const text = fc.oneof(
 const wrongType = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.array(fc.integer(), { maxLength: 3 }), fc.object({ maxDepth: 1 }));
 
 /** A value of the field's GraphQL type (any content), sometimes an explicit null. */
-const field = <T>(arb: fc.Arbitrary<T>) => fc.oneof({ weight: 9, arbitrary: arb as fc.Arbitrary<unknown> }, { weight: 1, arbitrary: fc.constant(null) });
+const field = <T>(arb: fc.Arbitrary<T>) => fc.oneof({ weight: 9, arbitrary: arb }, { weight: 1, arbitrary: fc.constant(null) });
 
 const email = fc.oneof(
   { weight: 8, arbitrary: fc.emailAddress() },
@@ -64,7 +64,7 @@ const email = fc.oneof(
 
 /** Usually a plausible value (so that some inputs pass and get written), sometimes a hostile one. */
 const mostly = <T, U>(plausible: fc.Arbitrary<T>, hostile: fc.Arbitrary<U>) =>
-  fc.oneof({ weight: 12, arbitrary: plausible as fc.Arbitrary<unknown> }, { weight: 1, arbitrary: hostile as fc.Arbitrary<unknown> });
+  fc.oneof({ weight: 12, arbitrary: plausible }, { weight: 1, arbitrary: hostile });
 
 /** Names and free text: any unicode, usually without control characters. */
 const plainText = fc.string({ unit: 'grapheme', maxLength: 40 });

@@ -8,6 +8,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { GraphQLError } from 'graphql';
 import pino from 'pino';
 import { bootstrapDefaultWorkspace, createApp, type App } from '../src/app';
 import { loadConfig } from '../src/config';
@@ -16,9 +17,9 @@ import { HTTP_STATUS, type ErrorCode } from '../src/shared/errors';
 import { issueKey, type IssuedKey } from '../src/services/keys';
 import { revokeApiKey } from '../src/store/workspaces.repository';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- jest.spyOn needs the mutable exports object; an import binding cannot be replaced
 const customersRepository = require('../src/store/customers.repository') as typeof import('../src/store/customers.repository');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- jest.spyOn needs the mutable exports object; an import binding cannot be replaced
 const workspacesRepository = require('../src/store/workspaces.repository') as typeof import('../src/store/workspaces.repository');
 
 /** Log lines the main app wrote, parsed. */
@@ -350,7 +351,7 @@ describe('routing', () => {
       headers: { 'content-type': 'application/json', ...bearer(acme.key) },
       body,
       duplex: 'half',
-    } as RequestInit).then(
+    }).then(
       (response) => read(response).then((sent) => ({ status: sent.status, code: sent.json.errors?.[0]?.extensions?.code })),
       (error: Error & { cause?: { code?: string } }) => ({ status: 'no response', code: error.cause?.code ?? error.message }),
     );
@@ -481,8 +482,6 @@ describe('x-request-id', () => {
 });
 
 describe('error masking', () => {
-  afterEach(() => jest.restoreAllMocks());
-
   it('masks an unexpected error as INTERNAL_SERVER_ERROR with the request id, without details or stack', async () => {
     jest.spyOn(customersRepository, 'findCustomersBy').mockRejectedValue(new Error('boom secret detail'));
     const res = await post('query($id: ID!) { customer(id: $id) { id } }', { id: '0190a0a0-0000-7000-8000-000000000000' }, bearer(acme.key));
@@ -497,7 +496,6 @@ describe('error masking', () => {
   });
 
   it('masks an unexpected GraphQLError carrying a made-up code', async () => {
-    const { GraphQLError } = await import('graphql');
     jest.spyOn(customersRepository, 'findCustomersBy').mockRejectedValue(new GraphQLError('secret internals', { extensions: { code: 'DB_DOWN', host: 'db.internal' } }));
     const res = await post('query($id: ID!) { customer(id: $id) { id } }', { id: '0190a0a0-0000-7000-8000-000000000000' }, bearer(acme.key));
     expect(res.json.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
@@ -581,8 +579,6 @@ describe('explorer', () => {
 });
 
 describe('graceful shutdown', () => {
-  afterEach(() => jest.restoreAllMocks());
-
   const SLOW_QUERY = '{ customer(id: "0190a0a0-0000-7000-8000-000000000000") { id } workspace { name } }';
 
   /** Makes the next customer lookup take 300 ms; resolves `started` when it begins. */

@@ -5,9 +5,8 @@
  * SQLite (buckets in memory) and on PostgreSQL (the shared unlogged table) alike.
  */
 import crypto from 'node:crypto';
-import { createApp, type App } from '../src/app';
+import { createApp, limitsFromConfig, type App } from '../src/app';
 import { loadConfig } from '../src/config';
-import { limitsFromConfig } from '../src/graphql/limits/plugin';
 import { MemoryBucketStore, createBucketStore, type BucketSettings, type BucketStore } from '../src/graphql/limits/rate-limit';
 import { createLogger } from '../src/shared/logger';
 import { issueKey, type IssuedKey } from '../src/services/keys';

@@ -216,7 +216,7 @@ describe('the request log line', () => {
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
     const context = createContext({ db: store.db, publicUrl: 'http://gw.test', logger }, { workspace: issued.workspace, apiKey: issued.record, requestId: 'req-ctx' });
     // Apollo runs each request on a copy made like this (ApolloServer.ts cloneObject).
-    const copy = Object.assign(Object.create(Object.getPrototypeOf(context) as object) as object, context) as typeof context;
+    const copy: typeof context = Object.assign(Object.create(Object.getPrototypeOf(context) as object) as object, context);
     copy.logger.warn('from the copy');
     context.logger.info({ extra: 1 }, 'from the original');
     expect(lines.map(({ requestId, msg }) => ({ requestId, msg }))).toEqual([

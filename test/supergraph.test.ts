@@ -6,7 +6,6 @@
  * subgraph only. Queries cross the subgraphs in both directions and stay within the caller's
  * workspace.
  */
-import type { AddressInfo } from 'node:net';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { composeServices } from '@apollo/composition';

@@ -4,11 +4,14 @@
  * gateway would store for them, for raw better-sqlite3 seeding. Used by bench/sync.ts,
  * bench/scale.ts and bench/perf.ts.
  *
- * Imports nothing heavy (no gateway modules, no libphonenumber): raw phases that load it keep
- * their peak RSS their own. Phone validity is passed in by callers that feed the importer.
+ * The one gateway module it loads is the store's row builder (with kysely), so seeded rows
+ * cannot drift from what the store writes; nothing else heavy (no libphonenumber). Phone
+ * validity is passed in by callers that feed the importer.
  */
 import type SqliteDatabase from 'better-sqlite3';
 import { newId } from '../../src/shared/ids';
+import { toCustomerRow } from '../../src/store/customers.repository';
+import type { CustomerRecord } from '../../src/store/records';
 
 export interface GeneratorOptions {
   /** Numbers the generator may use; callers feeding the importer pass the gateway's own check. */
@@ -158,16 +161,8 @@ export function customerGenerator(seed: number, options: GeneratorOptions = {}) 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Rows as the gateway stores them (store/customers.repository.ts toCustomerRow, members, actions)
+// Rows as the gateway stores them (customers through store/customers.repository.ts toCustomerRow; members, actions)
 
-export const CUSTOMER_COLUMNS = [
-  'id', 'workspace_id', 'external_id', 'email', 'email_verified', 'first_name', 'last_name', 'name', 'sort_name', 'search_text',
-  'phone', 'phone_country', 'birth_date', 'gender', 'avatar_url', 'bio', 'location', 'website', 'twitter', 'facebook', 'instagram',
-  'billing_line1', 'billing_line2', 'billing_city', 'billing_state', 'billing_postal_code', 'billing_country', 'type', 'metadata',
-  'unsubscribed', 'internal_note', 'net_revenue', 'sign_in_count', 'last_request_at', 'bounced_at', 'status', 'archived_at',
-  'archived_by', 'archived_via', 'archive_reason', 'created_at', 'created_by', 'created_via', 'updated_at', 'updated_by',
-  'updated_via', 'version', 'change_seq',
-] as const;
 export const MEMBER_COLUMNS = ['id', 'workspace_id', 'customer_id', 'email', 'name', 'external_id', 'role', 'created_at', 'updated_at'] as const;
 export const CUSTOM_FIELD_VALUE_COLUMNS = ['workspace_id', 'customer_id', 'field_key', 'value', 'value_text', 'searchable'] as const;
 export const ACTION_COLUMNS = ['id', 'workspace_id', 'customer_id', 'member_id', 'type', 'actor', 'via', 'changes', 'created_at'] as const;
@@ -176,68 +171,66 @@ export const insertSql = (table: string, columns: readonly string[]) =>
   `insert into ${table} (${columns.join(', ')}) values (${columns.map((c) => `@${c}`).join(', ')})`;
 
 export type Row = Record<string, string | number | null>;
-/* eslint-disable @typescript-eslint/no-explicit-any */
 export type Loose = any;
 
-/** The customers row for an export-shaped record, as toCustomerRow would write it. */
+/**
+ * The customers row for an export-shaped record: the record the gateway would hold, written
+ * into a row by the store's own toCustomerRow, so a column change reaches the bench too.
+ */
 export function customerRow(r: Loose, id: string, workspaceId: string, changeSeq: number, version: number, now: string, actor: Actor = DEFAULT_ACTOR): Row {
-  const a = r.billingAddress;
   const p = r.profile ?? {};
   const s = p.socials ?? {};
-  const explicitName: string | null = r.explicitName ?? null;
-  const shown = explicitName ?? ([r.firstName, r.lastName].filter((x: unknown) => x).join(' ') || null);
-  const email = String(r.email).trim().toLowerCase();
-  return {
+  const a = r.billingAddress;
+  const record: CustomerRecord = {
     id,
-    workspace_id: workspaceId,
-    external_id: r.externalId ?? null,
-    email,
-    email_verified: r.emailVerified ? 1 : 0,
-    first_name: r.firstName ?? null,
-    last_name: r.lastName ?? null,
-    name: explicitName,
-    sort_name: (shown ?? email).toLowerCase(),
-    search_text: [email, r.firstName, r.lastName, shown].filter((x) => x).join('\n').toLowerCase(),
+    workspaceId,
+    externalId: r.externalId ?? null,
+    email: String(r.email).trim().toLowerCase(),
+    emailVerified: Boolean(r.emailVerified),
+    firstName: r.firstName ?? null,
+    lastName: r.lastName ?? null,
+    name: r.explicitName ?? null,
     phone: r.phone ?? null,
-    phone_country: r.phone ? 'US' : null,
-    birth_date: r.birthDate ?? null,
+    phoneCountry: r.phone ? 'US' : null,
+    birthDate: r.birthDate ?? null,
     gender: r.gender ?? null,
-    avatar_url: r.explicitAvatarUrl ?? null,
-    bio: p.bio ?? null,
-    location: p.location ?? null,
-    website: p.website ?? null,
-    twitter: s.twitter ?? null,
-    facebook: s.facebook ?? null,
-    instagram: s.instagram ?? null,
-    billing_line1: a?.line1 ?? null,
-    billing_line2: a?.line2 ?? null,
-    billing_city: a?.city ?? null,
-    billing_state: a?.state ?? null,
-    billing_postal_code: a?.postalCode ?? null,
-    billing_country: a?.country ?? null,
+    avatarUrl: r.explicitAvatarUrl ?? null,
+    profile: {
+      bio: p.bio ?? null,
+      location: p.location ?? null,
+      website: p.website ?? null,
+      socials: { twitter: s.twitter ?? null, facebook: s.facebook ?? null, instagram: s.instagram ?? null },
+    },
+    billingAddress: a
+      ? { line1: a.line1 ?? null, line2: a.line2 ?? null, city: a.city ?? null, state: a.state ?? null, postalCode: a.postalCode ?? null, country: a.country }
+      : null,
     type: r.type,
-    metadata: JSON.stringify(r.metadata ?? {}),
-    unsubscribed: r.unsubscribed ? 1 : 0,
-    internal_note: r.internalNote ?? null,
-    net_revenue: r.netRevenue ?? null,
-    sign_in_count: r.signInCount ?? 0,
-    last_request_at: r.lastRequestAt ?? null,
-    bounced_at: r.bouncedAt ?? null,
+    metadata: r.metadata ?? {},
+    unsubscribed: Boolean(r.unsubscribed),
+    internalNote: r.internalNote ?? null,
+    netRevenue: r.netRevenue ?? null,
+    signInCount: r.signInCount ?? 0,
+    lastRequestAt: r.lastRequestAt ?? null,
+    bouncedAt: r.bouncedAt ?? null,
     status: r.status ?? 'ACTIVE',
-    archived_at: r.archivedAt ?? null,
-    archived_by: r.archivedBy ?? null,
-    archived_via: r.archivedVia ?? null,
-    archive_reason: r.archiveReason ?? null,
-    created_at: r.createdAt ?? now,
-    created_by: r.createdBy ?? actor.actor,
-    created_via: r.createdVia ?? actor.via,
-    updated_at: now,
-    updated_by: actor.actor,
-    updated_via: actor.via,
+    archivedAt: r.archivedAt ?? null,
+    archivedBy: r.archivedBy ?? null,
+    archivedVia: r.archivedVia ?? null,
+    archiveReason: r.archiveReason ?? null,
+    createdAt: r.createdAt ?? now,
+    createdBy: r.createdBy ?? actor.actor,
+    createdVia: r.createdVia ?? actor.via,
+    updatedAt: now,
+    updatedBy: actor.actor,
+    updatedVia: actor.via,
     version,
-    change_seq: changeSeq,
+    changeSeq,
   };
+  return toCustomerRow(record) as Row;
 }
+
+/** The customers table's columns, in the order toCustomerRow writes them. */
+export const CUSTOMER_COLUMNS: readonly string[] = Object.keys(customerRow({ email: 'columns@example.com', type: 'INDIVIDUAL' }, '', '', 0, 1, ''));
 
 /** The audit changes of a creation: every set field, from null (like diffCustomers(null, next)). */
 export function creationChanges(row: Row, record: Loose): string {

@@ -10,14 +10,13 @@
  */
 import type { Writable } from 'node:stream';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import type { Kysely } from 'kysely';
 import { addSyncCommands } from './sync';
 import { loadConfig } from '../config';
 import { checkWorkspaceName, issueKey } from '../services/keys';
 import { KEY_SCOPES, parseKeyScopes, type KeyScope } from '../services/scopes';
 import { migrateToLatest, openStore } from '../store/db';
 import type { WorkspaceRecord } from '../store/records';
-import type { Database } from '../store/tables';
+import type { Db } from '../store/engine';
 import { findWorkspaceByName, listApiKeys, listWorkspaces, revokeApiKey } from '../store/workspaces.repository';
 
 export interface CliIo {
@@ -37,8 +36,6 @@ interface Ctx {
   progressStream: NodeJS.WritableStream & { isTTY?: boolean };
   stdoutStream?: Writable;
 }
-
-type Db = Kysely<Database>;
 
 interface KeyCreateOptions {
   workspace: string;

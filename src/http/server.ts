@@ -16,9 +16,18 @@ import { writeExportNdjson } from '../services/export-stream';
 import { decodeExportCursor } from '../services/export';
 import { explorerAsset, explorerHtml } from './explorer';
 import type { CorsGate } from './cors';
-import type { HttpTimeouts } from '../config';
 import { RequestDeadline, attachDeadline, withinDeadline } from '../graphql/deadline';
 import { DEFAULT_LIMITS } from '../graphql/limits/settings';
+
+/** node:http timeouts (src/config.ts reads them from HTTP_*_TIMEOUT_MS). */
+export interface HttpTimeouts {
+  /** Receiving a whole request (headers and body). */
+  requestTimeoutMs: number;
+  /** Receiving the headers. */
+  headersTimeoutMs: number;
+  /** How long an idle kept-alive connection stays open. */
+  keepAliveTimeoutMs: number;
+}
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 

@@ -1,12 +1,9 @@
 /** The audit log: append-only, read newest first per customer. */
-import type { Kysely } from 'kysely';
 import { countChildren, listChildPages } from './child-pages';
-import { isoOf, jsonOf, jsonText } from './engine';
+import { isoOf, jsonOf, jsonText, type Db } from './engine';
 import type { ActionRecord, ActionType, FieldChange } from './records';
-import type { ActionRow, Database } from './tables';
+import type { ActionRow } from './tables';
 import type { KeysetPosition } from './customers.repository';
-
-type Db = Kysely<Database>;
 
 export function toActionRecord(row: ActionRow): ActionRecord {
   return {

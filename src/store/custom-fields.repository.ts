@@ -1,15 +1,12 @@
 /** Custom field definitions and the values customers hold for them. */
-import type { Kysely } from 'kysely';
-import { isoOf, jsonText } from './engine';
+import { isoOf, jsonText, type Db } from './engine';
 import type {
   CustomFieldDefinitionRecord,
   CustomFieldScalar,
   CustomFieldValueRecord,
   CustomFieldValueType,
 } from './records';
-import type { CustomFieldDefinitionRow, Database } from './tables';
-
-type Db = Kysely<Database>;
+import type { CustomFieldDefinitionRow } from './tables';
 
 function toDefinitionRecord(row: CustomFieldDefinitionRow): CustomFieldDefinitionRecord {
   return {

@@ -14,7 +14,7 @@ export type Engine = 'sqlite' | 'postgres';
 
 // Kysely<any> here: engine detection runs before (and independently of) the
 // typed Database shape.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above: no table types exist at that point
 export type AnyKysely = Kysely<any>;
 
 export function engineOf(db: AnyKysely): Engine {
@@ -48,7 +48,9 @@ export function unindexed(db: AnyKysely, column: string) {
   return engineOf(db) === 'sqlite' ? sql<string>`+${sql.ref(column)}` : sql.ref<string>(column);
 }
 
-export type Tx = Kysely<Database>;
+/** The database handle repositories take: the typed Kysely instance, or a transaction on it. */
+export type Db = Kysely<Database>;
+export type Tx = Db;
 
 /**
  * Runs as the last statement(s) of a write transaction, before COMMIT, with the transaction's

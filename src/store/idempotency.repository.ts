@@ -3,10 +3,9 @@
  * two requests, processes or instances racing for one key never both win: the loser's
  * statement touches no row and it answers CONFLICT. No locks are held between statements.
  */
-import type { ExpressionBuilder, Kysely } from 'kysely';
+import type { ExpressionBuilder } from 'kysely';
+import type { Db } from './engine';
 import type { Database } from './tables';
-
-type Db = Kysely<Database>;
 
 export type IdempotencyState = 'in_flight' | 'committed' | 'completed';
 

@@ -1,12 +1,9 @@
 /** Members of TEAM customers: batched lookups, per-parent pages, writes. */
-import type { Kysely } from 'kysely';
 import { countChildren, listChildPages } from './child-pages';
-import { isoOf } from './engine';
+import { isoOf, type Db } from './engine';
 import type { MemberRecord, MemberRole } from './records';
-import type { Database, MemberRow } from './tables';
+import type { MemberRow } from './tables';
 import type { KeysetPosition } from './customers.repository';
-
-type Db = Kysely<Database>;
 
 export function toMemberRecord(row: MemberRow): MemberRecord {
   return {

@@ -3,7 +3,7 @@
  * integers and JSON as text on both engines so one set of migrations serves SQLite and
  * PostgreSQL). Repositories translate rows to the records in `records.ts`.
  */
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { Generated, Insertable, Selectable } from 'kysely';
 
 /** Timestamps are ISO 8601 UTC strings on SQLite and `timestamptz` on PostgreSQL (read as Date). */
 export type Timestamp = string | Date;
@@ -162,10 +162,8 @@ export interface Database {
 
 export type CustomerRow = Selectable<CustomersTable>;
 export type NewCustomerRow = Insertable<CustomersTable>;
-export type CustomerUpdate = Updateable<CustomersTable>;
 export type MemberRow = Selectable<MembersTable>;
 export type ActionRow = Selectable<ActionsTable>;
 export type CustomFieldDefinitionRow = Selectable<CustomFieldDefinitionsTable>;
-export type CustomFieldValueRow = Selectable<CustomFieldValuesTable>;
 export type WorkspaceRow = Selectable<WorkspacesTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;

@@ -1,11 +1,8 @@
 /** Workspaces (tenants), their API keys, and the per-workspace change sequence. */
-import type { Kysely } from 'kysely';
 import { compiledOnce } from './compiled';
-import { isoOf } from './engine';
+import { isoOf, type Db } from './engine';
 import type { ApiKeyRecord, WorkspaceRecord } from './records';
-import type { ApiKeyRow, Database, WorkspaceRow } from './tables';
-
-type Db = Kysely<Database>;
+import type { ApiKeyRow, WorkspaceRow } from './tables';
 
 function toWorkspaceRecord(row: Pick<WorkspaceRow, 'id' | 'name' | 'created_at'>): WorkspaceRecord {
   return { id: row.id, name: row.name, createdAt: isoOf(row.created_at) };
@@ -26,11 +23,6 @@ function toApiKeyRecord(row: ApiKeyRow): ApiKeyRecord {
 
 export async function findWorkspaceByName(db: Db, name: string): Promise<WorkspaceRecord | null> {
   const row = await db.selectFrom('workspaces').select(['id', 'name', 'created_at']).where('name', '=', name).executeTakeFirst();
-  return row ? toWorkspaceRecord(row) : null;
-}
-
-export async function findWorkspaceById(db: Db, id: string): Promise<WorkspaceRecord | null> {
-  const row = await db.selectFrom('workspaces').select(['id', 'name', 'created_at']).where('id', '=', id).executeTakeFirst();
   return row ? toWorkspaceRecord(row) : null;
 }
 

@@ -5,15 +5,13 @@
  */
 import type { GraphQLRequestContextDidResolveOperation, GraphQLRequestContextWillSendResponse } from '@apollo/server';
 import type { GraphQLError } from 'graphql';
-import { loadConfig, type Config } from '../../config';
 import type { Context } from '../context';
 import { queryTooComplex, throttled } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import type { RequestConcern } from '../request-hooks';
-import type { Store } from '../../store/db';
 import { actualQueryCost, requestedQueryCost, resultWalk, type ResultWalk } from './cost';
 import { DocumentMemo, requestSignature } from './memo';
-import { createBucketStore, retryAfterSeconds, type BucketSettings, type BucketStatus, type BucketStore, type Clock } from './rate-limit';
+import { retryAfterSeconds, type BucketSettings, type BucketStatus, type BucketStore } from './rate-limit';
 
 export interface Limits {
   /** Most points one operation may cost; 0 for no limit. */
@@ -30,20 +28,13 @@ export interface CostReport {
   throttleStatus: { maximumAvailable: number; currentlyAvailable: number; restoreRate: number };
 }
 
-/** The limits a gateway runs with: buckets in memory on SQLite, in the database on PostgreSQL. */
-export function limitsFromConfig(config: Config, store: Pick<Store, 'db' | 'engine'>, clock?: Clock): Limits {
-  const bucket = { capacity: config.rateLimitBucket, restorePerSecond: config.rateLimitRestore };
-  return {
-    maxQueryCost: config.maxQueryCost,
-    bucket,
-    buckets: config.rateLimit ? createBucketStore(store.engine, store.db, bucket, clock) : null,
-  };
-}
+/** Defaults of MAX_QUERY_COST, RATE_LIMIT_BUCKET and RATE_LIMIT_RESTORE (src/config.ts reads the variables). */
+export const DEFAULT_MAX_QUERY_COST = 1000;
+export const DEFAULT_BUCKET: Readonly<BucketSettings> = { capacity: 1000, restorePerSecond: 100 };
 
-/** The configuration's default cost limit and no buckets: a server built without a config (tests). */
+/** The default cost limit and no buckets: a server built without a config (tests). */
 export function defaultLimits(): Limits {
-  const config = loadConfig({});
-  return { maxQueryCost: config.maxQueryCost, bucket: { capacity: config.rateLimitBucket, restorePerSecond: config.rateLimitRestore }, buckets: null };
+  return { maxQueryCost: DEFAULT_MAX_QUERY_COST, bucket: { ...DEFAULT_BUCKET }, buckets: null };
 }
 
 function overBucket(settings: BucketSettings, cost: number, available: number): GraphQLError {
