@@ -2,7 +2,8 @@
  * The explorer in a real browser: Debian's Chromium driven by playwright-core against the gateway
  * on an ephemeral loopback port. A first visit without a key shows how to add one (and no schema
  * data); with the key typed into GraphiQL's Headers editor the docs load and a `customers` query
- * shows the seeded customer. Every request the browser makes is recorded: none may leave loopback.
+ * shows the seeded customer; a JWT from the identity provider works there as well as a key, and a
+ * refused one shows the server's reason. Every request the browser makes is recorded: none may leave loopback.
  * Screenshots go to test-artifacts/ (gitignored; CI keeps them).
  *
  * Without Chromium the suite is skipped locally, but fails in CI (CI=true): `.ci/run` installs it.
@@ -15,6 +16,8 @@ import { createApp, type App } from '../src/app';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/shared/logger';
 import { issueKey, type IssuedKey } from '../src/services/keys';
+import { makeSigningKey, signToken, startJwksServer, type JwksServer, type TestSigningKey } from './jwks-server';
+import { AUDIENCE, ISSUER, standardClaims } from './jwt-app';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -47,13 +50,24 @@ if (!available && IN_CI) {
   let app: App;
   let base: string;
   let key: IssuedKey;
+  let jwks: JwksServer;
+  let signer: TestSigningKey;
   let context: BrowserContext;
   let page: Page;
   const requested: string[] = [];
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-browser-'));
-    const config = loadConfig({ DATA_DIR: path.join(dir, 'data'), PORT: '0', LOG_LEVEL: 'silent' });
+    signer = await makeSigningKey('ES256', 'explorer-1');
+    jwks = await startJwksServer([signer.jwk]);
+    const config = loadConfig({
+      DATA_DIR: path.join(dir, 'data'),
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      JWT_JWKS_URL: jwks.url.href,
+      JWT_ISSUER: ISSUER,
+      JWT_AUDIENCE: AUDIENCE,
+    });
     app = await createApp({ config, logger: createLogger('silent') });
     base = await app.listen(0, '127.0.0.1');
     key = await issueKey(app.store.db, { workspace: 'acme', name: 'explorer' });
@@ -74,6 +88,7 @@ if (!available && IN_CI) {
   afterAll(async () => {
     await context?.close();
     await app?.stop();
+    await jwks?.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -86,7 +101,7 @@ if (!available && IN_CI) {
     const hint = page.locator('#explorer-key-hint');
     await hint.waitFor({ state: 'visible', ...WAIT });
     expect(await hint.innerText()).toMatch(/needs an API key[\s\S]*Headers[\s\S]*Authorization": "Bearer cgk_/);
-    await page.locator('#explorer-key-hint-detail', { hasText: 'An API key is required' }).waitFor(WAIT);
+    await page.locator('#explorer-key-hint-detail', { hasText: 'An API key or token is required' }).waitFor(WAIT);
     // The Headers editor is open and starts with the header the key goes in.
     await page.locator('.graphiql-editor-tool').getByText('"Authorization"').waitFor(WAIT);
     await page.screenshot({ path: path.join(ARTIFACTS, 'explorer-no-key.png') });
@@ -121,6 +136,32 @@ if (!available && IN_CI) {
     // Monaco renders spaces as no-break spaces.
     expect((await page.locator('.graphiql-response').innerText()).replace(/\u00a0/g, ' ')).toContain('"name": "Ada Lovelace"');
     await page.screenshot({ path: path.join(ARTIFACTS, 'explorer.png') });
+  });
+
+  it('shows why a JWT is refused, and runs the query with a valid one in place of the key', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await signToken(signer, standardClaims({ workspace: 'acme', sub: 'explorer-user', iat: now - 3600, exp: now - 600 }));
+    const token = await signToken(signer, standardClaims({ workspace: 'acme', sub: 'explorer-user' }));
+    const execute = async (credential: string) => {
+      await setHeaders(page, JSON.stringify({ Authorization: `Bearer ${credential}` }), credential.slice(-24));
+      const executed = page.waitForResponse((response) => response.url() === `${base}/graphql` && response.request().postData()?.includes('customers') === true, WAIT);
+      await page.locator('.graphiql-execute-button').click();
+      const response = await executed;
+      expect(response.request().headers().authorization).toBe(`Bearer ${credential}`);
+      return response;
+    };
+
+    expect((await execute(expired)).status()).toBe(401);
+    await page.locator('#explorer-key-hint').waitFor({ state: 'visible', ...WAIT });
+    await page.locator('#explorer-key-hint-detail', { hasText: 'Bearer token rejected: it has expired' }).waitFor(WAIT);
+    expect(await page.locator('#explorer-key-hint').innerText()).toMatch(/token/);
+    // The hint sits over the run button; a user dismisses it to try again.
+    await page.locator('#explorer-key-hint-close').click();
+
+    expect((await execute(token)).status()).toBe(200);
+    await page.locator('#explorer-key-hint').waitFor({ state: 'hidden', ...WAIT });
+    await page.locator('.graphiql-response').getByText('ada@example.com').waitFor(WAIT);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'explorer-jwt.png') });
   });
 
   it('offers Apollo Sandbox as a plain link to this endpoint', async () => {

@@ -41,12 +41,14 @@ const DEFAULT_TITLE = 'customer-gateway explorer';
 
 const DEFAULT_QUERY = `# customer-gateway API explorer
 #
-# Every request needs an API key: in the
-# "Headers" tab below, enter
+# Every request needs an API key or a token:
+# in the "Headers" tab below, enter
 #
 #   {"Authorization": "Bearer cgk_..."}
 #
-# (or {"X-Api-Key": "cgk_..."}). Headers are kept
+# (or {"X-Api-Key": "cgk_..."}, or a JWT from
+# your identity provider in place of the key).
+# Headers are kept
 # in this browser. Then re-fetch the schema (the
 # circular arrows in the left sidebar, or
 # Shift-Ctrl-R) for docs and autocompletion.
@@ -287,8 +289,9 @@ export function explorerHtml(options: ExplorerOptions): string {
   <body class="no-focus-outline">
     <noscript>The API explorer needs JavaScript. The GraphQL endpoint is ${escapeHtml(options.endpoint)}.</noscript>
     <div id="explorer-key-hint" role="alert" hidden>
-      <strong>This API needs an API key.</strong> Open the <strong>Headers</strong> tab below the query and
-      enter <code>{"Authorization": "Bearer cgk_..."}</code> (or <code>{"X-Api-Key": "cgk_..."}</code>), then click
+      <strong>This API needs an API key or a token.</strong> Open the <strong>Headers</strong> tab below the query and
+      enter <code>{"Authorization": "Bearer cgk_..."}</code> (or <code>{"X-Api-Key": "cgk_..."}</code>, or a JWT
+      from your identity provider in place of the key), then click
       <strong>Re-fetch GraphQL schema</strong> (the circular arrows in the left sidebar) to load the docs.
       No key yet? <code>npx customer-gateway key create --workspace default</code>
       <span id="explorer-key-hint-detail"></span>

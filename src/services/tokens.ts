@@ -12,6 +12,12 @@ import { findWorkspaceByName } from '../store/workspaces.repository';
 import type { JwtVerifier } from './jwt';
 import { SELF_SCOPE, effectiveScopes, type Scope } from './scopes';
 
+/**
+ * What an end user's token may do, whatever else its scope claim lists: staff scopes next to
+ * `customer:self` would open the rest of the workspace to one customer.
+ */
+const END_USER_SCOPES = effectiveScopes([SELF_SCOPE]);
+
 /** Workspaces are never renamed or deleted, so one found by name stays valid; a miss is not kept. */
 const WORKSPACE_CACHE_ENTRIES = 1024;
 
@@ -34,12 +40,11 @@ export class TokenAuthenticator {
     const identity = await this.verifier.verify(token);
     const workspace = await this.workspace(db, identity.workspaceName);
     if (!workspace) return null;
-    let self: TokenPrincipal['self'] = null;
     if (identity.scopes.has(SELF_SCOPE) && identity.customerRef !== null) {
       const [customer] = await findCustomersBy(db, workspace.id, 'external_id', [identity.customerRef]);
-      self = { customerId: customer?.id ?? null };
+      return { workspace, subject: identity.subject, scopes: END_USER_SCOPES, self: { customerId: customer?.id ?? null } };
     }
-    return { workspace, subject: identity.subject, scopes: effectiveScopes(identity.scopes), self };
+    return { workspace, subject: identity.subject, scopes: effectiveScopes(identity.scopes), self: null };
   }
 
   private workspace(db: Kysely<Database>, name: string): Promise<WorkspaceRecord | null> {
