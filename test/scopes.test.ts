@@ -217,3 +217,75 @@ describe('scopes on every entry point', () => {
     expect(actual).toEqual(expected);
   });
 });
+
+/** Every mutation, each with an input that would write when allowed. */
+function writingMutations(): { name: string; query: string }[] {
+  return [
+    { name: 'createCustomer', query: `mutation { createCustomer(input: { email: "new@example.com" }) { ${USER_ERRORS} } }` },
+    { name: 'updateCustomer', query: `mutation { updateCustomer(input: { id: "${ids.customer}", firstName: "Changed" }) { ${USER_ERRORS} } }` },
+    { name: 'archiveCustomer', query: `mutation { archiveCustomer(input: { id: "${ids.customer}" }) { ${USER_ERRORS} } }` },
+    { name: 'restoreCustomer', query: `mutation { restoreCustomer(input: { id: "${ids.customer}" }) { ${USER_ERRORS} } }` },
+    { name: 'addMember', query: `mutation { addMember(input: { customerId: "${ids.customer}", email: "second@example.com" }) { ${USER_ERRORS} } }` },
+    { name: 'updateMember', query: `mutation { updateMember(input: { id: "${ids.member}", name: "Changed" }) { ${USER_ERRORS} } }` },
+    { name: 'removeMember', query: `mutation { removeMember(input: { id: "${ids.member}" }) { ${USER_ERRORS} } }` },
+    { name: 'defineCustomField', query: `mutation { defineCustomField(input: { key: "tier", label: "Tier", valueType: STRING }) { ${USER_ERRORS} } }` },
+    { name: 'updateMe', query: `mutation { updateMe(input: { firstName: "Changed" }) { ${USER_ERRORS} } }` },
+  ];
+}
+
+describe('a read-only key', () => {
+  test('cannot run any mutation, and no row is written', async () => {
+    const before = await counts();
+    for (const { name, query } of writingMutations()) {
+      const { status, body } = await post(READ, query);
+      expect({ name, status, code: body.errors?.[0]?.extensions?.code, data: body.data }).toEqual({ name, status: 403, code: 'FORBIDDEN', data: undefined });
+    }
+    expect(await counts()).toEqual(before);
+  });
+
+  test('under an Idempotency-Key, is refused the same way and no key is claimed or stored', async () => {
+    const before = await counts();
+    for (const [i, { name, query }] of writingMutations().entries()) {
+      const { status, body } = await post(READ, query, {}, { 'idempotency-key': `scopes-read-only-${i}` });
+      expect({ name, status, code: body.errors?.[0]?.extensions?.code }).toEqual({ name, status: 403, code: 'FORBIDDEN' });
+    }
+    expect(await counts()).toEqual(before);
+  });
+
+  test('the same mutations do write with customers:write, which also reads', async () => {
+    const write = await post(WRITE, `mutation { updateCustomer(input: { id: "${ids.customer}", firstName: "Written" }) { ${USER_ERRORS} } }`);
+    expect(write.body).toMatchObject({ data: { updateCustomer: { userErrors: [] } } });
+    expect(write.body.errors).toBeUndefined();
+    const read = await post(WRITE, `query($id: ID!) { customer(id: $id) { firstName } }`, { id: ids.customer });
+    expect(read.body.data).toEqual({ customer: { firstName: 'Written' } });
+  });
+});
+
+describe('an export-only key', () => {
+  test('exports through GraphQL and the NDJSON endpoint, internal notes included', async () => {
+    const feed = await post(EXPORT, '{ exportCustomers(first: 10) { nodes { id internalNote netRevenue } } }');
+    expect(feed.status).toBe(200);
+    expect(feed.body.errors).toBeUndefined();
+    expect(feed.body.data?.exportCustomers.nodes).toContainEqual(expect.objectContaining({ id: ids.customer, internalNote: NOTE }));
+
+    const stream = await ndjsonExport(EXPORT);
+    expect(stream.status).toBe(200);
+    const lines = stream.text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toContainEqual(expect.objectContaining({ id: ids.customer, internalNote: NOTE }));
+  });
+
+  test('cannot read customers or a customer', async () => {
+    for (const [query, variables] of [
+      ['{ customers(first: 5) { nodes { id } } }', {}],
+      ['query($id: ID!) { customer(id: $id) { id } }', { id: ids.customer }],
+    ] as const) {
+      const { status, body } = await post(EXPORT, query, variables);
+      expect(status).toBe(403);
+      expect(body.data).toBeUndefined();
+      expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN' });
+    }
+  });
+});
