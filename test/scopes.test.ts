@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../src/cli/main';
 import { issueKey, type IssuedKey } from '../src/services/keys';
-import { KEY_SCOPES, type KeyScope } from '../src/services/scopes';
+import { KEY_SCOPES } from '../src/services/scopes';
 import { openStore } from '../src/store/db';
 import { startTestApp, type RunningApp } from './app-harness';
 import { makeSigningKey, signToken, startJwksServer, type JwksServer } from './jwks-server';
@@ -90,8 +90,8 @@ const R_SENSITIVE = [['customers:read'], ['customers:write'], ['export:read']];
 
 interface Entry {
   name: string;
-  /** A GraphQL operation, or `ndjson` for GET /export/customers.ndjson. */
-  query: string | 'ndjson';
+  /** A GraphQL operation, or the string `ndjson` for GET /export/customers.ndjson. */
+  query: string;
   variables?: () => Record<string, unknown>;
   /** The credentials that may run it. */
   allowed: string[];
@@ -287,5 +287,81 @@ describe('an export-only key', () => {
       expect(body.data).toBeUndefined();
       expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN' });
     }
+  });
+});
+
+describe('a key from before scopes existed (scopes NULL)', () => {
+  test('holds every key scope', async () => {
+    const issued = await issueKey(running.app.store.db, { workspace: 'alpha', name: 'pre-004', scopes: ['customers:read'] });
+    // Migration 004 added the column without a default: rows from before it read NULL.
+    await running.app.store.db.updateTable('api_keys').set({ scopes: null }).where('id', '=', issued.record.id).execute();
+    keys.set('pre-004', issued);
+    const held = [
+      '{ customers(first: 1) { nodes { id internalNote } } }',
+      '{ exportCustomers(first: 1) { nodes { id } } }',
+      `mutation { updateCustomer(input: { id: "${ids.customer}", lastName: "Old" }) { ${USER_ERRORS} } }`,
+      `mutation { defineCustomField(input: { key: "legacy", label: "Legacy", valueType: STRING }) { ${USER_ERRORS} } }`,
+    ];
+    for (const query of held) {
+      const { status, body } = await post('pre-004', query);
+      expect({ query, status, errors: body.errors }).toEqual({ query, status: 200, errors: undefined });
+    }
+    expect((await ndjsonExport('pre-004')).status).toBe(200);
+  });
+});
+
+describe('key create --scope', () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function cli(dataDir: string, ...argv: string[]) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(argv, { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env: { DATA_DIR: dataDir } });
+    return { code, out, err };
+  }
+
+  async function storedScopes(dataDir: string): Promise<(string | null)[]> {
+    const store = openStore({ dataDir });
+    try {
+      const rows = await store.db.selectFrom('api_keys').select('scopes').orderBy('created_at').execute();
+      return rows.map((row) => row.scopes);
+    } finally {
+      await store.close();
+    }
+  }
+
+  test('stores exactly the scopes given, and key list shows them and `all` for a key without', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-scopes-'));
+    dirs.push(dataDir);
+    const scoped = await cli(dataDir, 'key', 'create', '--workspace', 'acme', '--name', 'reader', '--scope', 'customers:read', '--scope', 'export:read');
+    expect(scoped.code).toBe(0);
+    expect(scoped.err).toContain('scopes:       customers:read,export:read');
+    const unscoped = await cli(dataDir, 'key', 'create', '--workspace', 'acme', '--name', 'admin');
+    expect(unscoped.code).toBe(0);
+    expect(await storedScopes(dataDir)).toEqual(['customers:read export:read', null]);
+
+    const list = await cli(dataDir, 'key', 'list', '--workspace', 'acme');
+    expect(list.code).toBe(0);
+    const [header, ...rows] = list.out.map((line) => line.split(/\s{2,}/));
+    const column = header.indexOf('SCOPES');
+    expect(column).toBeGreaterThan(-1);
+    const byName = Object.fromEntries(rows.map((row) => [row[header.indexOf('NAME')], row[column]]));
+    expect(byName).toEqual({ reader: 'customers:read,export:read', admin: 'all' });
+  });
+
+  test('refuses an unknown scope, naming the valid ones, and creates no key', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-scopes-'));
+    dirs.push(dataDir);
+    await cli(dataDir, 'key', 'create', '--workspace', 'acme', '--name', 'first');
+    const run = await cli(dataDir, 'key', 'create', '--workspace', 'acme', '--scope', 'customers:read', '--scope', 'customers:delete');
+    expect(run.code).not.toBe(0);
+    expect(run.out).toEqual([]);
+    const message = run.err.join('\n');
+    expect(message).toContain('customers:delete');
+    for (const scope of KEY_SCOPES) expect(message).toContain(scope);
+    expect(await storedScopes(dataDir)).toEqual([null]);
   });
 });
