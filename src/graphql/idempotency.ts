@@ -253,13 +253,16 @@ export function idempotencyConcern(options: IdempotencyOptions = IDEMPOTENCY_DEF
         const scope = { workspaceId: contextValue.workspace.id, apiKeyId: contextValue.principalId, key };
         const hash = requestHash(document, request.operationName, request.variables);
         const now = options.now();
-        if (now - lastPurge >= options.purgeEveryMs) {
-          lastPurge = now;
-          await purgeExpiredKeys(contextValue.db, now);
-        }
-        const claimed = claimKey(contextValue.db, scope, hash, options).then((decision) => {
+        // Registered before the first await (the purge), so a refusal answered meanwhile still
+        // waits for the claim and releases it.
+        const claimed = (async () => {
+          if (now - lastPurge >= options.purgeEveryMs) {
+            lastPurge = now;
+            await purgeExpiredKeys(contextValue.db, now);
+          }
+          const decision = await claimKey(contextValue.db, scope, hash, options);
           states.set(contextValue, { scope, hash, decision, committed: false, recovered: false });
-        });
+        })();
         claiming.set(contextValue, claimed.catch(() => undefined));
         await claimed;
       },
