@@ -26,7 +26,7 @@ export function isTrustedGateway(presented: string | undefined, secret: string |
 
 export function inlineTracePlugin<T extends object>(settings: LimitSettings): ApolloServerPlugin<T> {
   const secret = settings.trustedGateway;
-  if (!secret) return ApolloServerPluginInlineTraceDisabled() as ApolloServerPlugin<T>;
+  if (!secret) return ApolloServerPluginInlineTraceDisabled();
   const inline = ApolloServerPluginInlineTrace({ includeErrors: { masked: true } }) as ApolloServerPlugin<T>;
   // Keeps the plugin's internal id, so Apollo does not add its own always-on subgraph tracing.
   return {

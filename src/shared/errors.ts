@@ -57,6 +57,11 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
 
 export const INTERNAL_MESSAGE = 'Internal server error. Quote the requestId when reporting it.';
 
+/** The message of anything thrown: an Error's own message, anything else as a string. */
+export function messageOf(thrown: unknown): string {
+  return thrown instanceof Error ? thrown.message : String(thrown);
+}
+
 function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.hasOwn(HTTP_STATUS, code);
 }

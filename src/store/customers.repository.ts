@@ -127,7 +127,7 @@ const widened = new WeakMap<CustomerColumns, Map<string, CustomerColumns>>();
 function withFields(set: CustomerColumns, fields: readonly (keyof CustomerRecord)[]): CustomerColumns {
   if (fields.every((field) => set.fields.has(field))) return set;
   let bySet = widened.get(set);
-  if (!bySet) widened.set(set, (bySet = new Map()));
+  if (!bySet) widened.set(set, (bySet = new Map<string, CustomerColumns>()));
   const key = fields.join(',');
   let wider = bySet.get(key);
   if (!wider) bySet.set(key, (wider = customerColumnsFor([...set.fields, ...fields], set)));

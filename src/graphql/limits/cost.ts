@@ -187,7 +187,7 @@ function costedFields(walk: Walk, parent: GraphQLObjectType, fields: Map<string,
 
 function subfields(walk: Walk, type: GraphQLObjectType, fieldNodes: readonly FieldNode[]): Map<string, readonly FieldNode[]> {
   let byType = walk.collected.get(fieldNodes);
-  if (!byType) walk.collected.set(fieldNodes, (byType = new Map()));
+  if (!byType) walk.collected.set(fieldNodes, (byType = new Map<GraphQLObjectType, Map<string, readonly FieldNode[]>>()));
   let fields = byType.get(type);
   if (!fields) byType.set(type, (fields = collectSubfields(walk.schema, walk.fragments, walk.variables, type, fieldNodes)));
   return fields;
