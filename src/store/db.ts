@@ -7,7 +7,7 @@ import type { LogEvent, SqliteDatabase as SqliteDialectDatabase, SqliteStatement
 import { Pool } from 'pg';
 import { messageOf } from '../shared/errors';
 import { LruCache } from '../shared/lru';
-import { engineOf, registerSqliteHandle, type Engine } from './engine';
+import { engineOf, registerSqliteHandle, type Db, type Engine } from './engine';
 import { migrationProvider } from './migrations';
 import { configureSqliteConnection } from './sqlite-connection';
 import type { Database } from './tables';
@@ -34,7 +34,7 @@ export interface StoreOptions {
 }
 
 export interface Store {
-  db: Kysely<Database>;
+  db: Db;
   engine: Engine;
   close(): Promise<void>;
 }
@@ -136,7 +136,7 @@ export function openStore(options: StoreOptions): Store {
 }
 
 /** Applies every pending migration; throws with the failing migration's name on error. */
-export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
+export async function migrateToLatest(db: Db): Promise<string[]> {
   const migrator = new Migrator({ db, provider: migrationProvider });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
@@ -148,7 +148,7 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
 }
 
 /** Names of migrations not yet applied (for `MIGRATE=false` start-up checks). */
-export async function pendingMigrations(db: Kysely<Database>): Promise<string[]> {
+export async function pendingMigrations(db: Db): Promise<string[]> {
   const migrator = new Migrator({ db, provider: migrationProvider });
   const all = await migrator.getMigrations();
   return all.filter((m) => !m.executedAt).map((m) => m.name);

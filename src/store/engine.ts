@@ -129,7 +129,7 @@ const LOCK_WAIT = { firstDelayMs: 2, maxDelayMs: 50 };
  * SERVICE_UNAVAILABLE (503, Retry-After). BUSY after BEGIN (at COMMIT) is not retried: the
  * transaction rolls back and the error surfaces.
  */
-export async function withTransaction<T>(db: Kysely<Database>, fn: (trx: Tx) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(db: Db, fn: (trx: Tx) => Promise<T>): Promise<T> {
   if (engineOf(db) === 'postgres') return withPostgresRetry(db, fn);
   const handle = sqliteHandles.get(db);
   let waitedMs = 0;
@@ -167,7 +167,7 @@ export const POSTGRES_RETRY = { attempts: 5, baseDelayMs: 20 };
  * before the work started. A failure after the work began, when the commit may or may not
  * have happened, is never retried: it surfaces as an error instead of a silent double write.
  */
-async function withPostgresRetry<T>(db: Kysely<Database>, fn: (trx: Tx) => Promise<T>): Promise<T> {
+async function withPostgresRetry<T>(db: Db, fn: (trx: Tx) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     let started = false;
     try {
