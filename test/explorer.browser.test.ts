@@ -56,7 +56,7 @@ describeInChromium('explorer in Chromium', 'explorer browser test', () => {
     const hint = page.locator('#explorer-key-hint');
     await hint.waitFor({ state: 'visible', ...WAIT });
     expect(await hint.innerText()).toMatch(/needs an API key[\s\S]*Headers[\s\S]*Authorization": "Bearer cgk_/);
-    await page.locator('#explorer-key-hint-detail', { hasText: 'An API key is required' }).waitFor(WAIT);
+    await page.locator('#explorer-key-hint-detail', { hasText: 'An API key or token is required' }).waitFor(WAIT);
     // The Headers editor is open and starts with the header the key goes in.
     await page.locator('.graphiql-editor-tool').getByText('"Authorization"').waitFor(WAIT);
     await page.screenshot({ path: path.join(ARTIFACTS, 'explorer-no-key.png') });
