@@ -71,7 +71,7 @@ export const IDEMPOTENCY_DEFAULTS: IdempotencyOptions = {
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 /** The header's key, null when absent; BAD_REQUEST when present but malformed. */
-export function parseIdempotencyKey(value: string | undefined): string | null {
+function parseIdempotencyKey(value: string | undefined): string | null {
   if (value === undefined) return null;
   if (!KEY_PATTERN.test(value)) {
     throw badRequest('The Idempotency-Key header must be 1 to 255 visible ASCII characters (no spaces).');

@@ -15,10 +15,10 @@ import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import type { LimitSettings } from './limits/settings';
 
-export const TRUSTED_GATEWAY_HEADER = 'x-trusted-gateway';
+const TRUSTED_GATEWAY_HEADER = 'x-trusted-gateway';
 
 /** Constant-time comparison of the presented secret (hashing first evens out the lengths). */
-export function isTrustedGateway(presented: string | undefined, secret: string | undefined): boolean {
+function isTrustedGateway(presented: string | undefined, secret: string | undefined): boolean {
   if (!secret || !presented) return false;
   const digest = (value: string) => crypto.createHash('sha256').update(value, 'utf8').digest();
   return crypto.timingSafeEqual(digest(presented), digest(secret));

@@ -11,7 +11,7 @@ export interface DefinitionResult {
 }
 
 /** At most this many fields per workspace: each searchable one is an index entry per customer. */
-export const MAX_CUSTOM_FIELDS = 100;
+const MAX_CUSTOM_FIELDS = 100;
 
 export async function defineCustomField(
   db: Db,

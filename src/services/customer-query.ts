@@ -47,7 +47,7 @@ function customFieldFilters(
   });
 }
 
-export function buildCustomerFilter(filter: CustomerFilter | null | undefined, definitions: CustomFieldDefinitionRecord[]): CustomerListFilter {
+function buildCustomerFilter(filter: CustomerFilter | null | undefined, definitions: CustomFieldDefinitionRecord[]): CustomerListFilter {
   const f = filter ?? {};
   if (f.status && f.status.length > LIMITS.list) throw badUserInput(`filter.status: at most ${LIMITS.list} items, got ${f.status.length}`, 'filter');
   const problems = new Problems();

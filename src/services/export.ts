@@ -31,7 +31,7 @@ export interface CustomerExportPage {
 }
 
 /** Export cursors carry the workspace, so one from another workspace is refused. */
-export function encodeExportCursor(workspaceId: string, seq: number): string {
+function encodeExportCursor(workspaceId: string, seq: number): string {
   return encodeCursor(EXPORT_CURSOR, [workspaceId, seq]);
 }
 
@@ -58,7 +58,7 @@ export interface ChangeBatch {
 }
 
 /** Reads up to `limit` changed customers after `afterSeq`: two statements, one range scan. */
-export async function readChanges(
+async function readChanges(
   db: Db,
   workspaceId: string,
   afterSeq: number,
@@ -77,7 +77,7 @@ export async function readChanges(
 
 const EXPORT_PAGE = CONNECTIONS['Query.exportCustomers'];
 
-export function checkExportSize(first: number | null | undefined): number {
+function checkExportSize(first: number | null | undefined): number {
   if (first === null || first === undefined) return EXPORT_PAGE.default;
   if (!Number.isInteger(first) || first < 1 || first > EXPORT_PAGE.max) {
     throw badUserInput(`\`first\` must be between 1 and ${EXPORT_PAGE.max}, got ${first}`, 'first');

@@ -159,7 +159,7 @@ const RETRYABLE_IN_TRANSACTION = new Set(['40001', '40P01']);
 /** Connection failures: retried only when they happen before the transaction's work began. */
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001']);
 
-export const POSTGRES_RETRY = { attempts: 5, baseDelayMs: 20 };
+const POSTGRES_RETRY = { attempts: 5, baseDelayMs: 20 };
 
 /**
  * PostgreSQL transactions are retried on serialization failures and deadlocks (the database
@@ -206,7 +206,7 @@ export async function withSavepoint<T>(trx: Tx, fn: () => Promise<T>): Promise<T
  * Unique indexes by name, with their table and columns. PostgreSQL reports the index name of a
  * violated constraint; SQLite reports `table.column` pairs, matched against these.
  */
-export const UNIQUE_INDEXES = {
+const UNIQUE_INDEXES = {
   customers_email_uq: { table: 'customers', columns: ['workspace_id', 'email'] },
   customers_external_id_uq: { table: 'customers', columns: ['workspace_id', 'external_id'] },
   members_email_uq: { table: 'members', columns: ['customer_id', 'email'] },

@@ -40,7 +40,7 @@ import { createComplexityRule, type ComplexityEstimatorArgs } from 'graphql-quer
 import { queryTooComplex } from '../../shared/errors';
 import { byIdsOf, pageSizesOf } from '../../services/connections';
 
-export const COST = { object: 1, connection: 2, mutation: 10 } as const;
+const COST = { object: 1, connection: 2, mutation: 10 } as const;
 
 /**
  * How a field is charged. `item`: one list element (Connection.nodes, Edge.node, nodes(ids));
@@ -117,7 +117,7 @@ function estimator(schema: GraphQLSchema) {
  * Selections evaluated before the cost is given up as unbounded: fragments spread into
  * fragments can multiply a short document into millions of fields.
  */
-export const MAX_COSTED_SELECTIONS = 10_000;
+const MAX_COSTED_SELECTIONS = 10_000;
 
 export interface OperationToCost {
   schema: GraphQLSchema;

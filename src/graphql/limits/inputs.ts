@@ -14,8 +14,3 @@ export function boundedString(value: string, max: number, argument: string): str
   return value;
 }
 
-/** Returns the list when it has at most `max` items. */
-export function boundedList<T>(list: readonly T[], max: number, argument: string): readonly T[] {
-  if (list.length > max) throw badUserInput(`\`${argument}\` takes at most ${max} items, got ${list.length}`, argument);
-  return list;
-}

@@ -80,7 +80,7 @@ export class MemoryBucketStore implements BucketStore {
 }
 
 /** Buckets shared by every instance through PostgreSQL's `rate_limits` table. */
-export class PostgresBucketStore implements BucketStore {
+class PostgresBucketStore implements BucketStore {
   constructor(
     private readonly db: Db,
     readonly settings: BucketSettings,
