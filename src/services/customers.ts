@@ -104,7 +104,6 @@ async function diffFieldWrites(trx: Tx, customer: CustomerRecord, writes: FieldW
   });
 }
 
-/** Creates a customer inside the caller's transaction (createCustomer, imports). */
 /** What a bulk caller already knows, so each record does not look it up again. */
 export interface InTxOptions {
   /** The workspace's custom field definitions, read once per batch. */
@@ -113,6 +112,7 @@ export interface InTxOptions {
   knownUnique?: boolean;
 }
 
+/** Creates a customer inside the caller's transaction (createCustomer, imports). */
 export async function createInTx(
   trx: Tx,
   who: Actor,

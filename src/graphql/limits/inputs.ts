@@ -6,7 +6,7 @@
 import { badUserInput } from '../../shared/errors';
 import { LIMITS } from '../../services/validation';
 
-export const ARGUMENT_BOUNDS = { id: LIMITS.id, externalId: LIMITS.id, email: LIMITS.email, list: LIMITS.list } as const;
+export const ARGUMENT_BOUNDS = { id: LIMITS.id, externalId: LIMITS.id, email: LIMITS.email } as const;
 
 /** Returns the value when it is at most `max` characters long. */
 export function boundedString(value: string, max: number, argument: string): string {
