@@ -2,7 +2,7 @@
  * src/shared/errors.ts: every code has its HTTP status in the one table, every builder takes
  * its status from it, and the HTTP front's own error bodies come out in one shape.
  */
-import type { GraphQLError } from 'graphql';
+import { GraphQLError } from 'graphql';
 import {
   ErrorCode,
   HTTP_STATUS,
@@ -74,7 +74,6 @@ describe('errorResponse, the HTTP front\'s one error body', () => {
   });
 
   it('masks an error without one of our codes as INTERNAL_SERVER_ERROR, keeping its request id', async () => {
-    const { GraphQLError } = await import('graphql');
     const sent = errorResponse(new GraphQLError('secret', { extensions: { code: 'DB_DOWN', requestId: 'r-2' } }));
     expect(sent.status).toBe(HTTP_STATUS.INTERNAL_SERVER_ERROR);
     expect(JSON.parse(sent.body)).toEqual({ errors: [{ message: internal().message, extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: 'r-2' } }] });

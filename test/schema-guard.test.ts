@@ -56,7 +56,7 @@ describe('schema guard', () => {
 
   it('fails on a removed field and names it', () => {
     const copy = releasedCopy();
-    copy.edit('customer.graphql', /\n  "A note for agents, never shown to the customer\."\n  internalNote: String\n/, '\n');
+    copy.edit('customer.graphql', /\n  "A note for agents, never shown to the customer\."\n  internalNote: String @requiresScopes[^\n]*\n/, '\n');
     const run = guard('--schema', copy.dir, '--snapshot', copy.snapshot);
     expect(run.status).toBe(1);
     expect(run.output).toContain("BREAKING     Field 'internalNote' was removed from object type 'Customer'");
@@ -81,8 +81,8 @@ describe('schema guard', () => {
 
   it('passes an additive change and lists it', () => {
     const copy = releasedCopy();
-    copy.edit('customer.graphql', '  internalNote: String\n', '  internalNote: String\n  "A nickname."\n  nickname: String\n');
-    copy.edit('base.graphql', '  workspace: Workspace!\n', '  workspace: Workspace!\n  "The server\'s version."\n  serverVersion: String!\n');
+    copy.edit('customer.graphql', /(\n  internalNote: String @requiresScopes[^\n]*\n)/, '$1  "A nickname."\n  nickname: String\n');
+    copy.edit('base.graphql', '  workspace: Workspace! @authenticated\n', '  workspace: Workspace! @authenticated\n  "The server\'s version."\n  serverVersion: String!\n');
     const run = guard('--schema', copy.dir, '--snapshot', copy.snapshot);
     expect(run.output).toContain("NON_BREAKING Field 'nickname' was added to object type 'Customer'");
     expect(run.output).toContain("NON_BREAKING Field 'serverVersion' was added to object type 'Query'");
@@ -101,7 +101,7 @@ describe('schema guard', () => {
     const copy = releasedCopy();
     const occurrences = () => fs.readFileSync(copy.snapshot, 'utf8').split('internalNote: String').length - 1;
     const before = occurrences();
-    copy.edit('customer.graphql', /\n  "A note for agents, never shown to the customer\."\n  internalNote: String\n/, '\n');
+    copy.edit('customer.graphql', /\n  "A note for agents, never shown to the customer\."\n  internalNote: String @requiresScopes[^\n]*\n/, '\n');
     expect(guard('--schema', copy.dir, '--snapshot', copy.snapshot).status).toBe(1);
     expect(guard('--release', '--schema', copy.dir, '--snapshot', copy.snapshot).status).toBe(0);
     expect(occurrences()).toBe(before - 1);
