@@ -48,18 +48,8 @@ module.exports = {
       name: 'migrations-are-frozen',
       comment: 'A migration must mean the same thing forever, so it imports nothing from live code in src/.',
       severity: 'error',
-      // TEMPORARY: removed after the issue-13 merge (the `pathNot` here and the rule below).
-      // Migrations 001-003 still import helpers from src/store/engine.ts; freezing them is another
-      // branch of issue 13. Until it lands, exactly those edges are let through.
-      from: { path: '^src/store/migrations/', pathNot: '^src/store/migrations/00[123]_' },
+      from: { path: '^src/store/migrations/' },
       to: { path: '^src/', pathNot: '^src/store/migrations/' },
-    },
-    {
-      name: 'migrations-are-frozen-except-engine-TEMPORARY',
-      comment: 'TEMPORARY: removed after the issue-13 merge; see migrations-are-frozen.',
-      severity: 'error',
-      from: { path: '^src/store/migrations/00[123]_' },
-      to: { path: '^src/', pathNot: ['^src/store/migrations/', '^src/store/engine\\.ts$'] },
     },
     {
       name: 'generated-imports-only-its-mapped-types',

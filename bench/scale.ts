@@ -54,7 +54,6 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import SqliteDatabase from 'better-sqlite3';
-import type { Kysely } from 'kysely';
 import { Client } from 'pg';
 import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
@@ -62,7 +61,7 @@ import { createLogger } from '../src/shared/logger';
 import { importCustomers, type SourceItem } from '../src/import/engine';
 import { issueKey } from '../src/services/keys';
 import { migrateToLatest, openStore, SQLITE_FILE_NAME } from '../src/store/db';
-import type { Database } from '../src/store/tables';
+import type { Db } from '../src/store/engine';
 import { autocannon, type AutocannonInstance, type AutocannonRequest } from './lib/autocannon';
 import { customerGenerator } from './lib/dataset';
 import { busyCoresNow, CLK_TCK, machineTicks, processCpuMs } from './lib/machine';
@@ -217,7 +216,7 @@ async function seedByImport(engine: Engine): Promise<Seeded> {
 }
 
 /** The ids to rotate over (every n-th customer by external id: the same customers on every engine) and the member count. */
-async function describeSeed(db: Kysely<Database>, workspaceId: string) {
+async function describeSeed(db: Db, workspaceId: string) {
   const rows = await db.selectFrom('customers').select(['id', 'external_id']).where('workspace_id', '=', workspaceId).orderBy('external_id').execute();
   const step = Math.max(1, Math.floor(rows.length / ROTATING_IDS));
   const ids = rows.filter((_, i) => i % step === 0).slice(0, ROTATING_IDS).map((r) => r.id);

@@ -1,6 +1,7 @@
 /** Process entry: read config, migrate, bootstrap, listen, shut down cleanly on signals. */
 import { bootstrapDefaultWorkspace, createApp } from './app';
 import { loadConfig } from './config';
+import { messageOf } from './shared/errors';
 import { createLogger } from './shared/logger';
 
 function printFirstKey(key: string, url: string): void {
@@ -49,6 +50,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`customer-gateway failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`customer-gateway failed to start: ${messageOf(error)}\n`);
   process.exit(1);
 });

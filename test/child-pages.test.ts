@@ -7,10 +7,10 @@
  */
 import { sql } from 'kysely';
 import { newId } from '../src/shared/ids';
-import type { Kysely, Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import { listChildPages, type ChildTable } from '../src/store/child-pages';
 import type { KeysetPosition } from '../src/store/customers.repository';
-import { isoOf } from '../src/store/engine';
+import { isoOf, type Db } from '../src/store/engine';
 import type { Database } from '../src/store/tables';
 import { createCustomer, createTestEnv, NO_COST_LIMIT, type TestEnv } from './helpers';
 import { testEngine } from './databases';
@@ -87,7 +87,7 @@ function expectedPage(table: ChildTable, parents: string[], limit: number, after
  * kept as a second reference on both engines.
  */
 async function listChildPagesWindowed<T extends ChildTable>(
-  db: Kysely<Database>,
+  db: Db,
   table: T,
   workspaceId: string,
   customerIds: readonly string[],

@@ -4,39 +4,15 @@
  * header makes every call need a preflight. A page from a listed origin reads the answer and the
  * exposed x-request-id; a page from an unlisted origin has its fetch rejected by the browser, and
  * its mutation never runs. Every request the browser makes stays on loopback.
- *
- * Without Chromium the suite is skipped locally, but fails in CI (CI=true): `.ci/run` installs it.
  */
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { startTestApp, type RunningApp } from './app-harness';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const IN_CI = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false' && process.env.CI !== '0';
-const available = fs.existsSync(CHROMIUM);
-
-if (!available && IN_CI) {
-  it('needs Chromium in CI', () => {
-    throw new Error(`Chromium not found at ${CHROMIUM}: the CORS browser test cannot run. Install it with \`apt-get update && apt-get install -y chromium\` (.ci/run does this).`);
-  });
-} else if (!available) {
-  // eslint-disable-next-line no-console
-  console.warn(`CORS browser test skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium). It fails instead when CI=true.`);
-}
+import { describeInChromium, launchChromium } from './chromium';
 
 /** A stand-in frontend: one empty page on its own loopback origin. */
 async function startFrontend(): Promise<{ server: http.Server; origin: string }> {
@@ -61,7 +37,7 @@ function fetchFromPage(page: Page, url: string, key: string, query: string): Pro
     async ({ url, key, query }) => {
       try {
         const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify({ query }) });
-        return { status: response.status, requestId: response.headers.get('x-request-id'), body: (await response.json()) as unknown };
+        return { status: response.status, requestId: response.headers.get('x-request-id'), body: await response.json() };
       } catch (error) {
         return { error: String(error) };
       }
@@ -70,9 +46,7 @@ function fetchFromPage(page: Page, url: string, key: string, query: string): Pro
   );
 }
 
-(available ? describe : describe.skip)('CORS in Chromium', () => {
-  // Generous: a cold Chromium on a busy 2-core machine; nothing here asserts speed.
-  jest.setTimeout(180_000);
+describeInChromium('CORS in Chromium', 'CORS browser test', () => {
   let dir: string;
   let listed: Awaited<ReturnType<typeof startFrontend>>;
   let unlisted: Awaited<ReturnType<typeof startFrontend>>;
@@ -90,7 +64,7 @@ function fetchFromPage(page: Page, url: string, key: string, query: string): Pro
     running = await startTestApp({ CORS_ORIGINS: listed.origin });
     endpoint = `${running.url}/graphql`;
     running.app.http.on('request', (req: http.IncomingMessage) => gatewayMethods.push(`${req.method} ${req.headers.origin ?? '-'}`));
-    context = await chromium.launchPersistentContext(path.join(dir, 'profile'), { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    context = await launchChromium(path.join(dir, 'profile'));
     context.on('request', (request) => requested.push(request.url()));
     page = context.pages()[0] ?? (await context.newPage());
   }, 120_000);

@@ -5,47 +5,23 @@
  * shows the seeded customer; a JWT from the identity provider works there as well as a key, and a
  * refused one shows the server's reason. Every request the browser makes is recorded: none may leave loopback.
  * Screenshots go to test-artifacts/ (gitignored; CI keeps them).
- *
- * Without Chromium the suite is skipped locally, but fails in CI (CI=true): `.ci/run` installs it.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { createApp, type App } from '../src/app';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/shared/logger';
 import { issueKey, type IssuedKey } from '../src/services/keys';
 import { makeSigningKey, signToken, startJwksServer, type JwksServer, type TestSigningKey } from './jwks-server';
 import { AUDIENCE, ISSUER, standardClaims } from './jwt-app';
+import { describeInChromium, launchChromium } from './chromium';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const ARTIFACTS = path.resolve(__dirname, '..', 'test-artifacts');
-const IN_CI = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false' && process.env.CI !== '0';
-const available = fs.existsSync(CHROMIUM);
 const WAIT = { timeout: 60_000 };
 
-if (!available && IN_CI) {
-  it('needs Chromium in CI', () => {
-    throw new Error(`Chromium not found at ${CHROMIUM}: the explorer browser test cannot run. Install it with \`apt-get update && apt-get install -y chromium\` (.ci/run does this).`);
-  });
-} else if (!available) {
-  console.warn(`explorer browser test skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium). It fails instead when CI=true.`);
-}
-
-(available ? describe : describe.skip)('explorer in Chromium', () => {
-  // Generous: a cold Chromium on a busy 2-core machine; nothing here asserts speed.
-  jest.setTimeout(180_000);
+describeInChromium('explorer in Chromium', 'explorer browser test', () => {
   let dir: string;
   let app: App;
   let base: string;
@@ -72,13 +48,7 @@ if (!available && IN_CI) {
     base = await app.listen(0, '127.0.0.1');
     key = await issueKey(app.store.db, { workspace: 'acme', name: 'explorer' });
     await seedCustomer(base, key);
-    // A fresh profile: no stored headers, tabs or cache from an earlier run.
-    context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      headless: true,
-      viewport: { width: 1280, height: 800 },
-    });
+    context = await launchChromium(path.join(dir, 'profile'), { viewport: { width: 1280, height: 800 } });
     // Context-wide, so worker scripts and any popup are seen too.
     context.on('request', (request) => requested.push(request.url()));
     page = context.pages()[0] ?? (await context.newPage());

@@ -3,7 +3,7 @@
  * (src/graphql/scopes.ts): every root field carries one, and an operation is checked through
  * its fragments and inline fragments.
  */
-import { parse, type OperationDefinitionNode } from 'graphql';
+import { Kind, parse, type OperationDefinitionNode } from 'graphql';
 import { buildSchema } from '../src/graphql/server';
 import { fieldRules, scopeCheck } from '../src/graphql/scopes';
 import { ALL_KEY_SCOPES, effectiveScopes } from '../src/services/scopes';
@@ -13,7 +13,7 @@ const rules = fieldRules(schema);
 
 function check(query: string, scopes: Iterable<string>): string[] {
   const document = parse(query);
-  const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition');
+  const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   if (!operation) throw new Error('no operation');
   return scopeCheck(schema)(document, operation, effectiveScopes(scopes)).map((rule) => rule.coordinate);
 }

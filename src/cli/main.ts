@@ -13,6 +13,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { addSyncCommands } from './sync';
 import { loadConfig } from '../config';
 import { checkWorkspaceName, issueKey } from '../services/keys';
+import { messageOf } from '../shared/errors';
 import { KEY_SCOPES, parseKeyScopes, type KeyScope } from '../services/scopes';
 import { migrateToLatest, openStore } from '../store/db';
 import type { WorkspaceRecord } from '../store/records';
@@ -62,7 +63,7 @@ function workspaceName(value: string): string {
   try {
     checkWorkspaceName(value);
   } catch (error) {
-    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+    throw new InvalidArgumentError(messageOf(error));
   }
   return value;
 }
@@ -228,7 +229,7 @@ function buildProgram(ctx: Ctx): Command {
 function reportError(ctx: Ctx, error: unknown): number {
   // Commander has already printed its own message (or the help) through configureOutput.
   if (error instanceof CommanderError) return error.exitCode;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   ctx.stderr(`error: ${message.replace(/\s*\n\s*/g, ' ')}`);
   if (ctx.env.DEBUG && error instanceof Error && error.stack) writeLines(ctx.stderr, error.stack);
   return 1;

@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import type { Kysely } from 'kysely';
 import { writeExportNdjson } from '../services/export-stream';
 import { IMPORT_FORMATS, type ImportFormat } from '../import/formats';
 import { MAX_RECORD_BYTES } from '../import/record-bound';
@@ -15,7 +14,7 @@ import { createProgress } from './progress';
 import { decodeExportCursor } from '../services/export';
 import { importCustomers, type Rejection, type SourceItem } from '../import/engine';
 import { countChangedCustomers } from '../store/customers.repository';
-import type { Database } from '../store/tables';
+import type { Db } from '../store/engine';
 import { parseInstant } from '../shared/instant';
 
 export interface SyncCtx {
@@ -25,7 +24,7 @@ export interface SyncCtx {
   progressStream: NodeJS.WritableStream & { isTTY?: boolean };
   /** Where bulk data goes (process.stdout in the real CLI); else lines through `stdout`. */
   stdoutStream?: Writable;
-  withWorkspace(name: string, fn: (db: Kysely<Database>, workspaceId: string) => Promise<void>): Promise<void>;
+  withWorkspace(name: string, fn: (db: Db, workspaceId: string) => Promise<void>): Promise<void>;
 }
 
 interface ExportOptions {

@@ -3,7 +3,6 @@
  * fresh loaders that see what the caller may see.
  */
 import crypto from 'node:crypto';
-import type { Kysely } from 'kysely';
 import { serviceUnavailable, unauthenticated } from '../shared/errors';
 import { createLoaders, type Loaders, type Visibility } from './loaders';
 import type { Logger } from '../shared/logger';
@@ -12,10 +11,10 @@ import { authenticateKey, type VerifiedKeys } from '../services/keys';
 import { ALL_KEY_SCOPES, effectiveScopes } from '../services/scopes';
 import type { TokenAuthenticator, TokenPrincipal } from '../services/tokens';
 import type { ApiKeyRecord, WorkspaceRecord } from '../store/records';
-import type { Database } from '../store/tables';
+import type { Db } from '../store/engine';
 
 export interface Context {
-  db: Kysely<Database>;
+  db: Db;
   workspace: WorkspaceRecord;
   apiKey: ApiKeyRecord | null;
   /** What the credential may do (src/services/scopes.ts), implications applied. */
@@ -37,7 +36,7 @@ export interface Context {
 }
 
 export interface ContextDeps {
-  db: Kysely<Database>;
+  db: Db;
   publicUrl: string;
   logger: Logger;
   /** Verified keys remembered for API_KEY_CACHE_TTL_MS; without it every request reads its key. */
@@ -81,7 +80,7 @@ function headerText(value: string | undefined, max = 256): string | null {
  * context keeps (a getter in an object literal would be called by that copy).
  */
 class RequestContext implements Context {
-  readonly db: Kysely<Database>;
+  readonly db: Db;
   readonly workspace: WorkspaceRecord;
   readonly apiKey: ApiKeyRecord | null;
   readonly scopes: ReadonlySet<string>;

@@ -22,7 +22,7 @@
 import type { BaseContext, HTTPGraphQLResponse } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import { deadlineExceeded, errorResponse } from '../shared/errors';
-import type { ResolverWrapper } from './pipeline';
+import type { ResolverWrapper } from './resolver';
 import type { RequestConcern, RequestHooks } from './request-hooks';
 
 export class RequestDeadline {

@@ -6,7 +6,7 @@
  */
 import { executeSync, parse, type GraphQLSchema } from 'graphql';
 import { badUserInput } from '../shared/errors';
-import type { ResolverWrapper } from './pipeline';
+import type { ResolverWrapper } from './resolver';
 
 function describeValue(value: unknown): string {
   return value === null ? 'null' : typeof value === 'object' ? `__typename ${JSON.stringify((value as Record<string, unknown>).__typename ?? null)}` : typeof value;

@@ -26,10 +26,10 @@
  */
 import crypto from 'node:crypto';
 import { HeaderMap, type GraphQLRequestContext } from '@apollo/server';
-import { print, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import { Kind, OperationTypeNode, print, type DocumentNode, type FormattedExecutionResult, type OperationDefinitionNode } from 'graphql';
 import type { Context } from './context';
 import { badRequest, conflict, idempotencyKeyReused } from '../shared/errors';
-import type { ResolverWrapper } from './pipeline';
+import type { ResolverWrapper } from './resolver';
 import type { RequestConcern } from './request-hooks';
 import { withBeforeCommitHook, type Tx } from '../store/engine';
 import {
@@ -71,7 +71,7 @@ export const IDEMPOTENCY_DEFAULTS: IdempotencyOptions = {
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 /** The header's key, null when absent; BAD_REQUEST when present but malformed. */
-export function parseIdempotencyKey(value: string | undefined): string | null {
+function parseIdempotencyKey(value: string | undefined): string | null {
   if (value === undefined) return null;
   if (!KEY_PATTERN.test(value)) {
     throw badRequest('The Idempotency-Key header must be 1 to 255 visible ASCII characters (no spaces).');
@@ -174,7 +174,7 @@ const claiming = new WeakMap<Context, Promise<unknown>>();
 
 function checkSingleMutationField(operation: OperationDefinitionNode): void {
   const selections = operation.selectionSet.selections;
-  if (selections.length !== 1 || selections[0].kind !== 'Field') {
+  if (selections.length !== 1 || selections[0].kind !== Kind.FIELD) {
     // One key, one transaction: several mutation fields commit separately and could not be
     // recorded atomically with each of them.
     throw badRequest('An Idempotency-Key covers exactly one mutation field; send one mutation per request.');
@@ -248,7 +248,7 @@ export function idempotencyConcern(options: IdempotencyOptions = IDEMPOTENCY_DEF
       async didResolveOperation({ operation, document, request, contextValue }) {
         const key = parseIdempotencyKey(headerValue);
         // Queries are safe to repeat: they run as usual and nothing is recorded.
-        if (!key || !operation || operation.operation !== 'mutation') return;
+        if (!key || !operation || operation.operation !== OperationTypeNode.MUTATION) return;
         checkSingleMutationField(operation);
         const scope = { workspaceId: contextValue.workspace.id, apiKeyId: contextValue.principalId, key };
         const hash = requestHash(document, request.operationName, request.variables);
@@ -271,7 +271,7 @@ export function idempotencyConcern(options: IdempotencyOptions = IDEMPOTENCY_DEF
         if (decision?.kind !== 'replay') return null;
         return {
           http: { status: decision.status, headers: new HeaderMap([[REPLAYED_HEADER, 'true']]) },
-          body: { kind: 'single', singleResult: JSON.parse(decision.body) },
+          body: { kind: 'single', singleResult: JSON.parse(decision.body) as FormattedExecutionResult },
         };
       },
       async willSendResponse(requestContext) {

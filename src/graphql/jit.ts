@@ -20,7 +20,7 @@ type GatewayInterface = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
 type GatewayExecutor = NonNullable<Awaited<ReturnType<GatewayInterface['load']>>['executor']>;
 
 /** Distinct operations kept compiled; past this the least recently used is dropped. */
-export const COMPILED_CACHE_SIZE = 500;
+const COMPILED_CACHE_SIZE = 500;
 
 type Runner = (context: unknown, variables: Record<string, unknown> | undefined) => Promise<ExecutionResult> | ExecutionResult;
 
@@ -67,7 +67,7 @@ export class CompiledOperations extends LruCache<Runner> {
   }
 }
 
-export function jitExecutor(schema: GraphQLSchema, cache = new CompiledOperations()): GatewayExecutor {
+function jitExecutor(schema: GraphQLSchema, cache = new CompiledOperations()): GatewayExecutor {
   return async (requestContext) => {
     const { document, operationName, queryHash, request, context } = requestContext;
     // A router asking for an inline trace (ftv1) needs Apollo's per-field hooks, which wrap the

@@ -4,7 +4,6 @@
  * returns results in key order, null for a missing key.
  */
 import DataLoader from 'dataloader';
-import type { Kysely } from 'kysely';
 import { countActionsOfCustomers, findActionsByIds, listActionsOfCustomers } from '../store/actions.repository';
 import { findCustomersBy, type CustomerLookupColumn, type KeysetPosition } from '../store/customers.repository';
 import { findDefinitions, findValuesOfCustomers } from '../store/custom-fields.repository';
@@ -16,10 +15,8 @@ import type {
   CustomerRecord,
   MemberRecord,
 } from '../store/records';
-import type { Database } from '../store/tables';
+import type { Db } from '../store/engine';
 import { CustomerProjection } from './projection';
-
-type Db = Kysely<Database>;
 
 /** Orders fetched rows by the requested keys: one result per key, null where missing. */
 function byKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | null)[] {

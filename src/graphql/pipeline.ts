@@ -4,14 +4,11 @@
  * deadline.ts, idempotency.ts) and only return a new resolver; nothing else rewrites a
  * field's `resolve`.
  */
-import { defaultFieldResolver, isUnionType, type GraphQLFieldResolver, type GraphQLObjectType, type GraphQLSchema } from 'graphql';
-import type { Context } from './context';
+import { defaultFieldResolver, isUnionType, type GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import { refuseAfterDeadline } from './deadline';
 import { entityRepresentationGuard } from './federation';
 import { idempotentMutation } from './idempotency';
-
-export type Resolver = GraphQLFieldResolver<unknown, Context, Record<string, unknown>>;
-export type ResolverWrapper = (next: Resolver) => Resolver;
+import type { Resolver, ResolverWrapper } from './resolver';
 
 /** One wrapper from several, outermost first: `compose([a, b])(r)` runs a, then b, then r. */
 export function compose(wrappers: readonly ResolverWrapper[]): ResolverWrapper {

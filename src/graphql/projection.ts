@@ -15,6 +15,7 @@
  * Only query operations are narrowed: mutations and their services read and write whole records.
  */
 import {
+  OperationTypeNode,
   TypeInfo,
   isAbstractType,
   isObjectType,
@@ -23,7 +24,6 @@ import {
   type DocumentNode,
   type GraphQLSchema,
 } from 'graphql';
-import type { Context } from './context';
 import type { Customer } from '../generated/graphql';
 import type { RequestConcern, RequestHooks } from './request-hooks';
 import { ALL_CUSTOMER_COLUMNS, customerColumnsFor, type CustomerColumns } from '../store/customers.repository';
@@ -134,13 +134,18 @@ export interface ProjectionOptions {
   checkRecords?: boolean;
 }
 
+/** What the concern needs of a request's context (Context has it; named here so this module does not import the context that imports it). */
+interface ProjectingContext {
+  loaders: { projection: CustomerProjection };
+}
+
 /** Narrows each query's customer reads once its operation is known; column sets remembered per document. */
-export function projectionConcern(options: ProjectionOptions = {}): RequestConcern<Context> {
+export function projectionConcern<T extends ProjectingContext>(options: ProjectionOptions = {}): RequestConcern<T> {
   const planned = new WeakMap<DocumentNode, CustomerColumns>();
   const check = options.checkRecords === true;
-  const hooks: RequestHooks<Context> = {
+  const hooks: RequestHooks<T> = {
     didResolveOperation({ operation, document, schema, contextValue }) {
-      if (operation?.operation !== 'query') return;
+      if (operation?.operation !== OperationTypeNode.QUERY) return;
       let columns = planned.get(document);
       if (!columns) planned.set(document, (columns = customerColumnsFor(customerReadsOf(schema, document), { checkRecords: check })));
       contextValue.loaders.projection.narrowTo(columns);

@@ -49,7 +49,7 @@ function ruleOf(directives: readonly ConstDirectiveNode[] | undefined): AnyOfSco
       if (!Array.isArray(value) || !value.every((all) => Array.isArray(all) && all.every((s) => typeof s === 'string'))) {
         throw new Error(`@requiresScopes expects scopes: [[String!]!]!; got ${JSON.stringify(value)}`);
       }
-      rule = value as string[][];
+      rule = value;
     }
   }
   return rule;
@@ -123,7 +123,7 @@ export function scopeCheck(schema: GraphQLSchema): ScopeCheck {
   const memo = new WeakMap<DocumentNode, Map<OperationDefinitionNode, FieldRule[]>>();
   return (document, operation, scopes) => {
     let perOperation = memo.get(document);
-    if (!perOperation) memo.set(document, (perOperation = new Map()));
+    if (!perOperation) memo.set(document, (perOperation = new Map<OperationDefinitionNode, FieldRule[]>()));
     let needed = perOperation.get(operation);
     if (!needed) perOperation.set(operation, (needed = selectedRules(schema, rules, document, operation)));
     return needed.filter((rule) => !satisfies(scopes, rule.anyOf));

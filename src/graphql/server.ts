@@ -31,7 +31,7 @@ export function schemaDir(): string {
   return found;
 }
 
-export function loadTypeDefs(): DocumentNode {
+function loadTypeDefs(): DocumentNode {
   const dir = schemaDir();
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.graphql')).sort((a, b) => (a === 'base.graphql' ? -1 : b === 'base.graphql' ? 1 : a.localeCompare(b)));
   return parse(files.map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n'));

@@ -15,10 +15,10 @@ import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import type { LimitSettings } from './limits/settings';
 
-export const TRUSTED_GATEWAY_HEADER = 'x-trusted-gateway';
+const TRUSTED_GATEWAY_HEADER = 'x-trusted-gateway';
 
 /** Constant-time comparison of the presented secret (hashing first evens out the lengths). */
-export function isTrustedGateway(presented: string | undefined, secret: string | undefined): boolean {
+function isTrustedGateway(presented: string | undefined, secret: string | undefined): boolean {
   if (!secret || !presented) return false;
   const digest = (value: string) => crypto.createHash('sha256').update(value, 'utf8').digest();
   return crypto.timingSafeEqual(digest(presented), digest(secret));
@@ -26,7 +26,7 @@ export function isTrustedGateway(presented: string | undefined, secret: string |
 
 export function inlineTracePlugin<T extends object>(settings: LimitSettings): ApolloServerPlugin<T> {
   const secret = settings.trustedGateway;
-  if (!secret) return ApolloServerPluginInlineTraceDisabled() as ApolloServerPlugin<T>;
+  if (!secret) return ApolloServerPluginInlineTraceDisabled();
   const inline = ApolloServerPluginInlineTrace({ includeErrors: { masked: true } }) as ApolloServerPlugin<T>;
   // Keeps the plugin's internal id, so Apollo does not add its own always-on subgraph tracing.
   return {

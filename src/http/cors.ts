@@ -10,7 +10,7 @@ import cors from 'cors';
 import { REPLAYED_HEADER } from '../graphql/idempotency';
 
 /** The request headers browser clients send (DESIGN.md, "Browsers, end users and least privilege"). */
-export const CORS_ALLOWED_HEADERS = [
+const CORS_ALLOWED_HEADERS = [
   'authorization',
   'content-type',
   'x-api-key',
@@ -26,12 +26,12 @@ export const CORS_ALLOWED_HEADERS = [
 ] as const;
 
 /** Response headers a browser page may read besides the CORS-safelisted ones. */
-export const CORS_EXPOSED_HEADERS = ['x-request-id', 'retry-after', REPLAYED_HEADER] as const;
+const CORS_EXPOSED_HEADERS = ['x-request-id', 'retry-after', REPLAYED_HEADER] as const;
 
-export const CORS_METHODS = ['GET', 'POST', 'OPTIONS'] as const;
+const CORS_METHODS = ['GET', 'POST', 'OPTIONS'] as const;
 
 /** How long a browser may reuse a preflight answer, in seconds. */
-export const CORS_MAX_AGE_SECONDS = 600;
+const CORS_MAX_AGE_SECONDS = 600;
 
 /**
  * What the gate did with a request: `continue` (to its route, with any CORS headers it is due),

@@ -11,17 +11,15 @@
  * values, and every re-run would then write the first record's values and the later ones back
  * again, a new version each time; rejecting keeps a second run of any file a no-op.
  */
-import type { Kysely } from 'kysely';
 import type { CreateCustomerInput } from '../generated/graphql';
 import { inferValueType } from './custom-field-keys';
 import { coerceCustomFieldText, mapRecord, type ImportFormat, type ImportRecord } from './formats';
 import type { SourceItem } from './sources';
 import { findCustomersBy } from '../store/customers.repository';
 import { findDefinitions, upsertDefinition } from '../store/custom-fields.repository';
-import { uniqueViolation, withSavepoint, withTransaction, type Tx } from '../store/engine';
+import { uniqueViolation, withSavepoint, withTransaction, type Db, type Tx } from '../store/engine';
 import { findMembersOfCustomers } from '../store/members.repository';
 import type { CustomerRecord, CustomFieldDefinitionRecord } from '../store/records';
-import type { Database } from '../store/tables';
 import type { Actor } from '../services/audit';
 import { createInTx, updateInTx, VersionConflict } from '../services/customers';
 import { addMemberInTx } from '../services/members';
@@ -197,7 +195,7 @@ function mapItem(format: ImportFormat, item: SourceItem): Mapped {
   return mapped.ok ? { line: item.line, raw: item.raw, record: mapped.record } : { line: item.line, raw: item.raw, errors: mapped.errors };
 }
 
-async function runBatch(db: Kysely<Database>, who: Actor, batch: Mapped[], options: ImportOptions, summary: ImportSummary, imported: ImportedLines) {
+async function runBatch(db: Db, who: Actor, batch: Mapped[], options: ImportOptions, summary: ImportSummary, imported: ImportedLines) {
   const rejections: Rejection[] = [];
   let current: ImportedLines = new Map();
   const counts = await withTransaction(db, async (trx) => {
@@ -229,7 +227,7 @@ function isTrailer(raw: unknown): boolean {
 }
 
 export async function importCustomers(
-  db: Kysely<Database>,
+  db: Db,
   who: Actor,
   source: AsyncIterable<SourceItem>,
   options: ImportOptions,

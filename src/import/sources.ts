@@ -60,7 +60,7 @@ export interface ReadOptions {
    * 'auto' (the default) detects the layout. A dotted path ('data.users', 'results') names the
    * array holding the records in a JSON document; '' means the document is that array.
    */
-  envelope?: 'auto' | string;
+  envelope?: string;
   /** 'csv' reads CSV whatever the file is called; by default `.csv` files are CSV, others JSON. */
   format?: 'json' | 'csv';
   /** The most bytes one record may take (MAX_RECORD_BYTES by default); a longer one is rejected unread. */
@@ -143,7 +143,7 @@ function parseLine(line: number, text: string): SourceItem {
 }
 
 /** NDJSON, one line at a time (readline pauses the file while the consumer is busy). */
-export async function* readNdjson(file: string, maxBytes = MAX_RECORD_BYTES): AsyncGenerator<SourceItem> {
+export async function* readNdjson(file: string, maxBytes = MAX_RECORD_BYTES): AsyncGenerator<SourceItem, void> {
   const oversize: number[] = [];
   const input = pipeline(createReadStream(file), lineRecordBound(maxBytes, false, (at) => oversize.push(at)), () => undefined);
   input.setEncoding('utf8');
@@ -247,7 +247,7 @@ function isFileError(error: unknown): boolean {
 }
 
 /** A JSON array or envelope, its records streamed; a syntax error ends the read with an error item. */
-async function* readJsonDocument(file: string, selector: Selector, maxBytes: number): AsyncGenerator<SourceItem> {
+async function* readJsonDocument(file: string, selector: Selector, maxBytes: number): AsyncGenerator<SourceItem, void> {
   const seen = { array: false };
   const resource: { type?: unknown; id?: unknown; attributes?: unknown } = {};
   let next = 1;
@@ -277,7 +277,7 @@ async function* readJsonDocument(file: string, selector: Selector, maxBytes: num
  * 'csv' or, without a format, when the file name ends in `.csv`; JSON (NDJSON, array or
  * envelope, see the rules at the top) otherwise.
  */
-export async function* readRecords(file: string, options: ReadOptions = {}): AsyncGenerator<SourceItem> {
+export async function* readRecords(file: string, options: ReadOptions = {}): AsyncGenerator<SourceItem, void> {
   const format = options.format ?? (extname(file).toLowerCase() === '.csv' ? 'csv' : 'json');
   const maxBytes = options.maxRecordBytes ?? MAX_RECORD_BYTES;
   if (format === 'csv') return yield* readCsvRecords(file, maxBytes);
@@ -334,7 +334,7 @@ function csvErrorLine(error: unknown): number {
  * object from column name to cell text; a row with the wrong number of cells is an error item.
  * Blank lines are skipped. A broken quote ends the read with an error item.
  */
-export async function* readCsvRecords(file: string, maxBytes = MAX_RECORD_BYTES): AsyncGenerator<SourceItem> {
+export async function* readCsvRecords(file: string, maxBytes = MAX_RECORD_BYTES): AsyncGenerator<SourceItem, void> {
   const options = { bom: true, info: true, raw: true, relax_column_count: true, skip_empty_lines: true } as const;
   const oversize: number[] = [];
   const bound = lineRecordBound(maxBytes, true, (at) => oversize.push(at));

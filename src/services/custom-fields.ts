@@ -1,10 +1,8 @@
 /** Custom field definitions: workspace-defined fields on customers. */
-import type { Kysely } from 'kysely';
 import type { DefineCustomFieldInput } from '../generated/graphql';
 import { findDefinitions, upsertDefinition } from '../store/custom-fields.repository';
-import { withTransaction } from '../store/engine';
+import { withTransaction, type Db } from '../store/engine';
 import type { CustomFieldDefinitionRecord } from '../store/records';
-import type { Database } from '../store/tables';
 import { LIMITS, Problems, checkCustomFieldKey, checkText, type FieldError } from './validation';
 
 export interface DefinitionResult {
@@ -13,10 +11,10 @@ export interface DefinitionResult {
 }
 
 /** At most this many fields per workspace: each searchable one is an index entry per customer. */
-export const MAX_CUSTOM_FIELDS = 100;
+const MAX_CUSTOM_FIELDS = 100;
 
 export async function defineCustomField(
-  db: Kysely<Database>,
+  db: Db,
   workspaceId: string,
   input: DefineCustomFieldInput,
 ): Promise<DefinitionResult> {

@@ -1,5 +1,4 @@
 /** Reading customers in pages: filter and sort arguments -> one keyset query. */
-import type { Kysely } from 'kysely';
 import type { CustomerFilter, CustomerSort, CustomerSortField } from '../generated/graphql';
 import { badUserInput } from '../shared/errors';
 import { CONNECTIONS } from './connections';
@@ -14,7 +13,7 @@ import {
 } from '../store/customers.repository';
 import { valueText } from '../store/custom-fields.repository';
 import type { CustomFieldDefinitionRecord } from '../store/records';
-import type { Database } from '../store/tables';
+import type { Db } from '../store/engine';
 import { LIMITS, Problems, checkCountry, checkCustomFieldValue } from './validation';
 
 const SORT_COLUMNS: Record<CustomerSortField, CustomerSortColumn> = {
@@ -48,7 +47,7 @@ function customFieldFilters(
   });
 }
 
-export function buildCustomerFilter(filter: CustomerFilter | null | undefined, definitions: CustomFieldDefinitionRecord[]): CustomerListFilter {
+function buildCustomerFilter(filter: CustomerFilter | null | undefined, definitions: CustomFieldDefinitionRecord[]): CustomerListFilter {
   const f = filter ?? {};
   if (f.status && f.status.length > LIMITS.list) throw badUserInput(`filter.status: at most ${LIMITS.list} items, got ${f.status.length}`, 'filter');
   const problems = new Problems();
@@ -76,7 +75,7 @@ export interface CustomerPageArgs extends PagingArgs {
 }
 
 export async function findCustomerPage(
-  db: Kysely<Database>,
+  db: Db,
   workspaceId: string,
   args: CustomerPageArgs,
   definitions: CustomFieldDefinitionRecord[],

@@ -3,7 +3,6 @@
  * versions inside the write transaction, then write the change with its audit action.
  * Nothing is written when any problem is found.
  */
-import type { Kysely } from 'kysely';
 import type {
   ArchiveCustomerInput,
   CreateCustomerInput,
@@ -13,10 +12,9 @@ import type {
 import { newId, isUuid } from '../shared/ids';
 import { findCustomerForChange, findCustomersBy } from '../store/customers.repository';
 import { findDefinitions, findValuesOfCustomers, writeValues } from '../store/custom-fields.repository';
-import { uniqueViolation, withTransaction, type Tx, type UniqueIndexName } from '../store/engine';
+import { uniqueViolation, withTransaction, type Db, type Tx, type UniqueIndexName } from '../store/engine';
 import { countMembersOfCustomers } from '../store/members.repository';
 import type { CustomerRecord, CustomFieldDefinitionRecord } from '../store/records';
-import type { Database } from '../store/tables';
 import { commitCustomerChange, diffCustomers, type Actor, type Changes } from './audit';
 import { applyCustomerInput, blankCustomer, type CustomerExtras, type CustomerFieldsInput, type FieldWrite } from './customer-input';
 import { LIMITS, Problems, checkText, type FieldError } from './validation';
@@ -106,7 +104,6 @@ async function diffFieldWrites(trx: Tx, customer: CustomerRecord, writes: FieldW
   });
 }
 
-/** Creates a customer inside the caller's transaction (createCustomer, imports). */
 /** What a bulk caller already knows, so each record does not look it up again. */
 export interface InTxOptions {
   /** The workspace's custom field definitions, read once per batch. */
@@ -115,6 +112,7 @@ export interface InTxOptions {
   knownUnique?: boolean;
 }
 
+/** Creates a customer inside the caller's transaction (createCustomer, imports). */
 export async function createInTx(
   trx: Tx,
   who: Actor,
@@ -136,7 +134,7 @@ export async function createInTx(
   return { customer: stored, userErrors: [] };
 }
 
-export async function createCustomer(db: Kysely<Database>, who: Actor, input: CreateCustomerInput): Promise<CustomerResult> {
+export async function createCustomer(db: Db, who: Actor, input: CreateCustomerInput): Promise<CustomerResult> {
   return customerWrite(() => withTransaction(db, (trx) => createInTx(trx, who, input as CustomerFieldsInput)));
 }
 
@@ -184,7 +182,7 @@ export async function updateInTx(
   return commitOrConflict(trx, who, before, next, changes, writes);
 }
 
-export async function updateCustomer(db: Kysely<Database>, who: Actor, input: UpdateCustomerInput): Promise<CustomerResult> {
+export async function updateCustomer(db: Db, who: Actor, input: UpdateCustomerInput): Promise<CustomerResult> {
   const { id, expectedVersion, ...fields } = input;
   return customerWrite(() =>
     withTransaction(db, async (trx) => {
@@ -211,7 +209,7 @@ async function commitOrConflict(
   return { customer: stored, userErrors: [] };
 }
 
-export async function archiveCustomer(db: Kysely<Database>, who: Actor, input: ArchiveCustomerInput): Promise<CustomerResult> {
+export async function archiveCustomer(db: Db, who: Actor, input: ArchiveCustomerInput): Promise<CustomerResult> {
   return customerWrite(() => withTransaction(db, async (trx) => {
     const problems = new Problems();
     const before = await loadForChange(trx, who.workspaceId, input.id, input.expectedVersion, problems);
@@ -231,7 +229,7 @@ export async function archiveCustomer(db: Kysely<Database>, who: Actor, input: A
   }));
 }
 
-export async function restoreCustomer(db: Kysely<Database>, who: Actor, input: RestoreCustomerInput): Promise<CustomerResult> {
+export async function restoreCustomer(db: Db, who: Actor, input: RestoreCustomerInput): Promise<CustomerResult> {
   return customerWrite(() => withTransaction(db, async (trx) => {
     const problems = new Problems();
     const before = await loadForChange(trx, who.workspaceId, input.id, input.expectedVersion, problems);

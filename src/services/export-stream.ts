@@ -5,9 +5,8 @@
  */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import type { Kysely } from 'kysely';
 import { streamExport, type StreamOptions } from './export';
-import type { Database } from '../store/tables';
+import type { Db } from '../store/engine';
 
 export interface ExportResult {
   endCursor: string;
@@ -29,7 +28,7 @@ async function writeLine(out: Writable, line: string): Promise<void> {
 }
 
 export async function writeExportNdjson(
-  db: Kysely<Database>,
+  db: Db,
   workspaceId: string,
   out: Writable,
   options: StreamOptions & { onProgress?: (exported: number) => void } = {},

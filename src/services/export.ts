@@ -10,7 +10,6 @@
  * C, so resuming from C (or from the last row returned) misses nothing. A customer changed
  * again moves to its new, higher sequence and is delivered again, at its latest state.
  */
-import type { Kysely } from 'kysely';
 import { badUserInput } from '../shared/errors';
 import { CONNECTIONS } from './connections';
 import { decodeCursor, encodeCursor } from './cursor';
@@ -20,7 +19,7 @@ import { listChangedCustomers, type CustomerColumns } from '../store/customers.r
 import { findValuesOfCustomers } from '../store/custom-fields.repository';
 import { findMembersOfCustomers } from '../store/members.repository';
 import type { CustomerRecord } from '../store/records';
-import type { Database } from '../store/tables';
+import type { Db } from '../store/engine';
 import { committedChangeSeq } from '../store/workspaces.repository';
 import { toExportedCustomer, type ExportedCustomer } from './export-record';
 import type { PageInfoModel } from './paging';
@@ -32,7 +31,7 @@ export interface CustomerExportPage {
 }
 
 /** Export cursors carry the workspace, so one from another workspace is refused. */
-export function encodeExportCursor(workspaceId: string, seq: number): string {
+function encodeExportCursor(workspaceId: string, seq: number): string {
   return encodeCursor(EXPORT_CURSOR, [workspaceId, seq]);
 }
 
@@ -59,8 +58,8 @@ export interface ChangeBatch {
 }
 
 /** Reads up to `limit` changed customers after `afterSeq`: two statements, one range scan. */
-export async function readChanges(
-  db: Kysely<Database>,
+async function readChanges(
+  db: Db,
   workspaceId: string,
   afterSeq: number,
   limit: number,
@@ -78,7 +77,7 @@ export async function readChanges(
 
 const EXPORT_PAGE = CONNECTIONS['Query.exportCustomers'];
 
-export function checkExportSize(first: number | null | undefined): number {
+function checkExportSize(first: number | null | undefined): number {
   if (first === null || first === undefined) return EXPORT_PAGE.default;
   if (!Number.isInteger(first) || first < 1 || first > EXPORT_PAGE.max) {
     throw badUserInput(`\`first\` must be between 1 and ${EXPORT_PAGE.max}, got ${first}`, 'first');
@@ -87,7 +86,7 @@ export function checkExportSize(first: number | null | undefined): number {
 }
 
 /** A page of the change feed as a GraphQL connection; `columns`: what the query's customer fields need. */
-export async function exportPage(db: Kysely<Database>, workspaceId: string, args: ExportArgs, columns?: CustomerColumns): Promise<CustomerExportPage> {
+export async function exportPage(db: Db, workspaceId: string, args: ExportArgs, columns?: CustomerColumns): Promise<CustomerExportPage> {
   const first = checkExportSize(args.first);
   const afterSeq = args.after ? decodeExportCursor(workspaceId, args.after) : 0;
   const batch = await readChanges(db, workspaceId, afterSeq, first, args.updatedSince ?? null, { columns });
@@ -126,7 +125,7 @@ export interface StreamOptions {
  * counter committed when the stream started; then `{ endCursor }` to resume from.
  */
 export async function* streamExport(
-  db: Kysely<Database>,
+  db: Db,
   workspaceId: string,
   options: StreamOptions = {},
 ): AsyncGenerator<ExportedCustomer[], { endCursor: string }> {

@@ -265,7 +265,7 @@ function stringClaim(payload: JWTPayload, claim: string): string | null {
 function scopesFrom(claim: unknown): ReadonlySet<string> {
   if (claim === undefined) return new Set();
   if (typeof claim === 'string') return new Set(claim.split(' ').filter((scope) => scope !== ''));
-  if (Array.isArray(claim) && claim.every((scope) => typeof scope === 'string')) return new Set(claim as string[]);
+  if (Array.isArray(claim) && claim.every((scope) => typeof scope === 'string')) return new Set(claim);
   throw new JwtRejected('malformed', 'its "scope" claim is neither a space-separated string nor an array of strings');
 }
 

@@ -4,11 +4,9 @@
  * indexed read. The prefix is stored in clear so operators can name a key to revoke it.
  */
 import crypto from 'node:crypto';
-import type { Kysely } from 'kysely';
 import { newId } from '../shared/ids';
-import { withTransaction } from '../store/engine';
+import { withTransaction, type Db } from '../store/engine';
 import type { ApiKeyRecord, WorkspaceRecord } from '../store/records';
-import type { Database } from '../store/tables';
 import { parseKeyScopes, type KeyScope } from './scopes';
 import {
   findActiveKeyByHash,
@@ -50,7 +48,7 @@ export function checkWorkspaceName(name: string): void {
 }
 
 /** Creates a key for the workspace, creating the workspace first when it does not exist. */
-export async function issueKey(db: Kysely<Database>, options: IssueKeyOptions): Promise<IssuedKey> {
+export async function issueKey(db: Db, options: IssueKeyOptions): Promise<IssuedKey> {
   checkWorkspaceName(options.workspace);
   const prefix = crypto.randomBytes(5).toString('hex');
   const key = `cgk_${prefix}_${crypto.randomBytes(24).toString('base64url')}`;
@@ -78,7 +76,7 @@ export async function issueKey(db: Kysely<Database>, options: IssueKeyOptions): 
 }
 
 /** The live key and its workspace for a presented key, or null. */
-export async function authenticateKey(db: Kysely<Database>, presented: string) {
+export async function authenticateKey(db: Db, presented: string) {
   if (presented.length === 0 || presented.length > 200) return null;
   return findActiveKeyByHash(db, hashKey(presented));
 }
@@ -131,7 +129,7 @@ export class VerifiedKeys {
     return this.entries.size;
   }
 
-  async authenticate(db: Kysely<Database>, presented: string): Promise<AuthenticatedKey | null> {
+  async authenticate(db: Db, presented: string): Promise<AuthenticatedKey | null> {
     if (this.options.ttlMs <= 0) return authenticateKey(db, presented);
     if (presented.length === 0 || presented.length > 200) return null;
     const now = this.now();

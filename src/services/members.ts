@@ -2,13 +2,11 @@
  * Members of TEAM customers. A member change is also a change of its customer: it bumps the
  * customer's version and change sequence and is audited on the customer (MEMBER_* actions).
  */
-import type { Kysely } from 'kysely';
 import type { AddMemberInput, RemoveMemberInput, UpdateMemberInput } from '../generated/graphql';
 import { isUuid, newId } from '../shared/ids';
-import { withTransaction, type Tx, type UniqueIndexName } from '../store/engine';
+import { withTransaction, type Db, type Tx, type UniqueIndexName } from '../store/engine';
 import { deleteMember, findMemberConflicts, findMembersByIds, insertMember, updateMember as writeMember } from '../store/members.repository';
 import type { CustomerRecord, FieldChange, MemberRecord } from '../store/records';
-import type { Database } from '../store/tables';
 import { commitCustomerChange, type Actor } from './audit';
 import { guardUnique, loadForChange } from './customers';
 import { LIMITS, Problems, checkEmail, checkText, type FieldError } from './validation';
@@ -99,7 +97,7 @@ export async function addMemberInTx(trx: Tx, who: Actor, input: AddMemberInput):
   return { member, customer: stored, userErrors: [] };
 }
 
-export async function addMember(db: Kysely<Database>, who: Actor, input: AddMemberInput): Promise<MemberResult> {
+export async function addMember(db: Db, who: Actor, input: AddMemberInput): Promise<MemberResult> {
   return guardUnique(() => withTransaction(db, (trx) => addMemberInTx(trx, who, input)), memberTaken);
 }
 
@@ -113,7 +111,7 @@ async function loadMember(trx: Tx, workspaceId: string, id: string, problems: Pr
   return customer ? { member, customer } : null;
 }
 
-export async function updateMember(db: Kysely<Database>, who: Actor, input: UpdateMemberInput): Promise<MemberResult> {
+export async function updateMember(db: Db, who: Actor, input: UpdateMemberInput): Promise<MemberResult> {
   return guardUnique(
     () =>
       withTransaction(db, async (trx) => {
@@ -141,7 +139,7 @@ export interface RemoveMemberResult {
   userErrors: FieldError[];
 }
 
-export async function removeMember(db: Kysely<Database>, who: Actor, input: RemoveMemberInput): Promise<RemoveMemberResult> {
+export async function removeMember(db: Db, who: Actor, input: RemoveMemberInput): Promise<RemoveMemberResult> {
   return withTransaction(db, async (trx) => {
     const problems = new Problems();
     const found = await loadMember(trx, who.workspaceId, input.id, problems);

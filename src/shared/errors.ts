@@ -55,7 +55,12 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   INTERNAL_SERVER_ERROR: 500,
 };
 
-export const INTERNAL_MESSAGE = 'Internal server error. Quote the requestId when reporting it.';
+const INTERNAL_MESSAGE = 'Internal server error. Quote the requestId when reporting it.';
+
+/** The message of anything thrown: an Error's own message, anything else as a string. */
+export function messageOf(thrown: unknown): string {
+  return thrown instanceof Error ? thrown.message : String(thrown);
+}
 
 function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.hasOwn(HTTP_STATUS, code);

@@ -3,11 +3,11 @@
  * customers in one statement, at most `limit` rows per customer. Also their counts, grouped,
  * in one statement.
  */
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { LruCache } from '../shared/lru';
 import { compiledOnce } from './compiled';
 import type { KeysetPosition } from './customers.repository';
-import { engineOf, type Engine } from './engine';
+import { engineOf, type Db, type Engine } from './engine';
 import type { Database } from './tables';
 
 export type ChildTable = 'members' | 'actions';
@@ -15,7 +15,7 @@ export type ChildTable = 'members' | 'actions';
 type ChildRow<T extends ChildTable> = Selectable<Database[T]>;
 
 export async function listChildPages<T extends ChildTable>(
-  db: Kysely<Database>,
+  db: Db,
   table: T,
   workspaceId: string,
   customerIds: readonly string[],
@@ -32,7 +32,7 @@ export async function listChildPages<T extends ChildTable>(
   return rows as ChildRow<T>[];
 }
 
-type PageRunner = (db: Kysely<Database>, parents: unknown, workspaceId: string, afterValue?: string, afterId?: string) => Promise<unknown[]>;
+type PageRunner = (db: Db, parents: unknown, workspaceId: string, afterValue?: string, afterId?: string) => Promise<unknown[]>;
 
 /**
  * One runner per statement shape. The shapes are few and fixed (page sizes 1-100 plus one row,
@@ -60,7 +60,7 @@ function pageStatement(engine: Engine, table: ChildTable, limit: number, hasAfte
   return pageStatements.get(shape, () => {
     const direction = sql.raw(descending ? 'desc' : 'asc');
     const child = sql.table(table);
-    const build = (db: Kysely<Database>, parents: unknown, workspaceId: string, afterValue?: string, afterId?: string) => {
+    const build = (db: Db, parents: unknown, workspaceId: string, afterValue?: string, afterId?: string) => {
       const afterClause = hasAfter
         ? sql`and (x.created_at, x.id) ${sql.raw(descending ? '<' : '>')} (${afterValue}, ${afterId})`
         : sql``;
@@ -82,7 +82,7 @@ function pageStatement(engine: Engine, table: ChildTable, limit: number, hasAfte
 }
 
 export async function countChildren(
-  db: Kysely<Database>,
+  db: Db,
   table: ChildTable,
   workspaceId: string,
   customerIds: readonly string[],

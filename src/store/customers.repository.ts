@@ -1,13 +1,11 @@
 /** Customers: row <-> record translation, batched lookups, keyset pages, writes. */
 import { sql } from 'kysely';
-import type { ExpressionBuilder, Kysely, SelectQueryBuilder } from 'kysely';
+import type { ExpressionBuilder, SelectQueryBuilder } from 'kysely';
 import { LruCache } from '../shared/lru';
 import { compiledOnce } from './compiled';
-import { engineOf, isoOf, jsonOf, jsonText, likeContains, unindexed } from './engine';
+import { engineOf, isoOf, jsonOf, jsonText, likeContains, unindexed, type Db } from './engine';
 import type { CustomerRecord, CustomerStatus, CustomerType, MetadataValue } from './records';
 import type { CustomerRow, Database, NewCustomerRow } from './tables';
-
-type Db = Kysely<Database>;
 
 /**
  * The columns a record is built from: every column but the derived sort and search keys
@@ -127,7 +125,7 @@ const widened = new WeakMap<CustomerColumns, Map<string, CustomerColumns>>();
 function withFields(set: CustomerColumns, fields: readonly (keyof CustomerRecord)[]): CustomerColumns {
   if (fields.every((field) => set.fields.has(field))) return set;
   let bySet = widened.get(set);
-  if (!bySet) widened.set(set, (bySet = new Map()));
+  if (!bySet) widened.set(set, (bySet = new Map<string, CustomerColumns>()));
   const key = fields.join(',');
   let wider = bySet.get(key);
   if (!wider) bySet.set(key, (wider = customerColumnsFor([...set.fields, ...fields], set)));

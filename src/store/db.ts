@@ -5,8 +5,9 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import type { LogEvent, SqliteDatabase as SqliteDialectDatabase, SqliteStatement as SqliteDialectStatement } from 'kysely';
 import { Pool } from 'pg';
+import { messageOf } from '../shared/errors';
 import { LruCache } from '../shared/lru';
-import { engineOf, registerSqliteHandle, type Engine } from './engine';
+import { engineOf, registerSqliteHandle, type Db, type Engine } from './engine';
 import { migrationProvider } from './migrations';
 import { configureSqliteConnection } from './sqlite-connection';
 import type { Database } from './tables';
@@ -33,7 +34,7 @@ export interface StoreOptions {
 }
 
 export interface Store {
-  db: Kysely<Database>;
+  db: Db;
   engine: Engine;
   close(): Promise<void>;
 }
@@ -57,6 +58,7 @@ export const STATEMENT_CACHE_SIZE = 1000;
 function rowBuilder(statement: SqliteDatabase.Statement): { width: number; build: (raw: unknown[]) => Record<string, unknown> } {
   const names = statement.columns().map((column) => column.name);
   const fields = names.map((name, i) => `${JSON.stringify(name)}: raw[${i}]`).join(', ');
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the point: one compiled object literal per statement shape
   return { width: names.length, build: new Function('raw', `return { ${fields} };`) as (raw: unknown[]) => Record<string, unknown> };
 }
 
@@ -134,19 +136,19 @@ export function openStore(options: StoreOptions): Store {
 }
 
 /** Applies every pending migration; throws with the failing migration's name on error. */
-export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
+export async function migrateToLatest(db: Db): Promise<string[]> {
   const migrator = new Migrator({ db, provider: migrationProvider });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error) {
     const where = failed ? ` in migration ${failed.migrationName}` : '';
-    throw new Error(`database migration failed${where}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`database migration failed${where}: ${messageOf(error)}`);
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
 /** Names of migrations not yet applied (for `MIGRATE=false` start-up checks). */
-export async function pendingMigrations(db: Kysely<Database>): Promise<string[]> {
+export async function pendingMigrations(db: Db): Promise<string[]> {
   const migrator = new Migrator({ db, provider: migrationProvider });
   const all = await migrator.getMigrations();
   return all.filter((m) => !m.executedAt).map((m) => m.name);

@@ -129,7 +129,7 @@ const LOCK_WAIT = { firstDelayMs: 2, maxDelayMs: 50 };
  * SERVICE_UNAVAILABLE (503, Retry-After). BUSY after BEGIN (at COMMIT) is not retried: the
  * transaction rolls back and the error surfaces.
  */
-export async function withTransaction<T>(db: Kysely<Database>, fn: (trx: Tx) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(db: Db, fn: (trx: Tx) => Promise<T>): Promise<T> {
   if (engineOf(db) === 'postgres') return withPostgresRetry(db, fn);
   const handle = sqliteHandles.get(db);
   let waitedMs = 0;
@@ -159,7 +159,7 @@ const RETRYABLE_IN_TRANSACTION = new Set(['40001', '40P01']);
 /** Connection failures: retried only when they happen before the transaction's work began. */
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001']);
 
-export const POSTGRES_RETRY = { attempts: 5, baseDelayMs: 20 };
+const POSTGRES_RETRY = { attempts: 5, baseDelayMs: 20 };
 
 /**
  * PostgreSQL transactions are retried on serialization failures and deadlocks (the database
@@ -167,7 +167,7 @@ export const POSTGRES_RETRY = { attempts: 5, baseDelayMs: 20 };
  * before the work started. A failure after the work began, when the commit may or may not
  * have happened, is never retried: it surfaces as an error instead of a silent double write.
  */
-async function withPostgresRetry<T>(db: Kysely<Database>, fn: (trx: Tx) => Promise<T>): Promise<T> {
+async function withPostgresRetry<T>(db: Db, fn: (trx: Tx) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     let started = false;
     try {
@@ -206,7 +206,7 @@ export async function withSavepoint<T>(trx: Tx, fn: () => Promise<T>): Promise<T
  * Unique indexes by name, with their table and columns. PostgreSQL reports the index name of a
  * violated constraint; SQLite reports `table.column` pairs, matched against these.
  */
-export const UNIQUE_INDEXES = {
+const UNIQUE_INDEXES = {
   customers_email_uq: { table: 'customers', columns: ['workspace_id', 'email'] },
   customers_external_id_uq: { table: 'customers', columns: ['workspace_id', 'external_id'] },
   members_email_uq: { table: 'members', columns: ['customer_id', 'email'] },

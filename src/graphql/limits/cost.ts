@@ -40,7 +40,7 @@ import { createComplexityRule, type ComplexityEstimatorArgs } from 'graphql-quer
 import { queryTooComplex } from '../../shared/errors';
 import { byIdsOf, pageSizesOf } from '../../services/connections';
 
-export const COST = { object: 1, connection: 2, mutation: 10 } as const;
+const COST = { object: 1, connection: 2, mutation: 10 } as const;
 
 /**
  * How a field is charged. `item`: one list element (Connection.nodes, Edge.node, nodes(ids));
@@ -117,7 +117,7 @@ function estimator(schema: GraphQLSchema) {
  * Selections evaluated before the cost is given up as unbounded: fragments spread into
  * fragments can multiply a short document into millions of fields.
  */
-export const MAX_COSTED_SELECTIONS = 10_000;
+const MAX_COSTED_SELECTIONS = 10_000;
 
 export interface OperationToCost {
   schema: GraphQLSchema;
@@ -187,7 +187,7 @@ function costedFields(walk: Walk, parent: GraphQLObjectType, fields: Map<string,
 
 function subfields(walk: Walk, type: GraphQLObjectType, fieldNodes: readonly FieldNode[]): Map<string, readonly FieldNode[]> {
   let byType = walk.collected.get(fieldNodes);
-  if (!byType) walk.collected.set(fieldNodes, (byType = new Map()));
+  if (!byType) walk.collected.set(fieldNodes, (byType = new Map<GraphQLObjectType, Map<string, readonly FieldNode[]>>()));
   let fields = byType.get(type);
   if (!fields) byType.set(type, (fields = collectSubfields(walk.schema, walk.fragments, walk.variables, type, fieldNodes)));
   return fields;

@@ -6,7 +6,7 @@
 import { badUserInput } from '../../shared/errors';
 import { LIMITS } from '../../services/validation';
 
-export const ARGUMENT_BOUNDS = { id: LIMITS.id, externalId: LIMITS.id, email: LIMITS.email, list: LIMITS.list } as const;
+export const ARGUMENT_BOUNDS = { id: LIMITS.id, externalId: LIMITS.id, email: LIMITS.email } as const;
 
 /** Returns the value when it is at most `max` characters long. */
 export function boundedString(value: string, max: number, argument: string): string {
@@ -14,8 +14,3 @@ export function boundedString(value: string, max: number, argument: string): str
   return value;
 }
 
-/** Returns the list when it has at most `max` items. */
-export function boundedList<T>(list: readonly T[], max: number, argument: string): readonly T[] {
-  if (list.length > max) throw badUserInput(`\`${argument}\` takes at most ${max} items, got ${list.length}`, argument);
-  return list;
-}

@@ -125,7 +125,7 @@ interface SignaturePlan {
  */
 function planOf(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): SignaturePlan | null {
   let byName = plans.get(document);
-  if (!byName) plans.set(document, (byName = new Map()));
+  if (!byName) plans.set(document, (byName = new Map<string | null, SignaturePlan | null>()));
   const name = operationName ?? null;
   let plan = byName.get(name);
   if (plan === undefined || (plan !== null && plan.schema !== schema)) byName.set(name, (plan = buildPlan(schema, document, operationName)));
@@ -221,7 +221,7 @@ export class DocumentMemo<V> {
   get(document: DocumentNode, signature: string | null, compute: () => V): V {
     if (signature === null) return compute();
     let entries = this.byDocument.get(document);
-    if (!entries) this.byDocument.set(document, (entries = new Map()));
+    if (!entries) this.byDocument.set(document, (entries = new Map<string, V>()));
     if (entries.has(signature)) return entries.get(signature) as V;
     const value = compute();
     if (entries.size >= this.perDocument) entries.delete(entries.keys().next().value as string);

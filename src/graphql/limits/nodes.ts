@@ -87,7 +87,7 @@ function countFields(parent: GraphQLObjectType, fields: FieldMap, multiplier: nu
 }
 
 /** The operation's requested nodes, or null when its variables are invalid (execution reports those). */
-export function requestedNodes(schema: GraphQLSchema, operation: OperationDefinitionNode, fragmentList: readonly FragmentDefinitionNode[], inputs: Variables): number | null {
+function requestedNodes(schema: GraphQLSchema, operation: OperationDefinitionNode, fragmentList: readonly FragmentDefinitionNode[], inputs: Variables): number | null {
   const root = schema.getRootType(operation.operation);
   if (!root) return null;
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], inputs, { maxErrors: 1 });

@@ -4,10 +4,8 @@
  * process, so the buckets live in its memory (exact, and no read pays a write); on PostgreSQL
  * several instances share them through an UNLOGGED table, one atomic upsert per request.
  */
-import type { Kysely } from 'kysely';
-import type { Engine } from '../../store/engine';
+import type { Db, Engine } from '../../store/engine';
 import { chargeBucket, refundBucket } from '../../store/rate-limits.repository';
-import type { Database } from '../../store/tables';
 
 export interface BucketSettings {
   /** Points a bucket holds (RATE_LIMIT_BUCKET). */
@@ -82,9 +80,9 @@ export class MemoryBucketStore implements BucketStore {
 }
 
 /** Buckets shared by every instance through PostgreSQL's `rate_limits` table. */
-export class PostgresBucketStore implements BucketStore {
+class PostgresBucketStore implements BucketStore {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: Db,
     readonly settings: BucketSettings,
     /** Absent: the database's clock, the one all instances agree on. */
     private readonly clock?: Clock,
@@ -109,6 +107,6 @@ export class PostgresBucketStore implements BucketStore {
   }
 }
 
-export function createBucketStore(engine: Engine, db: Kysely<Database>, settings: BucketSettings, clock?: Clock): BucketStore {
+export function createBucketStore(engine: Engine, db: Db, settings: BucketSettings, clock?: Clock): BucketStore {
   return engine === 'postgres' ? new PostgresBucketStore(db, settings, clock) : new MemoryBucketStore(settings, clock);
 }

@@ -48,6 +48,6 @@ export const nodeResolvers: Resolvers = {
     workspace: (_, __, ctx) => ctx.workspace,
   },
   Node: {
-    __resolveType: (node) => typenameOf(node as NodeRecord),
+    __resolveType: (node) => typenameOf(node),
   },
 };

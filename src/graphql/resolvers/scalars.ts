@@ -40,7 +40,7 @@ export function serializeDateTime(value: unknown): string {
   return toIso(DateTimeResolver.serialize(value));
 }
 
-export const DateTime = new GraphQLScalarType({
+const DateTime = new GraphQLScalarType({
   ...DateTimeResolver.toConfig(),
   name: 'DateTime',
   description: 'An instant, serialised as an ISO 8601 string in UTC.',
@@ -49,7 +49,7 @@ export const DateTime = new GraphQLScalarType({
   parseLiteral: (ast: ValueNode) => toIso(DateTimeResolver.parseLiteral(ast)),
 });
 
-export const DateScalar = new GraphQLScalarType({
+const DateScalar = new GraphQLScalarType({
   ...LocalDateResolver.toConfig(),
   name: 'Date',
   description: 'A calendar date, serialised as `YYYY-MM-DD`.',
@@ -67,7 +67,7 @@ function parseUrl(value: unknown): string {
   return value;
 }
 
-export const URLScalar = new GraphQLScalarType({
+const URLScalar = new GraphQLScalarType({
   name: 'URL',
   description: 'An absolute http(s) URL.',
   serialize(value: unknown): string {

@@ -79,7 +79,7 @@ function placeCell(shape: RawObject, open: OpenColumns, column: string, cell: st
 }
 
 /** A CSV row (column name -> cell text) in the gateway's nested field names. */
-export function reshapeCsvRow(row: RawObject, problems: Problems): RawObject {
+function reshapeCsvRow(row: RawObject, problems: Problems): RawObject {
   const shape: RawObject = {};
   const open: OpenColumns = { metadata: [], customFields: [] };
   for (const [column, cell] of Object.entries(row)) {

@@ -8,7 +8,7 @@ import type { ImportMember } from '../types';
 
 export const CUSTOMER_TYPES: Readonly<Record<string, CustomerType>> = { individual: 'INDIVIDUAL', team: 'TEAM' };
 export const STATUSES: Readonly<Record<string, 'ACTIVE' | 'ARCHIVED'>> = { active: 'ACTIVE', archived: 'ARCHIVED' };
-export const MEMBER_ROLES: Readonly<Record<string, MemberRole>> = { owner: 'OWNER', member: 'MEMBER' };
+const MEMBER_ROLES: Readonly<Record<string, MemberRole>> = { owner: 'OWNER', member: 'MEMBER' };
 
 /** Where each address field sits in a vendor's address object. */
 export type AddressKeys = Record<keyof AddressInput, string>;

@@ -2,7 +2,7 @@ import { PostgresAdapter, sql, type ColumnDataType, type Kysely } from 'kysely';
 
 // A migration is frozen: it imports nothing but kysely, so later changes to live code cannot
 // change the schema it creates. Kysely<any>: it runs before (and apart from) the typed shape.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a migration runs apart from the typed table shapes
 type AnyKysely = Kysely<any>;
 
 /** Text timestamps and JSON on SQLite, native types on PostgreSQL. */
