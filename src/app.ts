@@ -1,6 +1,7 @@
 /** Composes store, Apollo server and HTTP server; used by src/index.ts and by the tests. */
 import type { AddressInfo } from 'node:net';
 import type { ApolloServer } from '@apollo/server';
+import type { LogEvent } from 'kysely';
 import type { Config } from './config';
 import type { Context } from './graphql/context';
 import { createCorsGate } from './http/cors';
@@ -14,15 +15,20 @@ import { JwtVerifier } from './services/jwt';
 import { VerifiedKeys, issueKey } from './services/keys';
 import { TokenAuthenticator } from './services/tokens';
 import { migrateToLatest, openStore, pendingMigrations, type Store, type StoreOptions } from './store/db';
+import type { Engine } from './store/engine';
+import { Metrics } from './shared/metrics';
+import type { Tracing } from './shared/tracing';
 import { countWorkspaces } from './store/workspaces.repository';
 
 export interface App {
   store: Store;
   apollo: ApolloServer<Context>;
   http: GatewayHttpServer;
+  /** Null with METRICS=off. */
+  metrics: Metrics | null;
   /** Listens and returns the base URL. */
   listen(port: number, host?: string): Promise<string>;
-  /** Stops accepting, lets in-flight requests finish (up to the timeout), closes the database. */
+  /** Stops accepting, lets in-flight requests finish (up to the timeout), closes the database, flushes the spans. */
   stop(timeoutMs?: number): Promise<void>;
 }
 
@@ -30,6 +36,21 @@ export interface AppOptions {
   config: Config;
   logger: Logger;
   store?: StoreOptions;
+  /**
+   * Tracing started from config.tracing (src/shared/tracing.ts startTracing), before the logger
+   * so that its lines carry trace ids; the app shuts it down when it stops.
+   */
+  tracing?: Tracing;
+}
+
+/** Kysely's statement hook feeding the statement histogram and spans; none when neither is on. */
+function statementHook(metrics: Metrics | null, tracing: Tracing | undefined, engine: () => Engine): ((event: LogEvent) => void) | undefined {
+  if (!metrics && !tracing) return undefined;
+  return (event) => {
+    const kind = event.query.query.kind;
+    metrics?.recordStatement(kind, event.queryDurationMillis / 1000);
+    tracing?.statement(engine() === 'postgres' ? 'postgresql' : 'sqlite', kind, event.query.sql, event.queryDurationMillis, event.level === 'error');
+  };
 }
 
 /** Opens the database and brings it to the latest migration, or refuses when MIGRATE=false. */
@@ -71,8 +92,15 @@ export function limitsFromConfig(config: Config, store: Pick<Store, 'db' | 'engi
 }
 
 export async function createApp(options: AppOptions): Promise<App> {
-  const { config, logger } = options;
-  const store = await prepareStore(config, logger, options.store);
+  const { config, logger, tracing } = options;
+  const metrics = config.metrics ? new Metrics() : null;
+  let engine: Engine = 'sqlite';
+  const observe = statementHook(metrics, tracing, () => engine);
+  const testHook = options.store?.onQuery;
+  const onQuery = observe && testHook ? (event: LogEvent) => (observe(event), testHook(event)) : (observe ?? testHook);
+  const store = await prepareStore(config, logger, { ...options.store, onQuery });
+  engine = store.engine;
+  metrics?.watchConnections(() => store.connections());
   const schema = buildSchema();
   const apollo = createApolloServer({ schema, logger, limits: config.limits, cost: limitsFromConfig(config, store) });
   await apollo.start();
@@ -88,11 +116,15 @@ export async function createApp(options: AppOptions): Promise<App> {
     timeouts: config.httpTimeouts,
     cors: createCorsGate(config.corsOrigins),
     exportScopes: fieldRules(schema).get('Query.exportCustomers'),
+    metrics: metrics ?? undefined,
+    metricsToken: config.metricsToken,
+    tracing,
   });
   return {
     store,
     apollo,
     http: server,
+    metrics,
     listen: (port, host = '0.0.0.0') =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -109,6 +141,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       clearTimeout(timer);
       await apollo.stop();
       await store.close();
+      await tracing?.shutdown();
     },
   };
 }

@@ -3,6 +3,8 @@ import { DEFAULT_LIMITS, type LimitSettings } from './graphql/limits/settings';
 import { JWT_DEFAULT_CUSTOMER_CLAIM, JWT_DEFAULT_WORKSPACE_CLAIM, type JwtSettings } from './services/jwt';
 import { DEFAULT_BUCKET, DEFAULT_MAX_QUERY_COST } from './graphql/limits/plugin';
 import type { HttpTimeouts } from './http/server';
+import type { LogFormat } from './shared/logger';
+import { TRACES_SAMPLERS, type TracesSampler, type TracingSettings } from './shared/tracing';
 
 /**
  * Configuration from the environment: one place that names every variable, its default and
@@ -15,6 +17,14 @@ export interface Config {
   databaseUrl: string | undefined;
   publicUrl: string;
   logLevel: string;
+  /** LOG_FORMAT: `json` or `pretty`; unset: pretty when stdout is a terminal. */
+  logFormat: LogFormat | undefined;
+  /** Prometheus metrics at `/metrics` (METRICS=off turns them off). */
+  metrics: boolean;
+  /** When set, `/metrics` requires it as a bearer token. */
+  metricsToken: string | undefined;
+  /** OpenTelemetry traces: on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set. */
+  tracing: TracingSettings | undefined;
   /** Run migrations on start (MIGRATE=false refuses to start on an unmigrated database). */
   migrate: boolean;
   /** Serve the explorer page at `/`. */
@@ -99,6 +109,10 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: env.DATABASE_URL || undefined,
     publicUrl,
     logLevel: env.LOG_LEVEL || 'info',
+    logFormat: loadLogFormat(env),
+    metrics: boolVar(env, 'METRICS', true),
+    metricsToken: loadMetricsToken(env),
+    tracing: loadTracing(env),
     migrate: boolVar(env, 'MIGRATE', true),
     explorer: boolVar(env, 'EXPLORER', true),
     shutdownTimeoutMs: intVar(env, 'SHUTDOWN_TIMEOUT_MS', 10000, 0, 600000),
@@ -142,6 +156,54 @@ function loadHttpTimeouts(env: Env): HttpTimeouts {
     throw new Error(`HTTP_HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
   }
   return { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs: intVar(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 5000, 1, 600_000) };
+}
+
+function loadLogFormat(env: Env): LogFormat | undefined {
+  const raw = env.LOG_FORMAT || undefined;
+  if (raw === undefined || raw === 'json' || raw === 'pretty') return raw;
+  throw new Error(`LOG_FORMAT must be json or pretty, got ${JSON.stringify(raw)}`);
+}
+
+function loadMetricsToken(env: Env): string | undefined {
+  const token = env.METRICS_TOKEN || undefined;
+  if (token !== undefined && token.length < 16) throw new Error('METRICS_TOKEN must be at least 16 characters (for example `openssl rand -hex 32`)');
+  return token;
+}
+
+/** `key1=value1,key2=value2`, values percent-encoded (the OpenTelemetry specification's format). */
+function otlpHeaders(env: Env): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const entry of (env.OTEL_EXPORTER_OTLP_TRACES_HEADERS || env.OTEL_EXPORTER_OTLP_HEADERS || '').split(',')) {
+    if (entry.trim() === '') continue;
+    const at = entry.indexOf('=');
+    if (at <= 0) throw new Error(`OTEL_EXPORTER_OTLP_HEADERS entries must be name=value, got ${JSON.stringify(entry.trim())}`);
+    headers[entry.slice(0, at).trim()] = decodeURIComponent(entry.slice(at + 1).trim());
+  }
+  return headers;
+}
+
+/** The standard OTEL_* variables the gateway honours (docs/operations.md). */
+function loadTracing(env: Env): TracingSettings | undefined {
+  const tracesEndpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || undefined;
+  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined;
+  if (tracesEndpoint === undefined && endpoint === undefined) return undefined;
+  // The signal-specific variable is the URL as is; the general one is a base that gets the signal's path.
+  const tracesUrl = tracesEndpoint ?? `${(endpoint as string).replace(/\/+$/, '')}/v1/traces`;
+  try {
+    if (!/^https?:$/.test(new URL(tracesUrl).protocol)) throw new Error('not http(s)');
+  } catch {
+    throw new Error(`OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL such as http://otel-collector:4318, got ${JSON.stringify(tracesEndpoint ?? endpoint)}`);
+  }
+  const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || 'http/json';
+  if (protocol !== 'http/json') {
+    throw new Error(`OTEL_EXPORTER_OTLP_PROTOCOL: this build sends OTLP/HTTP JSON only (set http/json; collectors take it on the same port as protobuf), got ${JSON.stringify(protocol)}`);
+  }
+  const sampler = (env.OTEL_TRACES_SAMPLER || 'parentbased_always_on') as TracesSampler;
+  if (!TRACES_SAMPLERS.includes(sampler)) throw new Error(`OTEL_TRACES_SAMPLER must be one of ${TRACES_SAMPLERS.join(', ')}, got ${JSON.stringify(sampler)}`);
+  const rawRatio = env.OTEL_TRACES_SAMPLER_ARG || undefined;
+  const samplerRatio = rawRatio === undefined ? 1 : Number(rawRatio);
+  if (!(samplerRatio >= 0 && samplerRatio <= 1)) throw new Error(`OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1, got ${JSON.stringify(rawRatio)}`);
+  return { tracesUrl, headers: otlpHeaders(env), serviceName: env.OTEL_SERVICE_NAME || 'customer-gateway', sampler, samplerRatio };
 }
 
 function loadJwt(env: Env): JwtSettings | undefined {

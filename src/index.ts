@@ -3,6 +3,7 @@ import { bootstrapDefaultWorkspace, createApp } from './app';
 import { loadConfig } from './config';
 import { messageOf } from './shared/errors';
 import { createLogger } from './shared/logger';
+import { startTracing } from './shared/tracing';
 
 function printFirstKey(key: string, url: string): void {
   const lines = [
@@ -20,8 +21,9 @@ function printFirstKey(key: string, url: string): void {
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
-  const app = await createApp({ config, logger });
+  const tracing = config.tracing ? await startTracing(config.tracing) : undefined;
+  const logger = createLogger(config.logLevel, { format: config.logFormat, fields: tracing?.logFields });
+  const app = await createApp({ config, logger, tracing });
   const url = await app.listen(config.port, config.host);
   logger.info({ url: `${url}/graphql`, engine: app.store.engine, dataDir: app.store.engine === 'sqlite' ? config.dataDir : undefined }, 'customer-gateway listening');
   const firstKey = await bootstrapDefaultWorkspace(app.store);

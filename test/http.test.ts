@@ -516,7 +516,7 @@ describe('error masking', () => {
     expect(res.json.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
     const logged = logLines.find((line) => line.level >= 50 && JSON.stringify(line).includes('boom logged detail'));
     expect(logged).toBeDefined();
-    expect(logged?.requestId).toBe('trace-log-1');
+    expect(logged?.request_id).toBe('trace-log-1');
   });
 
   it('masks a failure while authenticating the key (HTTP 500 INTERNAL_SERVER_ERROR, no details, request id given)', async () => {

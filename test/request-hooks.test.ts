@@ -199,7 +199,7 @@ describe('the request log line', () => {
   it('records each request with its workspace, operation, outcome and duration', async () => {
     const [line, ...more] = await logged('info', 'query Named { workspace { name } }');
     expect(more).toHaveLength(0);
-    expect(line).toMatchObject({ requestId: 'req-log', workspace: 'logged', operationName: 'Named', outcome: 'ok', level: 30 });
+    expect(line).toMatchObject({ request_id: 'req-log', workspace: 'logged', operationName: 'Named', outcome: 'ok', level: 30 });
     expect(line.errorCodes).toBeUndefined();
     expect(typeof line.durationMs).toBe('number');
   });
@@ -219,9 +219,9 @@ describe('the request log line', () => {
     const copy: typeof context = Object.assign(Object.create(Object.getPrototypeOf(context) as object) as object, context);
     copy.logger.warn('from the copy');
     context.logger.info({ extra: 1 }, 'from the original');
-    expect(lines.map(({ requestId, msg }) => ({ requestId, msg }))).toEqual([
-      { requestId: 'req-ctx', msg: 'from the copy' },
-      { requestId: 'req-ctx', msg: 'from the original' },
+    expect(lines.map(({ request_id, msg }) => ({ request_id, msg }))).toEqual([
+      { request_id: 'req-ctx', msg: 'from the copy' },
+      { request_id: 'req-ctx', msg: 'from the original' },
     ]);
     expect(copy.logger).toBe(copy.logger);
     expect({ ...copy, logger: undefined }).toMatchObject({ requestId: 'req-ctx', actor: 'logger-test', via: 'api', workspace: issued.workspace });

@@ -116,7 +116,7 @@ class RequestContext implements Context {
   }
 
   get logger(): Logger {
-    this.childLogger ??= this.parentLogger.child({ requestId: this.requestId });
+    this.childLogger ??= this.parentLogger.child({ request_id: this.requestId });
     return this.childLogger;
   }
 }

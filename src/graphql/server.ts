@@ -22,6 +22,7 @@ import { resolverModules } from './resolvers';
 import { requestHooksPlugin, type RequestConcern } from './request-hooks';
 import { idempotencyConcern } from './idempotency';
 import { applyResolverPipeline } from './pipeline';
+import { observationConcern } from './observation';
 
 /** schema/ sits at the package root: two levels up from src/graphql/, three from dist/src/graphql/. */
 export function schemaDir(): string {
@@ -88,7 +89,7 @@ function requestLogging(logger: Logger, formatting: ErrorFormatting): RequestCon
         formatting.noteRequest(errors, contextValue.requestId);
         for (const error of errors) {
           if (!isExpected(error) && !error.extensions?.code?.toString().startsWith('GRAPHQL_')) {
-            logger.error({ requestId: contextValue.requestId, err: error.originalError ?? error, path: error.path }, 'unexpected error');
+            logger.error({ request_id: contextValue.requestId, err: error.originalError ?? error, path: error.path }, 'unexpected error');
           }
         }
       },
@@ -99,7 +100,7 @@ function requestLogging(logger: Logger, formatting: ErrorFormatting): RequestCon
         const shown = response.body.kind === 'single' ? response.body.singleResult.errors : errors;
         logger.info(
           {
-            requestId: contextValue.requestId,
+            request_id: contextValue.requestId,
             workspace: contextValue.workspace.name,
             operationName: operationName ?? null,
             durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e3) / 1e3,
@@ -153,6 +154,8 @@ export function createApolloServer(options: ServerOptions): ApolloServer<Context
       ...limits.plugins,
       // Limits, scopes, logging, cost, idempotency and narrowed customer reads: one plugin, so a request pays for one listener (src/graphql/request-hooks.ts).
       requestHooksPlugin<Context>([
+        // First, so it sees every request Apollo answers (src/graphql/observation.ts); only when the HTTP front observes it.
+        observationConcern(),
         ...limits.concerns,
         // The SDL's @authenticated/@requiresScopes, before anything is charged, claimed or run.
         scopeConcern(schema),

@@ -9,20 +9,13 @@
  * also asks for one. Error messages in traces stay masked. Without TRUSTED_GATEWAY inline
  * tracing is off altogether.
  */
-import crypto from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import type { LimitSettings } from './limits/settings';
+import { sameSecret } from '../shared/secrets';
 
 const TRUSTED_GATEWAY_HEADER = 'x-trusted-gateway';
-
-/** Constant-time comparison of the presented secret (hashing first evens out the lengths). */
-function isTrustedGateway(presented: string | undefined, secret: string | undefined): boolean {
-  if (!secret || !presented) return false;
-  const digest = (value: string) => crypto.createHash('sha256').update(value, 'utf8').digest();
-  return crypto.timingSafeEqual(digest(presented), digest(secret));
-}
 
 export function inlineTracePlugin<T extends object>(settings: LimitSettings): ApolloServerPlugin<T> {
   const secret = settings.trustedGateway;
@@ -32,7 +25,7 @@ export function inlineTracePlugin<T extends object>(settings: LimitSettings): Ap
   return {
     ...inline,
     async requestDidStart(requestContext) {
-      if (!isTrustedGateway(requestContext.request.http?.headers.get(TRUSTED_GATEWAY_HEADER), secret)) return;
+      if (!sameSecret(requestContext.request.http?.headers.get(TRUSTED_GATEWAY_HEADER), secret)) return;
       return inline.requestDidStart?.(requestContext);
     },
   };

@@ -1,10 +1,10 @@
 /**
- * The HTTP front: `/graphql` through Apollo's executeHTTPGraphQLRequest, `/health`, and the
- * explorer at `/`. Plain node:http keeps the request path short and the dependencies few.
+ * The HTTP front: `/graphql` through Apollo's executeHTTPGraphQLRequest, the probes and
+ * `/metrics` (probes.ts), the NDJSON export, and the explorer at `/`. Plain node:http keeps the
+ * request path short and the dependencies few.
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
-import { sql } from 'kysely';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import { contextFromHeaders, type Context, type ContextDeps } from '../graphql/context';
 import { GraphQLError } from 'graphql';
@@ -18,6 +18,10 @@ import { explorerAsset, explorerHtml } from './explorer';
 import type { CorsGate } from './cors';
 import { RequestDeadline, attachDeadline, withinDeadline } from '../graphql/deadline';
 import { DEFAULT_LIMITS } from '../graphql/limits/settings';
+import { OperationObservation, attachObservation } from '../graphql/observation';
+import type { Metrics } from '../shared/metrics';
+import type { RequestSpan, Tracing } from '../shared/tracing';
+import { handleLivez, handleMetrics, handleReadyz } from './probes';
 
 /** node:http timeouts (src/config.ts reads them from HTTP_*_TIMEOUT_MS). */
 export interface HttpTimeouts {
@@ -45,6 +49,12 @@ export interface HttpOptions extends ContextDeps {
   timeouts?: HttpTimeouts;
   /** Cross-origin grants (src/http/cors.ts); without it no request gets CORS headers. */
   cors?: CorsGate;
+  /** Prometheus metrics, served at `/metrics`; without them nothing is recorded and `/metrics` is 404. */
+  metrics?: Metrics;
+  /** Required as a bearer token on `/metrics` when set. */
+  metricsToken?: string;
+  /** OpenTelemetry tracing (src/shared/tracing.ts); without it no span is made. */
+  tracing?: Tracing;
 }
 
 class BodyTooLarge extends Error {}
@@ -106,7 +116,42 @@ function headerMapOf(req: http.IncomingMessage): HeaderMap {
   return headers;
 }
 
-async function handleGraphql(req: http.IncomingMessage, res: http.ServerResponse, search: string, options: HttpOptions, requestId: string) {
+/**
+ * A GraphQL request, observed when metrics or tracing are on: timed from here to the response,
+ * described by the observation concern (src/graphql/observation.ts), recorded once, and run
+ * inside its span so the statements it makes are the span's children.
+ */
+function handleGraphql(req: http.IncomingMessage, res: http.ServerResponse, search: string, options: HttpOptions, requestId: string): Promise<void> {
+  const { metrics, tracing } = options;
+  if (!metrics && !tracing) return answerGraphql(req, res, search, options, requestId, undefined);
+  const observation = new OperationObservation();
+  const started = process.hrtime.bigint();
+  const observed = (span: RequestSpan | undefined) => () => {
+    const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    metrics?.recordOperation({ ...observation, durationSeconds });
+    span?.end(spanEnd(observation, requestId, res.statusCode));
+  };
+  if (!tracing) return answerGraphql(req, res, search, options, requestId, observation).finally(observed(undefined));
+  return tracing.inRequestSpan(req.headers, (span) => answerGraphql(req, res, search, options, requestId, observation).finally(observed(span)));
+}
+
+/** OpenTelemetry's GraphQL span name: `query CustomerPage`, the type alone when anonymous. */
+function spanEnd(observation: OperationObservation, requestId: string, status: number) {
+  const { name, type, outcome } = observation;
+  const attributes: Record<string, string | number> = { 'graphql.operation.type': type, 'http.response.status_code': status, request_id: requestId, outcome };
+  if (name) attributes['graphql.operation.name'] = name;
+  const spanName = name === null ? 'GraphQL Operation' : name === '' ? type : `${type} ${name}`;
+  return { name: spanName, attributes, failed: outcome === 'error' };
+}
+
+async function answerGraphql(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  search: string,
+  options: HttpOptions,
+  requestId: string,
+  observation: OperationObservation | undefined,
+) {
   const headers = headerMapOf(req);
   const text = req.method === 'POST' ? await readBody(req, MAX_BODY_BYTES) : '';
   const body = parseBody(text, req.headers['content-type']);
@@ -116,11 +161,15 @@ async function handleGraphql(req: http.IncomingMessage, res: http.ServerResponse
   const deadline = new RequestDeadline(options.executionTimeoutMs ?? DEFAULT_LIMITS.executionTimeoutMs);
   const running = options.apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
-    context: async () => attachDeadline(await authenticated(options, headers, requestId), deadline),
+    context: async () => {
+      const context = attachDeadline(await authenticated(options, headers, requestId), deadline);
+      return observation ? attachObservation(context, observation) : context;
+    },
   });
   const response = await withinDeadline(deadline, running, requestId, () =>
-    options.logger.warn({ requestId, deadlineMs: deadline.timeoutMs }, 'request answered at its execution deadline'),
+    options.logger.warn({ request_id: requestId, deadlineMs: deadline.timeoutMs }, 'request answered at its execution deadline'),
   );
+  if (observation && deadline.answered) observation.outcome = 'error';
   for (const [name, value] of response.headers) res.setHeader(name, value);
   res.statusCode = response.status ?? 200;
   if (response.body.kind === 'complete') return void res.end(response.body.string);
@@ -137,7 +186,7 @@ async function authenticated(options: HttpOptions, headers: HeaderMap, requestId
     return await contextFromHeaders(options, headers, requestId);
   } catch (error) {
     if (isExpected(error)) throw error;
-    options.logger.error({ err: error, requestId }, 'authentication failed unexpectedly');
+    options.logger.error({ err: error, request_id: requestId }, 'authentication failed unexpectedly');
     throw internal(requestId);
   }
 }
@@ -157,13 +206,16 @@ async function handleExport(req: http.IncomingMessage, res: http.ServerResponse,
     if (after) afterSeq = decodeExportCursor(ctx.workspace.id, after);
     updatedSince = parseUpdatedSince(url.searchParams.get('updatedSince'));
   } catch (error) {
+    options.metrics?.recordExport(error instanceof GraphQLError ? 'refused' : 'failed');
     if (!(error instanceof GraphQLError)) throw error;
     return sendError(res, error);
   }
   res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
   try {
     await writeExportNdjson(ctx.db, ctx.workspace.id, res, { afterSeq, updatedSince });
+    options.metrics?.recordExport('streamed');
   } catch (error) {
+    options.metrics?.recordExport('failed');
     // Headers are sent: the missing trailer tells the reader the stream is incomplete.
     if (!res.destroyed) ctx.logger.error({ err: error }, 'export stream failed');
   }
@@ -175,15 +227,6 @@ function parseUpdatedSince(value: string | null): string | null {
   const instant = parseInstant(value);
   if (instant === null) throw badUserInput('`updatedSince` must be an ISO 8601 date-time such as 2026-01-31T00:00:00Z', 'updatedSince');
   return instant;
-}
-
-async function handleHealth(res: http.ServerResponse, options: HttpOptions) {
-  try {
-    await sql`select 1`.execute(options.db);
-    sendJson(res, 200, { status: 'ok' });
-  } catch {
-    sendJson(res, 503, { status: 'unavailable', reason: 'database unreachable' });
-  }
 }
 
 function handleExplorer(res: http.ServerResponse, url: URL): boolean {
@@ -206,6 +249,11 @@ async function route(req: http.IncomingMessage, res: http.ServerResponse, option
   const cors = options.cors?.(req, res) ?? 'continue';
   if (cors === 'answered') return;
   if (cors !== 'continue') return sendError(res, forbidden(cors.refused));
+  // Answered while draining too: the readiness probe is how the orchestrator learns of it.
+  if (req.method === 'GET' && req.url !== '/graphql') {
+    const probing = probe(req, res, options, draining);
+    if (probing !== null) return probing;
+  }
   if (draining) {
     // Shutting down: requests that arrive now (on kept-alive connections) are turned away
     // untouched, so a load balancer retries them on another instance.
@@ -217,10 +265,24 @@ async function route(req: http.IncomingMessage, res: http.ServerResponse, option
   if (req.url === '/graphql') return handleGraphql(req, res, '', options, requestId);
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname === '/graphql') return handleGraphql(req, res, url.search, options, requestId);
-  if (url.pathname === '/health' && req.method === 'GET') return handleHealth(res, options);
   if (url.pathname === '/export/customers.ndjson' && req.method === 'GET') return handleExport(req, res, url, options, requestId);
   if (options.explorer && req.method === 'GET' && handleExplorer(res, url)) return;
   sendJson(res, 404, { error: 'not found', hint: 'GraphQL is served at /graphql' });
+}
+
+/** `/livez`, `/readyz` (and its alias `/health`), `/metrics`; null when the request is none of them. */
+function probe(req: http.IncomingMessage, res: http.ServerResponse, options: HttpOptions, draining: boolean): Promise<void> | void | null {
+  switch (req.url?.split('?', 1)[0]) {
+    case '/livez':
+      return handleLivez(res);
+    case '/readyz':
+    case '/health':
+      return handleReadyz(res, options.db, draining);
+    case '/metrics':
+      return options.metrics ? handleMetrics(req, res, options.metrics, options.metricsToken) : null;
+    default:
+      return null;
+  }
 }
 
 export interface GatewayHttpServer extends http.Server {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
-import type { LogEvent, SqliteDatabase as SqliteDialectDatabase, SqliteStatement as SqliteDialectStatement } from 'kysely';
+import type { DatabaseConnection, Driver, LogEvent, SqliteDatabase as SqliteDialectDatabase, SqliteStatement as SqliteDialectStatement } from 'kysely';
 import { Pool } from 'pg';
 import { messageOf } from '../shared/errors';
 import { LruCache } from '../shared/lru';
@@ -33,9 +33,17 @@ export interface StoreOptions {
   busyTimeoutMs?: number;
 }
 
+/** Connections busy and requests queued for one, read when metrics are scraped. */
+export interface ConnectionUse {
+  inUse: number;
+  waiting: number;
+}
+
 export interface Store {
   db: Db;
   engine: Engine;
+  /** PostgreSQL: the pool's counts; SQLite: its one connection (held or not) and the queue for it. */
+  connections(): ConnectionUse;
   close(): Promise<void>;
 }
 
@@ -109,6 +117,40 @@ function cachingDatabase(database: SqliteDatabase.Database): SqliteDialectDataba
   };
 }
 
+/**
+ * Kysely's SQLite driver queues every statement and transaction for its one connection behind a
+ * mutex it does not expose; counting around acquire and release gives the same numbers.
+ */
+class CountingSqliteDialect extends SqliteDialect {
+  readonly use: ConnectionUse = { inUse: 0, waiting: 0 };
+
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    const use = this.use;
+    const acquire = driver.acquireConnection.bind(driver);
+    const release = driver.releaseConnection.bind(driver);
+    driver.acquireConnection = () => {
+      use.waiting += 1;
+      return acquire().then(
+        (connection) => {
+          use.waiting -= 1;
+          use.inUse += 1;
+          return connection;
+        },
+        (error: unknown) => {
+          use.waiting -= 1;
+          throw error;
+        },
+      );
+    };
+    driver.releaseConnection = (connection: DatabaseConnection) => {
+      use.inUse -= 1;
+      return release(connection);
+    };
+    return driver;
+  }
+}
+
 export function openStore(options: StoreOptions): Store {
   const log = options.onQuery ? (event: LogEvent) => options.onQuery?.(event) : undefined;
   if (options.databaseUrl && /^postgres(ql)?:\/\//.test(options.databaseUrl)) {
@@ -123,16 +165,22 @@ export function openStore(options: StoreOptions): Store {
     // pool; without a listener the 'error' event would end the process.
     pool.on('error', (error) => options.onPoolError?.(error));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log });
-    return { db, engine: 'postgres', close: () => db.destroy() };
+    return {
+      db,
+      engine: 'postgres',
+      connections: () => ({ inUse: pool.totalCount - pool.idleCount, waiting: pool.waitingCount }),
+      close: () => db.destroy(),
+    };
   }
   if (options.databaseUrl) {
     throw new Error(`DATABASE_URL must start with postgres:// or postgresql://, got "${options.databaseUrl.split(':')[0]}:..."`);
   }
   const database = openSqlite(sqlitePath(options));
   if (options.busyTimeoutMs !== undefined) database.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(database) }), log });
+  const dialect = new CountingSqliteDialect({ database: cachingDatabase(database) });
+  const db = new Kysely<Database>({ dialect, log });
   registerSqliteHandle(db, database, options.busyTimeoutMs);
-  return { db, engine: engineOf(db), close: () => db.destroy() };
+  return { db, engine: engineOf(db), connections: () => ({ ...dialect.use }), close: () => db.destroy() };
 }
 
 /** Applies every pending migration; throws with the failing migration's name on error. */

@@ -9,6 +9,7 @@ import type { Context } from '../context';
 import { queryTooComplex, throttled } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import type { RequestConcern } from '../request-hooks';
+import { observeCost } from '../observation';
 import { actualQueryCost, requestedQueryCost, resultWalk, type ResultWalk } from './cost';
 import { DocumentMemo, requestSignature } from './memo';
 import { retryAfterSeconds, type BucketSettings, type BucketStatus, type BucketStore } from './rate-limit';
@@ -174,6 +175,8 @@ export function costConcern(limits: Limits, logger: Logger): RequestConcern<Cont
       },
       willSendResponse(rc) {
         cost.measure(rc);
+        // Priced once the operation resolved, whether or not it then ran.
+        if (rc.operation) observeCost(rc.contextValue, cost.requested, cost.actual);
         const report = () => {
           const body = rc.response.body;
           if (body.kind !== 'single') return;
