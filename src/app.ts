@@ -61,7 +61,7 @@ export async function prepareStore(config: Config, logger: Logger, extra: StoreO
     poolSize: config.poolSize,
     connectTimeoutMs: config.connectTimeoutMs,
     statementTimeoutMs: config.statementTimeoutMs,
-    onPoolError: (error) => logger.warn({ err: error }, 'an idle database connection failed; it was discarded'),
+    onPoolError: (error) => logger.warn({ err: error }, 'a database connection failed; it was discarded'),
     ...extra,
   });
   try {

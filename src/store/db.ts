@@ -164,6 +164,10 @@ export function openStore(options: StoreOptions): Store {
     // A pooled connection dropped while idle (database restart, failover) is discarded by the
     // pool; without a listener the 'error' event would end the process.
     pool.on('error', (error) => options.onPoolError?.(error));
+    // The pool listens to a client only while it is idle: one whose connection drops while it is
+    // checked out between two statements would raise an unhandled 'error' and end the process.
+    // Its statement fails on its own; the pool discards the broken client when it is released.
+    pool.on('connect', (client) => client.on('error', (error) => options.onPoolError?.(error)));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log });
     return {
       db,
