@@ -21,7 +21,7 @@ function printFirstKey(key: string, url: string): void {
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const tracing = config.tracing ? await startTracing(config.tracing) : undefined;
+  const tracing = config.tracing ? startTracing(config.tracing) : undefined;
   const logger = createLogger(config.logLevel, { format: config.logFormat, fields: tracing?.logFields });
   const app = await createApp({ config, logger, tracing });
   const url = await app.listen(config.port, config.host);

@@ -10,6 +10,8 @@ export interface LoggerOptions {
   format?: LogFormat;
   /** Fields added to every line, read when it is written (tracing: the current trace_id and span_id). */
   fields?: () => Record<string, string>;
+  /** Where JSON lines go instead of stdout (tests read them). */
+  destination?: pino.DestinationStream;
 }
 
 /** Structured logs on stdout, level from LOG_LEVEL. */
@@ -17,6 +19,7 @@ export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', op
   const settings: pino.LoggerOptions = { level, base: { service: 'customer-gateway' } };
   if (options.fields) settings.mixin = options.fields;
   const format = options.format ?? (process.stdout.isTTY ? 'pretty' : 'json');
+  if (options.destination) return pino(settings, options.destination);
   if (format === 'json') return pino(settings);
   // Loaded only here: a gateway logging JSON never loads the pretty printer.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above

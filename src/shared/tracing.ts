@@ -73,12 +73,23 @@ const STATEMENT_NAMES: Record<string, string> = {
   DeleteQueryNode: 'DELETE',
 };
 
-export async function startTracing(settings: TracingSettings): Promise<Tracing> {
-  const api = await import('@opentelemetry/api');
-  const sdk = await import('@opentelemetry/sdk-trace-node');
-  const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
-  const { resourceFromAttributes } = await import('@opentelemetry/resources');
-  const { ATTR_SERVICE_NAME } = await import('@opentelemetry/semantic-conventions');
+/* eslint-disable @typescript-eslint/no-require-imports -- loaded here only, so a gateway without tracing never loads the SDK */
+function loadSdk() {
+  return {
+    api: require('@opentelemetry/api') as typeof import('@opentelemetry/api'),
+    sdk: require('@opentelemetry/sdk-trace-node') as typeof import('@opentelemetry/sdk-trace-node'),
+    exporter: require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http'),
+    resources: require('@opentelemetry/resources') as typeof import('@opentelemetry/resources'),
+    semconv: require('@opentelemetry/semantic-conventions') as typeof import('@opentelemetry/semantic-conventions'),
+  };
+}
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+export function startTracing(settings: TracingSettings): Tracing {
+  const { api, sdk, exporter: otlp, resources, semconv } = loadSdk();
+  const { OTLPTraceExporter } = otlp;
+  const { resourceFromAttributes } = resources;
+  const { ATTR_SERVICE_NAME } = semconv;
 
   const ratio = new sdk.TraceIdRatioBasedSampler(settings.samplerRatio);
   const samplers = {
