@@ -152,6 +152,36 @@ describe('tracing', () => {
   });
 });
 
+describe('tracing off', () => {
+  it('loads no OpenTelemetry SDK (nor the pretty printer) when no OTLP endpoint is set, through start, a request and stop', async () => {
+    const database = await createTestDatabase();
+    const dist = path.resolve(__dirname, '../dist/src');
+    const script = `
+      const { createApp } = require(${JSON.stringify(`${dist}/app.js`)});
+      const { loadConfig } = require(${JSON.stringify(`${dist}/config.js`)});
+      const { createLogger } = require(${JSON.stringify(`${dist}/shared/logger.js`)});
+      (async () => {
+        const app = await createApp({ config: loadConfig({ ...process.env, PORT: '0' }), logger: createLogger('silent', { format: 'json' }) });
+        const url = await app.listen(0, '127.0.0.1');
+        const res = await fetch(url + '/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ workspace { name } }"}' });
+        await res.text();
+        await app.stop(1000);
+        // The API package alone may be there: prom-client's default metrics load it (exemplars); a no-op without an SDK.
+        const loaded = Object.keys(require.cache).filter((file) => /@opentelemetry\\/(?!api\\/)|pino-pretty/.test(file));
+        process.stdout.write(JSON.stringify({ status: res.status, loaded }));
+      })();`;
+    try {
+      const child = spawn(process.execPath, ['-e', script], { env: { ...process.env, ...database.env }, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+      await new Promise((resolve) => child.once('exit', resolve));
+      expect(JSON.parse(out)).toEqual({ status: 401, loaded: [] });
+    } finally {
+      await database.drop();
+    }
+  });
+});
+
 describe('tracing configuration', () => {
   it('is off without an OTLP endpoint, and reads the standard OTEL_* variables when one is set', () => {
     expect(loadConfig({}).tracing).toBeUndefined();
