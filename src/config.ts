@@ -4,7 +4,7 @@ import { JWT_DEFAULT_CUSTOMER_CLAIM, JWT_DEFAULT_WORKSPACE_CLAIM, type JwtSettin
 import { DEFAULT_BUCKET, DEFAULT_MAX_QUERY_COST } from './graphql/limits/plugin';
 import type { HttpTimeouts } from './http/server';
 import type { LogFormat } from './shared/logger';
-import { TRACES_SAMPLERS, type TracesSampler, type TracingSettings } from './shared/tracing';
+import { OTLP_PROTOCOLS, TRACES_SAMPLERS, type OtlpProtocol, type TracesSampler, type TracingSettings } from './shared/tracing';
 
 /**
  * Configuration from the environment: one place that names every variable, its default and
@@ -194,16 +194,17 @@ function loadTracing(env: Env): TracingSettings | undefined {
   } catch {
     throw new Error(`OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL such as http://otel-collector:4318, got ${JSON.stringify(tracesEndpoint ?? endpoint)}`);
   }
-  const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || 'http/json';
-  if (protocol !== 'http/json') {
-    throw new Error(`OTEL_EXPORTER_OTLP_PROTOCOL: this build sends OTLP/HTTP JSON only (set http/json; collectors take it on the same port as protobuf), got ${JSON.stringify(protocol)}`);
+  // The specification's default for OTLP is http/protobuf; gRPC is not built in.
+  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || 'http/protobuf') as OtlpProtocol;
+  if (!OTLP_PROTOCOLS.includes(protocol)) {
+    throw new Error(`OTEL_EXPORTER_OTLP_PROTOCOL must be one of ${OTLP_PROTOCOLS.join(', ')} (OTLP over HTTP), got ${JSON.stringify(protocol)}`);
   }
   const sampler = (env.OTEL_TRACES_SAMPLER || 'parentbased_always_on') as TracesSampler;
   if (!TRACES_SAMPLERS.includes(sampler)) throw new Error(`OTEL_TRACES_SAMPLER must be one of ${TRACES_SAMPLERS.join(', ')}, got ${JSON.stringify(sampler)}`);
   const rawRatio = env.OTEL_TRACES_SAMPLER_ARG || undefined;
   const samplerRatio = rawRatio === undefined ? 1 : Number(rawRatio);
   if (!(samplerRatio >= 0 && samplerRatio <= 1)) throw new Error(`OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1, got ${JSON.stringify(rawRatio)}`);
-  return { tracesUrl, headers: otlpHeaders(env), serviceName: env.OTEL_SERVICE_NAME || 'customer-gateway', sampler, samplerRatio };
+  return { tracesUrl, protocol, headers: otlpHeaders(env), serviceName: env.OTEL_SERVICE_NAME || 'customer-gateway', sampler, samplerRatio };
 }
 
 function loadJwt(env: Env): JwtSettings | undefined {

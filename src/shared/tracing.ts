@@ -30,9 +30,15 @@ export const TRACES_SAMPLERS: readonly TracesSampler[] = [
   'parentbased_traceidratio',
 ];
 
+/** OTLP over HTTP, as OTEL_EXPORTER_OTLP_PROTOCOL names it. */
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
+
+export const OTLP_PROTOCOLS: readonly OtlpProtocol[] = ['http/protobuf', 'http/json'];
+
 export interface TracingSettings {
   /** Where spans are posted (the full URL, `/v1/traces` included). */
   tracesUrl: string;
+  protocol: OtlpProtocol;
   /** Extra headers for the collector (OTEL_EXPORTER_OTLP_HEADERS). */
   headers: Record<string, string>;
   serviceName: string;
@@ -78,7 +84,10 @@ function loadSdk() {
   return {
     api: require('@opentelemetry/api') as typeof import('@opentelemetry/api'),
     sdk: require('@opentelemetry/sdk-trace-node') as typeof import('@opentelemetry/sdk-trace-node'),
-    exporter: require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http'),
+    exporters: {
+      'http/json': () => (require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter,
+      'http/protobuf': () => (require('@opentelemetry/exporter-trace-otlp-proto') as typeof import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter,
+    },
     resources: require('@opentelemetry/resources') as typeof import('@opentelemetry/resources'),
     semconv: require('@opentelemetry/semantic-conventions') as typeof import('@opentelemetry/semantic-conventions'),
   };
@@ -86,8 +95,8 @@ function loadSdk() {
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 export function startTracing(settings: TracingSettings): Tracing {
-  const { api, sdk, exporter: otlp, resources, semconv } = loadSdk();
-  const { OTLPTraceExporter } = otlp;
+  const { api, sdk, exporters, resources, semconv } = loadSdk();
+  const OTLPTraceExporter = exporters[settings.protocol]();
   const { resourceFromAttributes } = resources;
   const { ATTR_SERVICE_NAME } = semconv;
 
