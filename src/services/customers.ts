@@ -89,7 +89,8 @@ async function checkUniqueness(trx: Tx, before: CustomerRecord | null, next: Cus
   }
   if (next.externalId && next.externalId !== before?.externalId) {
     const [other] = await findCustomersBy(trx, next.workspaceId, 'external_id', [next.externalId]);
-    if (other && other.id !== next.id) problems.add(['externalId'], 'TAKEN', TAKEN_FIELD.customers_external_id_uq?.message ?? '');
+    // An erased customer's tombstone keeps its externalId: refuseErased reports that one as ERASED.
+    if (other && other.id !== next.id && other.status !== 'ERASED') problems.add(['externalId'], 'TAKEN', TAKEN_FIELD.customers_external_id_uq?.message ?? '');
   }
 }
 
