@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { sql } from 'kysely';
 import { createApp, type App } from '../src/app';
 import { runCli } from '../src/cli/main';
@@ -59,7 +60,7 @@ async function gql<T = Record<string, any>>(query: string, variables: Record<str
 async function cli(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(argv, { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env: { ...database.env }, progressStream: new (require('node:stream').PassThrough)() });
+  const code = await runCli(argv, { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env: { ...database.env }, progressStream: new PassThrough() });
   return { code, out, err };
 }
 

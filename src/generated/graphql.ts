@@ -3,7 +3,7 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { CustomerRecord, MemberRecord, ActionRecord, CustomFieldDefinitionRecord, CustomFieldValueRecord, WorkspaceRecord } from '../store/records';
 import type { CustomerConnectionModel, MemberConnectionModel, ActionConnectionModel } from '../services/paging';
 import type { CustomerExportPage } from '../services/export';
-import type { MergePreview } from '../services/merge';
+import type { MergePreview } from '../services/merge-preview';
 import type { Context } from '../graphql/context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -541,9 +541,11 @@ export type MergeConflict = {
   __typename?: 'MergeConflict';
   /** The field path, as in `Action.changes`. */
   field: Scalars['String']['output'];
+  /** The merged customer's value. */
   mergedValue?: Maybe<Scalars['JSON']['output']>;
   /** Whether the merged customer's value is taken (the field is in `override`). */
   overridden: Scalars['Boolean']['output'];
+  /** The survivor's value. */
   survivorValue?: Maybe<Scalars['JSON']['output']>;
 };
 

@@ -18,22 +18,8 @@ import type { CustomFieldValueRecord, CustomerRecord } from '../store/records';
 import { commitCustomerChange, diffCustomers, type Actor, type Changes } from './audit';
 import { VersionConflict, customerWrite, refuseTombstone, type CustomerResult } from './customers';
 import { withoutPersonalData } from './erasure';
-import { LIMITS, Problems, type FieldError } from './validation';
-
-export interface MergeConflictModel {
-  field: string;
-  survivorValue: unknown;
-  mergedValue: unknown;
-  overridden: boolean;
-}
-
-export interface MergePreview {
-  customer: CustomerRecord | null;
-  conflicts: MergeConflictModel[];
-  customFields: CustomFieldValueRecord[];
-  membersMoved: number;
-  blockers: FieldError[];
-}
+import type { MergeConflictModel, MergePreview } from './merge-preview';
+import { LIMITS, Problems } from './validation';
 
 type Path = readonly string[];
 
