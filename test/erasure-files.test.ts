@@ -171,6 +171,24 @@ test('importing an old export that holds the erased people is refused line by li
   await start();
 });
 
+test('an export taken after the erasure carries the tombstones, and importing it elsewhere rejects them as ERASED', async () => {
+  await app.stop();
+  const after = path.join(tmp, 'after-erasure.ndjson');
+  expect((await cli(['export', '--workspace', 'acme', '--out', after])).code).toBe(0);
+  const lines = fs.readFileSync(after, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { id?: string; status?: string });
+  expect(lines.filter((l) => l.id === zeldaId).map((l) => l.status)).toEqual(['ERASED']);
+  expect(fs.readFileSync(after, 'utf8')).not.toContain(ZELDA.email);
+  const store = database.open();
+  await issueKey(store.db, { workspace: 'elsewhere' });
+  await store.close();
+  const imported = await cli(['import', after, '--workspace', 'elsewhere', '--format', 'ndjson']);
+  const rejects = fs.readFileSync(`${after}.rejects.ndjson`, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { errors: { code: string }[] });
+  // Zelda's and Yusuf's tombstones (Yusuf came back as a new customer, which imports).
+  expect(rejects.map((r) => r.errors.map((e) => e.code))).toEqual([['ERASED'], ['ERASED']]);
+  expect(imported.out[0]).toMatch(/^created 2, .* rejected 2 /);
+  await start();
+});
+
 test('export-customer prints one customer as JSON; an unknown id fails with one line', async () => {
   await app.stop();
   const printed = await cli(['export-customer', zeldaId, '--workspace', 'acme']);
