@@ -187,6 +187,8 @@ describe('every other mutation is 403 for a customer:self token, and writes noth
     updateMember: () => ['UpdateMemberInput', { id: seeded.team.memberIds[0], name: 'Changed' }],
     removeMember: () => ['RemoveMemberInput', { id: seeded.team.memberIds[0] }],
     defineCustomField: () => ['DefineCustomFieldInput', { key: 'nickname', label: 'Changed', valueType: 'STRING', selfEditable: false }],
+    eraseCustomer: () => ['EraseCustomerInput', { id: own().id }],
+    mergeCustomers: () => ['MergeCustomersInput', { survivorId: own().id, mergedId: seeded.team.id }],
   };
 
   test('the table covers every mutation but updateMe', () => {

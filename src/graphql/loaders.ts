@@ -5,8 +5,8 @@
  */
 import DataLoader from 'dataloader';
 import { countActionsOfCustomers, findActionsByIds, listActionsOfCustomers } from '../store/actions.repository';
-import { findCustomersFollowingMerges, type CustomerLookupColumn, type KeysetPosition } from '../store/customers.repository';
-import { findMergedIdsOf } from '../store/privacy.repository';
+import type { CustomerLookupColumn, KeysetPosition } from '../store/customers.repository';
+import { findCustomersFollowingMerges, findMergedIdsOf } from '../store/privacy.repository';
 import { findDefinitions, findValuesOfCustomers } from '../store/custom-fields.repository';
 import { countMembersOfCustomers, findMembersByIds, listMembersOfCustomers } from '../store/members.repository';
 import type {

@@ -15,7 +15,7 @@ import type { CreateCustomerInput } from '../generated/graphql';
 import { inferValueType } from './custom-field-keys';
 import { coerceCustomFieldText, mapRecord, type ImportFormat, type ImportRecord } from './formats';
 import type { SourceItem } from './sources';
-import { findCustomersFollowingMerges } from '../store/customers.repository';
+import { findCustomersFollowingMerges } from '../store/privacy.repository';
 import { findDefinitions, upsertDefinition } from '../store/custom-fields.repository';
 import { uniqueViolation, withSavepoint, withTransaction, type Db, type Tx } from '../store/engine';
 import { findMembersOfCustomers } from '../store/members.repository';

@@ -5,7 +5,7 @@
  * customer's id answers its survivor, as every lookup does.
  */
 import { findAllActionsOfCustomer } from '../store/actions.repository';
-import { findCustomersFollowingMerges } from '../store/customers.repository';
+import { findCustomersFollowingMerges } from '../store/privacy.repository';
 import { findValuesOfCustomers } from '../store/custom-fields.repository';
 import type { Db } from '../store/engine';
 import { findMembersOfCustomers } from '../store/members.repository';

@@ -128,7 +128,7 @@ function recordsOf(rows: CustomerRecordRow[], read: CustomerColumns): CustomerRe
 const widened = new WeakMap<CustomerColumns, Map<string, CustomerColumns>>();
 
 /** `set` plus the columns behind `fields` (a lookup's key, a cursor's sort value), remembered per set. */
-function withFields(set: CustomerColumns, fields: readonly (keyof CustomerRecord)[]): CustomerColumns {
+export function withFields(set: CustomerColumns, fields: readonly (keyof CustomerRecord)[]): CustomerColumns {
   if (fields.every((field) => set.fields.has(field))) return set;
   let bySet = widened.get(set);
   if (!bySet) widened.set(set, (bySet = new Map<string, CustomerColumns>()));
@@ -316,35 +316,6 @@ export async function findCustomersBy(
       ? await compiledLookup(column, read, values.length)(db, workspaceId, ...values)
       : await customersBy(db, workspaceId, column, values, read).execute();
   return recordsOf(rows, read);
-}
-
-/** A lookup's match and the customer it answers: the survivor when the match is a MERGED tombstone. */
-export interface ResolvedCustomer {
-  matched: CustomerRecord;
-  answer: CustomerRecord;
-}
-
-/**
- * Like findCustomersBy, but a match that was merged away answers its survivor. Merges keep
- * chains one hop long (merged_into never names a tombstone that is itself merged), so this costs
- * one more statement, and only for a batch that meets a merged customer.
- */
-export async function findCustomersFollowingMerges(
-  db: Db,
-  workspaceId: string,
-  column: CustomerLookupColumn,
-  values: readonly string[],
-  columns: CustomerColumns = ALL_CUSTOMER_COLUMNS,
-): Promise<ResolvedCustomer[]> {
-  const matches = await findCustomersBy(db, workspaceId, column, values, withFields(columns, ['mergedInto']));
-  const survivorIds = [...new Set(matches.flatMap((c) => (c.mergedInto === null ? [] : [c.mergedInto])))];
-  if (survivorIds.length === 0) return matches.map((matched) => ({ matched, answer: matched }));
-  const survivors = new Map((await findCustomersBy(db, workspaceId, 'id', survivorIds, withFields(columns, ['mergedInto']))).map((c) => [c.id, c]));
-  return matches.flatMap((matched) => {
-    if (matched.mergedInto === null) return [{ matched, answer: matched }];
-    const answer = survivors.get(matched.mergedInto);
-    return answer ? [{ matched, answer }] : [];
-  });
 }
 
 export async function insertCustomer(db: Db, customer: CustomerRecord): Promise<void> {

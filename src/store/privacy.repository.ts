@@ -3,8 +3,38 @@
  * rows to its survivor, and remember erased identities by keyed hash.
  */
 import { sql } from 'kysely';
+import { ALL_CUSTOMER_COLUMNS, findCustomersBy, withFields, type CustomerColumns, type CustomerLookupColumn } from './customers.repository';
 import { engineOf, jsonOf, jsonText, likeContains, type Db } from './engine';
-import type { FieldChange } from './records';
+import type { CustomerRecord, FieldChange } from './records';
+
+/** A lookup's match and the customer it answers: the survivor when the match is a MERGED tombstone. */
+export interface ResolvedCustomer {
+  matched: CustomerRecord;
+  answer: CustomerRecord;
+}
+
+/**
+ * Like findCustomersBy, but a match that was merged away answers its survivor. Merges keep
+ * chains one hop long (merged_into never names a tombstone that is itself merged), so this costs
+ * one more statement, and only for a batch that meets a merged customer.
+ */
+export async function findCustomersFollowingMerges(
+  db: Db,
+  workspaceId: string,
+  column: CustomerLookupColumn,
+  values: readonly string[],
+  columns: CustomerColumns = ALL_CUSTOMER_COLUMNS,
+): Promise<ResolvedCustomer[]> {
+  const matches = await findCustomersBy(db, workspaceId, column, values, withFields(columns, ['mergedInto']));
+  const survivorIds = [...new Set(matches.flatMap((c) => (c.mergedInto === null ? [] : [c.mergedInto])))];
+  if (survivorIds.length === 0) return matches.map((matched) => ({ matched, answer: matched }));
+  const survivors = new Map((await findCustomersBy(db, workspaceId, 'id', survivorIds, withFields(columns, ['mergedInto']))).map((c) => [c.id, c]));
+  return matches.flatMap((matched) => {
+    if (matched.mergedInto === null) return [{ matched, answer: matched }];
+    const answer = survivors.get(matched.mergedInto);
+    return answer ? [{ matched, answer }] : [];
+  });
+}
 
 export type IdentityKind = 'email' | 'externalId';
 
