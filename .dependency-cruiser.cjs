@@ -19,6 +19,7 @@ const GENERATED_MAY_IMPORT = [
   '^src/graphql/context\\.ts$',
   '^src/services/paging\\.ts$',
   '^src/services/export\\.ts$',
+  '^src/services/merge-preview\\.ts$',
   '^src/store/records\\.ts$',
 ];
 

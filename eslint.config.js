@@ -40,7 +40,7 @@ module.exports = [
           acceptedIdTypes: ['ID'],
           exceptions: {
             suffixes: ['Connection', 'Edge', 'Payload'],
-            types: ['PageInfo', 'UserError', 'Address', 'CustomerProfile', 'Socials', 'CustomFieldValue', 'CustomFieldDefinition'],
+            types: ['PageInfo', 'UserError', 'Address', 'CustomerProfile', 'Socials', 'CustomFieldValue', 'CustomFieldDefinition', 'MergeConflict', 'CustomerMergePreview'],
           },
         },
       ],

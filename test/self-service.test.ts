@@ -104,6 +104,17 @@ describe('me', () => {
     expect(await snapshot(app.app.store)).toEqual(before);
   });
 
+  test('follows a merge: a person whose customer was merged away reaches the survivor', async () => {
+    const survivor = await create(app.a.key, { email: `keeper-${tag}@example.com`, externalId: ext('keeper'), firstName: 'Keeper' });
+    const duplicate = await create(app.a.key, { email: `dupe-${tag}@example.com`, externalId: ext('dupe'), firstName: 'Dupe' });
+    const merged = await gqlData(app.url, app.a.key, 'mutation($input: MergeCustomersInput!) { mergeCustomers(input: $input) { userErrors { code } } }', {
+      input: { survivorId: survivor.id, mergedId: duplicate.id },
+    });
+    expect(merged.mergeCustomers.userErrors).toEqual([]);
+    const data = await gqlData(app.url, await selfToken(ext('dupe')), ME);
+    expect(data.me).toEqual({ id: survivor.id, email: survivor.email, externalId: survivor.externalId, firstName: 'Keeper' });
+  });
+
   test.each(['internalNote', 'netRevenue', 'actions { nodes { id } }'])('refuses the staff-only field %s with 403', async (field) => {
     const answer = await gql(app.url, await selfToken(seeded.ada.externalId!), `{ me { id ${field} } }`);
     expect(answer.status).toBe(403);
@@ -187,6 +198,8 @@ describe('every other mutation is 403 for a customer:self token, and writes noth
     updateMember: () => ['UpdateMemberInput', { id: seeded.team.memberIds[0], name: 'Changed' }],
     removeMember: () => ['RemoveMemberInput', { id: seeded.team.memberIds[0] }],
     defineCustomField: () => ['DefineCustomFieldInput', { key: 'nickname', label: 'Changed', valueType: 'STRING', selfEditable: false }],
+    eraseCustomer: () => ['EraseCustomerInput', { id: own().id }],
+    mergeCustomers: () => ['MergeCustomersInput', { survivorId: own().id, mergedId: seeded.team.id }],
   };
 
   test('the table covers every mutation but updateMe', () => {

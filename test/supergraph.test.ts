@@ -13,7 +13,7 @@ import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { parse } from 'graphql';
 import { startTestApp, type RunningApp } from './app-harness';
 import { startInvoicesSubgraph } from './fixtures/invoices/subgraph';
-import { startOrdersSubgraph } from './fixtures/orders/subgraph';
+import { startOrdersSubgraph, type OrderRow } from './fixtures/orders/subgraph';
 import type { FixtureSubgraph } from './fixtures/serve-subgraph';
 
 interface GatewayContext extends BaseContext {
@@ -37,6 +37,8 @@ interface GraphqlBody {
 
 let customers: RunningApp;
 let orders: FixtureSubgraph;
+/** The orders subgraph's rows: a test adds orders that reference customers it creates. */
+let orderRows: OrderRow[];
 let invoices: FixtureSubgraph;
 let gateway: ApolloServer<GatewayContext>;
 let gatewayUrl: string;
@@ -75,12 +77,13 @@ beforeAll(async () => {
   seeded.ada = await createCustomer(customers.a.key, 'ada@alpha.test');
   seeded.grace = await createCustomer(customers.a.key, 'grace@alpha.test');
   seeded.betaCustomer = await createCustomer(customers.b.key, 'someone@beta.test');
-  orders = await startOrdersSubgraph([
+  orderRows = [
     { id: 'o-1', total: 10.5, customerId: seeded.ada.id },
     { id: 'o-2', total: 99, customerId: seeded.betaCustomer.id },
     { id: 'o-3', total: 7.25, customerId: seeded.ada.id },
     { id: 'o-4', total: 12, customerId: seeded.grace.id },
-  ]);
+  ];
+  orders = await startOrdersSubgraph(orderRows);
   invoices = await startInvoicesSubgraph([
     { number: 'INV-1', amount: 18.5, customerExternalId: 'crm-grace@alpha.test' },
     { number: 'INV-2', amount: 99, customerExternalId: 'crm-someone@beta.test' },
@@ -238,5 +241,38 @@ describe('queries through the gateway', () => {
   it('passes UNAUTHENTICATED through for a revoked or unknown key', async () => {
     const { body } = await viaGateway('{ workspace { name } }', undefined, 'cgk_not_a_real_key');
     expect(body.errors?.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+  });
+});
+
+describe('merged customers through the gateway', () => {
+  it('resolves an order that still holds a merged customer id to the survivor, in the gateway and in _entities', async () => {
+    const keeper = await createCustomer(customers.a.key, 'keeper@alpha.test');
+    const duplicate = await createCustomer(customers.a.key, 'keeper.duplicate@alpha.test');
+    orderRows.push({ id: 'o-merged', total: 5, customerId: duplicate.id });
+    const merged = await customersQuery(customers.a.key, 'mutation($in: MergeCustomersInput!) { mergeCustomers(input: $in) { customer { id mergedIds } userErrors { code } } }', {
+      in: { survivorId: keeper.id, mergedId: duplicate.id },
+    });
+    expect(merged.data?.mergeCustomers).toEqual({ customer: { id: keeper.id, mergedIds: [duplicate.id] }, userErrors: [] });
+
+    const { body } = await viaGateway('{ orders { id customer { id email mergedIds url } } }', undefined, customers.a.key);
+    expect(body.errors).toBeUndefined();
+    // The key field is the reference the orders subgraph holds (a router never asks the owner for
+    // it); every other field is the survivor's, and mergedIds says the reference was merged.
+    expect(body.data!.orders.find((o: { id: string }) => o.id === 'o-merged')).toEqual({
+      id: 'o-merged',
+      customer: { id: duplicate.id, email: 'keeper@alpha.test', mergedIds: [duplicate.id], url: `http://gw.test/customers/${keeper.id}` },
+    });
+    const entities = await customersQuery(
+      customers.a.key,
+      'query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { id email } } }',
+      { r: [{ __typename: 'Customer', id: duplicate.id }, { __typename: 'Customer', externalId: 'crm-keeper.duplicate@alpha.test' }] },
+    );
+    expect(entities.data?._entities).toEqual([
+      { id: keeper.id, email: 'keeper@alpha.test' },
+      { id: keeper.id, email: 'keeper@alpha.test' },
+    ]);
+    // Another workspace still sees nothing behind the merged id.
+    const asBeta = await viaGateway('{ orders { id customer { email } } }', undefined, customers.b.key);
+    expect(asBeta.body.data!.orders.find((o: { id: string }) => o.id === 'o-merged')).toEqual({ id: 'o-merged', customer: null });
   });
 });

@@ -225,6 +225,10 @@ export function customerRow(r: Loose, id: string, workspaceId: string, changeSeq
     updatedVia: actor.via,
     version,
     changeSeq,
+    erasedAt: null,
+    erasedBy: null,
+    erasedVia: null,
+    mergedInto: null,
   };
   return toCustomerRow(record) as Row;
 }

@@ -12,6 +12,7 @@ import { MAX_RECORD_BYTES } from '../import/record-bound';
 import { readRecords } from '../import/sources';
 import { createProgress } from './progress';
 import { decodeExportCursor } from '../services/export';
+import { customerDataExport } from '../services/data-export';
 import { importCustomers, type Rejection, type SourceItem } from '../import/engine';
 import { countChangedCustomers } from '../store/customers.repository';
 import type { Db } from '../store/engine';
@@ -80,6 +81,7 @@ interface ImportCliOptions {
   searchable?: string;
   actor?: string;
   maxRecordBytes: string;
+  allowErased?: boolean;
 }
 
 const TRAILER_START = Buffer.from('{"trailer":');
@@ -157,6 +159,7 @@ async function runImport(ctx: SyncCtx, file: string, options: ImportCliOptions):
         format: options.format,
         batchSize,
         searchableFields: options.searchable?.split(',').map((k) => k.trim()).filter(Boolean),
+        allowErased: options.allowErased === true,
         onReject: (rejection) => rejects.write(rejection),
         onBatch: (s) => progress.update(s.read, `created ${s.created} updated ${s.updated} unchanged ${s.unchanged} rejected ${s.rejected}`),
       });
@@ -196,5 +199,18 @@ export function addSyncCommands(program: Command, ctx: SyncCtx, workspaceName: (
     .option('--searchable <keys>', 'comma-separated custom field keys to define as searchable when the import defines them')
     .option('--actor <name>', 'who the audit log names as acting (default cli:<user>)')
     .option('--max-record-bytes <n>', 'the most bytes one record may take; a longer one is rejected unread as TOO_LONG', String(MAX_RECORD_BYTES))
+    .option('--allow-erased', 'import records whose email or externalId belonged to an erased customer (refused as ERASED otherwise)')
     .action((file: string, options: ImportCliOptions) => runImport(ctx, file, options));
+  program
+    .command('export-customer')
+    .description('print everything held about one customer (GDPR Art. 15) as one JSON object: record, members, custom fields, full history')
+    .argument('<id>', 'the customer id (a merged customer\'s id answers its survivor)')
+    .requiredOption('--workspace <name>', 'workspace the customer belongs to', workspaceName)
+    .action((id: string, options: { workspace: string }) =>
+      ctx.withWorkspace(options.workspace, async (db, workspaceId) => {
+        const exported = await customerDataExport(db, workspaceId, id);
+        if (!exported) throw new Error(`no customer with id ${JSON.stringify(id)} in workspace "${options.workspace}"`);
+        ctx.stdout(JSON.stringify(exported, null, 2));
+      }),
+    );
 }

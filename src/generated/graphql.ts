@@ -3,6 +3,7 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { CustomerRecord, MemberRecord, ActionRecord, CustomFieldDefinitionRecord, CustomFieldValueRecord, WorkspaceRecord } from '../store/records';
 import type { CustomerConnectionModel, MemberConnectionModel, ActionConnectionModel } from '../services/paging';
 import type { CustomerExportPage } from '../services/export';
+import type { MergePreview } from '../services/merge-preview';
 import type { Context } from '../graphql/context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -77,6 +78,10 @@ export type ActionEdge = {
 export type ActionType =
   | 'CUSTOMER_ARCHIVED'
   | 'CUSTOMER_CREATED'
+  /** The customer was erased; every earlier action of it has its values redacted. */
+  | 'CUSTOMER_ERASED'
+  /** A merge: on the survivor, what it took over; on the merged customer, that it became a MERGED tombstone. */
+  | 'CUSTOMER_MERGED'
   | 'CUSTOMER_RESTORED'
   | 'CUSTOMER_UPDATED'
   | 'MEMBER_ADDED'
@@ -243,10 +248,16 @@ export type Customer = Node & {
   createdVia?: Maybe<Scalars['String']['output']>;
   /** Values of the workspace's custom fields that are set on this customer. */
   customFields: Array<CustomFieldValue>;
-  /** Email address, trimmed and lower-cased; unique within the workspace. */
+  /** Email address, trimmed and lower-cased; unique within the workspace. An empty string on an ERASED tombstone. */
   email: Scalars['String']['output'];
   /** Whether the email address has been verified. */
   emailVerified: Scalars['Boolean']['output'];
+  /** When the customer was erased; null unless ERASED. */
+  erasedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Who erased the customer (the `X-Actor` of the request). */
+  erasedBy?: Maybe<Scalars['String']['output']>;
+  /** Through which channel the customer was erased (the `X-Via` of the request). */
+  erasedVia?: Maybe<Scalars['String']['output']>;
   /** The id of the customer in your own system; unique within the workspace and immutable once set. */
   externalId?: Maybe<Scalars['String']['output']>;
   /** Given name. */
@@ -263,6 +274,10 @@ export type Customer = Node & {
   lastRequestAt?: Maybe<Scalars['DateTime']['output']>;
   /** People inside a TEAM customer, oldest first. */
   members: MemberConnection;
+  /** Ids of the customers merged into this one, directly or through a chain of merges. */
+  mergedIds: Array<Scalars['ID']['output']>;
+  /** For a MERGED tombstone: the id of the customer it was merged into (lookups of this id answer that customer). */
+  mergedInto?: Maybe<Scalars['ID']['output']>;
   /** Your own key-value data: at most 50 keys of at most 40 characters; values are strings (at most 500 characters), numbers or booleans. */
   metadata: Scalars['JSONObject']['output'];
   /** Display name: the name given explicitly, else first and last name joined. */
@@ -277,7 +292,7 @@ export type Customer = Node & {
   profile: CustomerProfile;
   /** Number of sign-ins (read-only; set by imports). */
   signInCount: Scalars['Int']['output'];
-  /** ACTIVE, or ARCHIVED after `archiveCustomer`. */
+  /** ACTIVE, ARCHIVED after `archiveCustomer`, ERASED after `eraseCustomer`, MERGED after `mergeCustomers`. */
   status: CustomerStatus;
   /** Whether the customer is a single person or a team with members. */
   type: CustomerType;
@@ -369,6 +384,21 @@ export type CustomerFilter = {
   updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
+/** What `mergeCustomers` would do, computed without writing anything. */
+export type CustomerMergePreview = {
+  __typename?: 'CustomerMergePreview';
+  /** Why the merge would be refused; empty when it can run. */
+  blockers: Array<UserError>;
+  /** Every field where the two customers disagree, and which value would be kept. */
+  conflicts: Array<MergeConflict>;
+  /** Custom field values after the merge: the survivor's, plus the merged customer's for keys the survivor lacks (or in `override` as `customFields.<key>`). */
+  customFields: Array<CustomFieldValue>;
+  /** The survivor as it would be after the merge (its own fields; members and history are listed below). */
+  customer?: Maybe<Customer>;
+  /** How many members would move to the survivor (those whose email the survivor's members do not already have). */
+  membersMoved: Scalars['Int']['output'];
+};
+
 /** The result of a customer mutation: the customer as written, or the reasons nothing was written. */
 export type CustomerPayload = {
   __typename?: 'CustomerPayload';
@@ -413,10 +443,14 @@ export type CustomerSortField =
   | 'NAME'
   | 'UPDATED_AT';
 
-/** Lifecycle state of a customer. Archived customers are kept, hidden from lists by default, and can be restored. */
+/** Lifecycle state of a customer. Archived customers are kept, hidden from lists by default, and can be restored. ERASED and MERGED customers are tombstones that never change again. */
 export type CustomerStatus =
   | 'ACTIVE'
-  | 'ARCHIVED';
+  | 'ARCHIVED'
+  /** Erased by `eraseCustomer`: only the id, externalId, version and erasure stamps remain. */
+  | 'ERASED'
+  /** Merged into another customer by `mergeCustomers`; every lookup of it answers that customer (`mergedInto`). */
+  | 'MERGED';
 
 /** Whether a customer is a single person or a team with members. */
 export type CustomerType =
@@ -432,6 +466,15 @@ export type DefineCustomFieldInput = {
   /** Whether customers may set this field themselves through `updateMe`. Defaults to false. */
   selfEditable?: InputMaybe<Scalars['Boolean']['input']>;
   valueType: CustomFieldValueType;
+};
+
+/** Erases a customer for good (GDPR Art. 17, CCPA). */
+export type EraseCustomerInput = {
+  /** When given, the erasure is rejected with VERSION_CONFLICT unless the customer is still at this version. */
+  expectedVersion?: InputMaybe<Scalars['Int']['input']>;
+  id: Scalars['ID']['input'];
+  /** Why the customer is erased (for example the request's ticket number); kept in the CUSTOMER_ERASED action. Do not put personal data here. */
+  reason?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** A person inside a TEAM customer. */
@@ -493,6 +536,37 @@ export type MemberRole =
   | 'MEMBER'
   | 'OWNER';
 
+/** A field both customers hold with different values. */
+export type MergeConflict = {
+  __typename?: 'MergeConflict';
+  /** The field path, as in `Action.changes`. */
+  field: Scalars['String']['output'];
+  /** The merged customer's value. */
+  mergedValue?: Maybe<Scalars['JSON']['output']>;
+  /** Whether the merged customer's value is taken (the field is in `override`). */
+  overridden: Scalars['Boolean']['output'];
+  /** The survivor's value. */
+  survivorValue?: Maybe<Scalars['JSON']['output']>;
+};
+
+/** Merges a duplicate into the customer that survives. */
+export type MergeCustomersInput = {
+  /** Rejected with VERSION_CONFLICT unless the customers are still at these versions. */
+  expectedVersions?: InputMaybe<MergeExpectedVersions>;
+  /** The duplicate: it becomes a MERGED tombstone that resolves to the survivor. */
+  mergedId: Scalars['ID']['input'];
+  /** Field paths (as in `Action.changes`, for example `firstName`, `profile.bio`, `billingAddress`, `metadata`) where the merged customer's value wins even though the survivor has one. `email` and `externalId` cannot be overridden: they keep resolving to the survivor. */
+  override?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** The customer that stays. */
+  survivorId: Scalars['ID']['input'];
+};
+
+/** The versions `mergeCustomers` expects each customer to be at; either may be omitted. */
+export type MergeExpectedVersions = {
+  merged?: InputMaybe<Scalars['Int']['input']>;
+  survivor?: InputMaybe<Scalars['Int']['input']>;
+};
+
 /** Writes. Each mutation takes `input` and reports every problem in `userErrors`; nothing is written when there is any. */
 export type Mutation = {
   __typename?: 'Mutation';
@@ -504,6 +578,10 @@ export type Mutation = {
   createCustomer: CustomerPayload;
   /** Define a custom field, or change the label or searchability of an existing one. The value type of a field cannot change once defined (IMMUTABLE). */
   defineCustomField: CustomFieldDefinitionPayload;
+  /** Erase a customer: it becomes an ERASED tombstone (id, externalId, version, erasedAt/By/Via), every personal field, member, custom field value and metadata is removed, its audit log values are redacted, stored idempotent responses naming it are purged, and its email and externalId can no longer be imported or created again (code ERASED). Erasing twice gives ALREADY_ERASED. */
+  eraseCustomer: CustomerPayload;
+  /** Merge `mergedId` into `survivorId` in one transaction: the survivor keeps its values and fills empty ones from the merged customer (`override` picks per field), members move (de-duplicated by email), custom field values and metadata combine, history moves, and the merged customer becomes a MERGED tombstone whose id and externalId resolve to the survivor. Returns the survivor. */
+  mergeCustomers: CustomerPayload;
   /** Remove a member from its customer. The audit log keeps a snapshot of it. */
   removeMember: RemoveMemberPayload;
   /** Restore an archived customer to ACTIVE. */
@@ -538,6 +616,18 @@ export type MutationCreateCustomerArgs = {
 /** Writes. Each mutation takes `input` and reports every problem in `userErrors`; nothing is written when there is any. */
 export type MutationDefineCustomFieldArgs = {
   input: DefineCustomFieldInput;
+};
+
+
+/** Writes. Each mutation takes `input` and reports every problem in `userErrors`; nothing is written when there is any. */
+export type MutationEraseCustomerArgs = {
+  input: EraseCustomerInput;
+};
+
+
+/** Writes. Each mutation takes `input` and reports every problem in `userErrors`; nothing is written when there is any. */
+export type MutationMergeCustomersArgs = {
+  input: MergeCustomersInput;
 };
 
 
@@ -600,6 +690,10 @@ export type Query = {
   customerByEmail?: Maybe<Customer>;
   /** A customer by the id it has in your own system. */
   customerByExternalId?: Maybe<Customer>;
+  /** Everything held about one customer (GDPR Art. 15): the record, its members, custom field values and full audit history, as one JSON object. Null when no customer has this id in the workspace. */
+  customerDataExport?: Maybe<Scalars['JSONObject']['output']>;
+  /** What `mergeCustomers` would do with these customers and overrides; writes nothing. */
+  customerMergePreview: CustomerMergePreview;
   /** Customers in pages (Relay cursor connection). `first`/`last` are 1-100 (default 20 when neither is given) and cannot be combined. Archived customers are included only when `filter.status` asks for them. */
   customers: CustomerConnection;
   /** The change feed for incremental sync. Customers come in the order of a per-workspace change sequence stamped by every create, update, archive, restore and member change, archived ones included, each at its latest state. A consumer that stores `pageInfo.endCursor` and resumes with `after` sees every change committed since, none skipped. `updatedSince` starts the feed at a point in time instead of the beginning. `first` is 1-1000 (default 100). */
@@ -630,6 +724,20 @@ export type QueryCustomerByEmailArgs = {
 /** Reads. Every query is scoped to the workspace of the API key. */
 export type QueryCustomerByExternalIdArgs = {
   externalId: Scalars['String']['input'];
+};
+
+
+/** Reads. Every query is scoped to the workspace of the API key. */
+export type QueryCustomerDataExportArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** Reads. Every query is scoped to the workspace of the API key. */
+export type QueryCustomerMergePreviewArgs = {
+  mergedId: Scalars['ID']['input'];
+  override?: InputMaybe<Array<Scalars['String']['input']>>;
+  survivorId: Scalars['ID']['input'];
 };
 
 
@@ -775,16 +883,24 @@ export type UserError = {
 
 /** The closed set of reasons a mutation input can be rejected. */
 export type UserErrorCode =
+  /** The customer was already erased. */
+  | 'ALREADY_ERASED'
+  /** The email or externalId belonged to a customer who was erased; bringing the person back needs an explicit import flag. */
+  | 'ERASED'
   /** The value cannot change once it has been set. */
   | 'IMMUTABLE'
   /** The value has the wrong format or is not allowed. */
   | 'INVALID'
   /** A count limit (keys, items) was exceeded. */
   | 'LIMIT_EXCEEDED'
+  /** The customer was merged into another one; act on the survivor instead. */
+  | 'MERGED'
   /** The referenced record does not exist in this workspace. */
   | 'NOT_FOUND'
   /** A value is required and was missing or null. */
   | 'REQUIRED'
+  /** A merge names the same customer as survivor and merged customer. */
+  | 'SAME_CUSTOMER'
   /** Another record in the workspace already uses this value. */
   | 'TAKEN'
   /** The value is longer than allowed. */
@@ -936,6 +1052,7 @@ export type ResolversTypes = ResolversObject<{
   CustomerExportConnection: ResolverTypeWrapper<CustomerExportPage>;
   CustomerExportEdge: ResolverTypeWrapper<Omit<CustomerExportEdge, 'node'> & { node: ResolversTypes['Customer'] }>;
   CustomerFilter: CustomerFilter;
+  CustomerMergePreview: ResolverTypeWrapper<MergePreview>;
   CustomerPayload: ResolverTypeWrapper<Omit<CustomerPayload, 'customer'> & { customer?: Maybe<ResolversTypes['Customer']> }>;
   CustomerProfile: ResolverTypeWrapper<CustomerProfile>;
   CustomerProfileInput: CustomerProfileInput;
@@ -946,6 +1063,7 @@ export type ResolversTypes = ResolversObject<{
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DefineCustomFieldInput: DefineCustomFieldInput;
+  EraseCustomerInput: EraseCustomerInput;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
   Member: ResolverTypeWrapper<MemberRecord>;
@@ -953,6 +1071,9 @@ export type ResolversTypes = ResolversObject<{
   MemberEdge: ResolverTypeWrapper<Omit<MemberEdge, 'node'> & { node: ResolversTypes['Member'] }>;
   MemberPayload: ResolverTypeWrapper<Omit<MemberPayload, 'customer' | 'member'> & { customer?: Maybe<ResolversTypes['Customer']>, member?: Maybe<ResolversTypes['Member']> }>;
   MemberRole: MemberRole;
+  MergeConflict: ResolverTypeWrapper<MergeConflict>;
+  MergeCustomersInput: MergeCustomersInput;
+  MergeExpectedVersions: MergeExpectedVersions;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
@@ -997,6 +1118,7 @@ export type ResolversParentTypes = ResolversObject<{
   CustomerExportConnection: CustomerExportPage;
   CustomerExportEdge: Omit<CustomerExportEdge, 'node'> & { node: ResolversParentTypes['Customer'] };
   CustomerFilter: CustomerFilter;
+  CustomerMergePreview: MergePreview;
   CustomerPayload: Omit<CustomerPayload, 'customer'> & { customer?: Maybe<ResolversParentTypes['Customer']> };
   CustomerProfile: CustomerProfile;
   CustomerProfileInput: CustomerProfileInput;
@@ -1004,12 +1126,16 @@ export type ResolversParentTypes = ResolversObject<{
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   DefineCustomFieldInput: DefineCustomFieldInput;
+  EraseCustomerInput: EraseCustomerInput;
   JSON: Scalars['JSON']['output'];
   JSONObject: Scalars['JSONObject']['output'];
   Member: MemberRecord;
   MemberConnection: MemberConnectionModel;
   MemberEdge: Omit<MemberEdge, 'node'> & { node: ResolversParentTypes['Member'] };
   MemberPayload: Omit<MemberPayload, 'customer' | 'member'> & { customer?: Maybe<ResolversParentTypes['Customer']>, member?: Maybe<ResolversParentTypes['Member']> };
+  MergeConflict: MergeConflict;
+  MergeCustomersInput: MergeCustomersInput;
+  MergeExpectedVersions: MergeExpectedVersions;
   Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
@@ -1098,6 +1224,9 @@ export type CustomerResolvers<ContextType = Context, ParentType extends Resolver
   customFields?: Resolver<Array<ResolversTypes['CustomFieldValue']>, ParentType, ContextType>;
   email?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   emailVerified?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  erasedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  erasedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  erasedVia?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   externalId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   firstName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   gender?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1106,6 +1235,8 @@ export type CustomerResolvers<ContextType = Context, ParentType extends Resolver
   lastName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   lastRequestAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   members?: Resolver<ResolversTypes['MemberConnection'], ParentType, ContextType, Partial<CustomerMembersArgs>>;
+  mergedIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+  mergedInto?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   metadata?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
   name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   netRevenue?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1145,6 +1276,14 @@ export type CustomerExportConnectionResolvers<ContextType = Context, ParentType 
 export type CustomerExportEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CustomerExportEdge'] = ResolversParentTypes['CustomerExportEdge']> = ResolversObject<{
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Customer'], ParentType, ContextType>;
+}>;
+
+export type CustomerMergePreviewResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CustomerMergePreview'] = ResolversParentTypes['CustomerMergePreview']> = ResolversObject<{
+  blockers?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+  conflicts?: Resolver<Array<ResolversTypes['MergeConflict']>, ParentType, ContextType>;
+  customFields?: Resolver<Array<ResolversTypes['CustomFieldValue']>, ParentType, ContextType>;
+  customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
+  membersMoved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
 export type CustomerPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CustomerPayload'] = ResolversParentTypes['CustomerPayload']> = ResolversObject<{
@@ -1206,11 +1345,20 @@ export type MemberPayloadResolvers<ContextType = Context, ParentType extends Res
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 }>;
 
+export type MergeConflictResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MergeConflict'] = ResolversParentTypes['MergeConflict']> = ResolversObject<{
+  field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  mergedValue?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  overridden?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  survivorValue?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+}>;
+
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   addMember?: Resolver<ResolversTypes['MemberPayload'], ParentType, ContextType, RequireFields<MutationAddMemberArgs, 'input'>>;
   archiveCustomer?: Resolver<ResolversTypes['CustomerPayload'], ParentType, ContextType, RequireFields<MutationArchiveCustomerArgs, 'input'>>;
   createCustomer?: Resolver<ResolversTypes['CustomerPayload'], ParentType, ContextType, RequireFields<MutationCreateCustomerArgs, 'input'>>;
   defineCustomField?: Resolver<ResolversTypes['CustomFieldDefinitionPayload'], ParentType, ContextType, RequireFields<MutationDefineCustomFieldArgs, 'input'>>;
+  eraseCustomer?: Resolver<ResolversTypes['CustomerPayload'], ParentType, ContextType, RequireFields<MutationEraseCustomerArgs, 'input'>>;
+  mergeCustomers?: Resolver<ResolversTypes['CustomerPayload'], ParentType, ContextType, RequireFields<MutationMergeCustomersArgs, 'input'>>;
   removeMember?: Resolver<ResolversTypes['RemoveMemberPayload'], ParentType, ContextType, RequireFields<MutationRemoveMemberArgs, 'input'>>;
   restoreCustomer?: Resolver<ResolversTypes['CustomerPayload'], ParentType, ContextType, RequireFields<MutationRestoreCustomerArgs, 'input'>>;
   updateCustomer?: Resolver<ResolversTypes['CustomerPayload'], ParentType, ContextType, RequireFields<MutationUpdateCustomerArgs, 'input'>>;
@@ -1234,6 +1382,8 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
   customerByEmail?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerByEmailArgs, 'email'>>;
   customerByExternalId?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerByExternalIdArgs, 'externalId'>>;
+  customerDataExport?: Resolver<Maybe<ResolversTypes['JSONObject']>, ParentType, ContextType, RequireFields<QueryCustomerDataExportArgs, 'id'>>;
+  customerMergePreview?: Resolver<ResolversTypes['CustomerMergePreview'], ParentType, ContextType, RequireFields<QueryCustomerMergePreviewArgs, 'mergedId' | 'survivorId'>>;
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, Partial<QueryCustomersArgs>>;
   exportCustomers?: Resolver<ResolversTypes['CustomerExportConnection'], ParentType, ContextType, Partial<QueryExportCustomersArgs>>;
   me?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
@@ -1283,6 +1433,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
   CustomerExportConnection?: CustomerExportConnectionResolvers<ContextType>;
   CustomerExportEdge?: CustomerExportEdgeResolvers<ContextType>;
+  CustomerMergePreview?: CustomerMergePreviewResolvers<ContextType>;
   CustomerPayload?: CustomerPayloadResolvers<ContextType>;
   CustomerProfile?: CustomerProfileResolvers<ContextType>;
   Date?: GraphQLScalarType;
@@ -1293,6 +1444,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   MemberConnection?: MemberConnectionResolvers<ContextType>;
   MemberEdge?: MemberEdgeResolvers<ContextType>;
   MemberPayload?: MemberPayloadResolvers<ContextType>;
+  MergeConflict?: MergeConflictResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;

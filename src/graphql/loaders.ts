@@ -5,7 +5,8 @@
  */
 import DataLoader from 'dataloader';
 import { countActionsOfCustomers, findActionsByIds, listActionsOfCustomers } from '../store/actions.repository';
-import { findCustomersBy, type CustomerLookupColumn, type KeysetPosition } from '../store/customers.repository';
+import type { CustomerLookupColumn, KeysetPosition } from '../store/customers.repository';
+import { findCustomersFollowingMerges, findMergedIdsOf } from '../store/privacy.repository';
 import { findDefinitions, findValuesOfCustomers } from '../store/custom-fields.repository';
 import { countMembersOfCustomers, findMembersByIds, listMembersOfCustomers } from '../store/members.repository';
 import type {
@@ -106,9 +107,11 @@ function customerLoader(
   projection: CustomerProjection,
   visibility: Visibility,
 ) {
-  return new DataLoader<string, CustomerRecord | null>(async (values) =>
-    byKey(values, visibleRows(visibility, await findCustomersBy(db, workspaceId, column, values, projection.columns), (c) => c.id), keyOf),
-  );
+  // A merged customer's id, externalId or email answers its survivor (the match's key, the survivor's record).
+  return new DataLoader<string, CustomerRecord | null>(async (values) => {
+    const resolved = await findCustomersFollowingMerges(db, workspaceId, column, values, projection.columns);
+    return byKey(values, visibleRows(visibility, resolved, (r) => r.answer.id), (r) => keyOf(r.matched)).map((r) => r?.answer ?? null);
+  });
 }
 
 function countLoader(db: Db, workspaceId: string, count: typeof countMembersOfCustomers) {
@@ -137,6 +140,10 @@ export function createLoaders(db: Db, workspaceId: string, visibility: Visibilit
     actionPage: childPageLoader<ActionRecord>(db, workspaceId, listActionsOfCustomers),
     memberCount: countLoader(db, workspaceId, countMembersOfCustomers),
     actionCount: countLoader(db, workspaceId, countActionsOfCustomers),
+    /** Ids of the customers merged into each customer. */
+    mergedIds: new DataLoader<string, string[]>(async (ids) =>
+      groupedByKey(ids, await findMergedIdsOf(db, workspaceId, ids), (m) => m.mergedInto).map((list) => list.map((m) => m.id)),
+    ),
     customFieldValues: new DataLoader<string, CustomFieldValueRecord[]>(async (ids) =>
       groupedByKey(ids, await findValuesOfCustomers(db, workspaceId, ids), (v) => v.customerId),
     ),
@@ -148,7 +155,7 @@ export function createLoaders(db: Db, workspaceId: string, visibility: Visibilit
     /** After a write: forget everything cached about the customer and remember its new state. */
     customerChanged(customer: CustomerRecord): void {
       for (const loader of [this.memberPage, this.actionPage]) loader.clearAll();
-      for (const loader of [this.memberCount, this.actionCount, this.customFieldValues]) loader.clear(customer.id);
+      for (const loader of [this.memberCount, this.actionCount, this.customFieldValues, this.mergedIds]) loader.clear(customer.id);
       this.customerByEmail.clearAll();
       this.customerByExternalId.clearAll();
       this.customerById.clear(customer.id).prime(customer.id, customer);

@@ -15,7 +15,7 @@ import type { CreateCustomerInput } from '../generated/graphql';
 import { inferValueType } from './custom-field-keys';
 import { coerceCustomFieldText, mapRecord, type ImportFormat, type ImportRecord } from './formats';
 import type { SourceItem } from './sources';
-import { findCustomersBy } from '../store/customers.repository';
+import { findCustomersFollowingMerges } from '../store/privacy.repository';
 import { findDefinitions, upsertDefinition } from '../store/custom-fields.repository';
 import { uniqueViolation, withSavepoint, withTransaction, type Db, type Tx } from '../store/engine';
 import { findMembersOfCustomers } from '../store/members.repository';
@@ -58,6 +58,8 @@ export interface ImportOptions {
   searchableFields?: string[];
   onBatch?: (summary: ImportSummary) => void;
   onReject?: (rejection: Rejection) => void | Promise<void>;
+  /** Import records whose email or externalId belonged to an erased customer (refused with ERASED otherwise). */
+  allowErased?: boolean;
 }
 
 type Outcome = 'created' | 'updated' | 'unchanged' | ImportError[];
@@ -66,14 +68,15 @@ function problem(code: ImportErrorCode, message: string, field: string[] | null 
   return [{ field, code, message }];
 }
 
+/** The customer a record updates: by externalId, else email; a merged customer's answers its survivor. */
 async function findExisting(trx: Tx, workspaceId: string, input: CreateCustomerInput): Promise<CustomerRecord | null> {
   const externalId = input.externalId?.trim();
   if (externalId) {
-    const [byExternalId] = await findCustomersBy(trx, workspaceId, 'external_id', [externalId]);
-    if (byExternalId) return byExternalId;
+    const [byExternalId] = await findCustomersFollowingMerges(trx, workspaceId, 'external_id', [externalId]);
+    if (byExternalId) return byExternalId.answer;
   }
-  const [byEmail] = await findCustomersBy(trx, workspaceId, 'email', [input.email.trim().toLowerCase()]);
-  return byEmail ?? null;
+  const [byEmail] = await findCustomersFollowingMerges(trx, workspaceId, 'email', [input.email.trim().toLowerCase()]);
+  return byEmail?.answer ?? null;
 }
 
 /** Adds the record's members that the customer does not have yet (matched by email). */
@@ -109,6 +112,7 @@ type ImportedLines = Map<string, number>;
 interface BatchContext {
   format: ImportFormat;
   definitions: CustomFieldDefinitionRecord[];
+  allowErased: boolean;
   /** Customers imported by committed batches of this run. */
   committed: ReadonlyMap<string, number>;
   /** Customers imported by this batch so far; joins `committed` once the batch commits. */
@@ -126,7 +130,13 @@ async function upsert(trx: Tx, who: Actor, line: number, given: ImportRecord, ba
   if (first !== undefined) {
     return problem('DUPLICATE', `the record on line ${first} already imports this customer (same externalId or email); a file imports each customer once`);
   }
-  const options = { definitions: batch.definitions, knownUnique: existing === null };
+  if (existing?.status === 'ERASED') {
+    // Even when erased identities are allowed back, the externalId stays with the tombstone.
+    return batch.allowErased
+      ? problem('TAKEN', 'this externalId stays with an erased customer\'s tombstone; import the person without it', ['externalId'])
+      : problem('ERASED', 'this externalId belonged to a customer who was erased; run the import with --allow-erased to bring the person back', ['externalId']);
+  }
+  const options = { definitions: batch.definitions, knownUnique: existing === null, allowErased: batch.allowErased };
   const result = existing
     ? await updateInTx(trx, who, existing, record.input, new Problems(), record.extras, options)
     : await createInTx(trx, who, record.input, record.extras, options);
@@ -205,7 +215,13 @@ async function runBatch(db: Db, who: Actor, batch: Mapped[], options: ImportOpti
     rejections.length = 0;
     const records = batch.flatMap((m) => (m.record ? [m.record] : []));
     await defineMissingFields(trx, who.workspaceId, options.format, records, new Set(options.searchableFields ?? []));
-    const context: BatchContext = { format: options.format, definitions: await findDefinitions(trx, who.workspaceId), committed: imported, current };
+    const context: BatchContext = {
+      format: options.format,
+      definitions: await findDefinitions(trx, who.workspaceId),
+      allowErased: options.allowErased === true,
+      committed: imported,
+      current,
+    };
     for (const item of batch) {
       const outcome = item.record ? await importOne(trx, who, item.line, item.record, context) : (item.errors ?? []);
       if (typeof outcome === 'string') local[outcome] += 1;

@@ -270,5 +270,9 @@ export function blankCustomer(id: string, workspaceId: string, now: string): Cus
     updatedVia: null,
     version: 0,
     changeSeq: 0,
+    erasedAt: null,
+    erasedBy: null,
+    erasedVia: null,
+    mergedInto: null,
   };
 }

@@ -16,6 +16,7 @@ import { uniqueViolation, withTransaction, type Db, type Tx, type UniqueIndexNam
 import { countMembersOfCustomers } from '../store/members.repository';
 import type { CustomerRecord, CustomFieldDefinitionRecord } from '../store/records';
 import { commitCustomerChange, diffCustomers, type Actor, type Changes } from './audit';
+import { refuseErased } from './erased-identities';
 import { applyCustomerInput, blankCustomer, type CustomerExtras, type CustomerFieldsInput, type FieldWrite } from './customer-input';
 import { LIMITS, Problems, checkText, type FieldError } from './validation';
 
@@ -62,7 +63,7 @@ export class VersionConflict extends Error {
 }
 
 /** Runs a customer write, turning a lost race (unique index or version) into a user error. */
-async function customerWrite(run: () => Promise<CustomerResult>): Promise<CustomerResult> {
+export async function customerWrite(run: () => Promise<CustomerResult>): Promise<CustomerResult> {
   try {
     return await guardUnique(run, customerTaken);
   } catch (error) {
@@ -88,7 +89,8 @@ async function checkUniqueness(trx: Tx, before: CustomerRecord | null, next: Cus
   }
   if (next.externalId && next.externalId !== before?.externalId) {
     const [other] = await findCustomersBy(trx, next.workspaceId, 'external_id', [next.externalId]);
-    if (other && other.id !== next.id) problems.add(['externalId'], 'TAKEN', TAKEN_FIELD.customers_external_id_uq?.message ?? '');
+    // An erased customer's tombstone keeps its externalId: refuseErased reports that one as ERASED.
+    if (other && other.id !== next.id && other.status !== 'ERASED') problems.add(['externalId'], 'TAKEN', TAKEN_FIELD.customers_external_id_uq?.message ?? '');
   }
 }
 
@@ -110,6 +112,8 @@ export interface InTxOptions {
   definitions?: CustomFieldDefinitionRecord[];
   /** The caller just found no customer with this email or externalId (the index still decides). */
   knownUnique?: boolean;
+  /** Let an erased person's email or externalId come back (an import run with --allow-erased). */
+  allowErased?: boolean;
 }
 
 /** Creates a customer inside the caller's transaction (createCustomer, imports). */
@@ -125,6 +129,7 @@ export async function createInTx(
   const definitions = options.definitions ?? (await findDefinitions(trx, who.workspaceId));
   const { next, fieldWrites } = applyCustomerInput(blank, input, definitions, problems, extras);
   if (!options.knownUnique) await checkUniqueness(trx, null, next, problems);
+  if (!options.allowErased) await refuseErased(trx, who.workspaceId, { email: next.email, externalId: next.externalId }, problems);
   if (!problems.empty) return failure(problems);
   const changes = diffCustomers(null, next);
   const writes = await diffFieldWrites(trx, next, fieldWrites, changes);
@@ -138,7 +143,15 @@ export async function createCustomer(db: Db, who: Actor, input: CreateCustomerIn
   return customerWrite(() => withTransaction(db, (trx) => createInTx(trx, who, input as CustomerFieldsInput)));
 }
 
-/** The customer to change, or a NOT_FOUND / VERSION_CONFLICT problem. */
+/** A tombstone never changes again: ERASED or MERGED (naming the survivor) for a write aimed at one. */
+export function refuseTombstone(customer: CustomerRecord, problems: Problems, idField: string[]): boolean {
+  if (customer.status === 'ERASED') problems.add(idField, 'ERASED', 'the customer was erased');
+  else if (customer.status === 'MERGED') problems.add(idField, 'MERGED', `the customer was merged into ${customer.mergedInto ?? 'another customer'}; act on that one`);
+  else return false;
+  return true;
+}
+
+/** The customer to change, or a NOT_FOUND / VERSION_CONFLICT / ERASED / MERGED problem. */
 export async function loadForChange(
   trx: Tx,
   workspaceId: string,
@@ -152,6 +165,7 @@ export async function loadForChange(
     problems.add(idField, 'NOT_FOUND', 'no customer with this id in this workspace');
     return null;
   }
+  if (refuseTombstone(customer, problems, idField)) return null;
   if (expectedVersion !== null && expectedVersion !== undefined && expectedVersion !== customer.version) {
     problems.add(['expectedVersion'], 'VERSION_CONFLICT', `the customer is at version ${customer.version}, not ${expectedVersion}`);
   }
@@ -171,6 +185,11 @@ export async function updateInTx(
   const definitions = options.definitions ?? (await findDefinitions(trx, who.workspaceId));
   const { next, fieldWrites } = applyCustomerInput(before, fields, definitions, problems, extras);
   await checkUniqueness(trx, before, next, problems);
+  if (!options.allowErased) {
+    const email = next.email !== before.email ? next.email : null;
+    const externalId = next.externalId !== before.externalId ? next.externalId : null;
+    await refuseErased(trx, who.workspaceId, { email, externalId }, problems);
+  }
   if (before.type === 'TEAM' && next.type !== 'TEAM') {
     const members = (await countMembersOfCustomers(trx, who.workspaceId, [before.id])).get(before.id) ?? 0;
     if (members > 0) problems.add(['type'], 'INVALID', `remove the team's ${members} member(s) before changing its type`);

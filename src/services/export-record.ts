@@ -76,6 +76,10 @@ export function toExportedCustomer(
     updatedBy: c.updatedBy,
     updatedVia: c.updatedVia,
     version: c.version,
+    erasedAt: c.erasedAt,
+    erasedBy: c.erasedBy,
+    erasedVia: c.erasedVia,
+    mergedInto: c.mergedInto,
     customFields: fields.map((f) => ({ key: f.key, value: f.value })),
     members: members.map((m) => ({
       id: m.id,

@@ -5,7 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import { LruCache } from '../shared/lru';
-import { findCustomersBy } from '../store/customers.repository';
+import { findCustomersFollowingMerges } from '../store/privacy.repository';
 import type { WorkspaceRecord } from '../store/records';
 import type { Database } from '../store/tables';
 import { findWorkspaceByName } from '../store/workspaces.repository';
@@ -41,8 +41,9 @@ export class TokenAuthenticator {
     const workspace = await this.workspace(db, identity.workspaceName);
     if (!workspace) return null;
     if (identity.scopes.has(SELF_SCOPE) && identity.customerRef !== null) {
-      const [customer] = await findCustomersBy(db, workspace.id, 'external_id', [identity.customerRef]);
-      return { workspace, subject: identity.subject, scopes: END_USER_SCOPES, self: { customerId: customer?.id ?? null } };
+      // A person whose customer was merged away reaches the survivor, as every lookup does.
+      const [customer] = await findCustomersFollowingMerges(db, workspace.id, 'external_id', [identity.customerRef]);
+      return { workspace, subject: identity.subject, scopes: END_USER_SCOPES, self: { customerId: customer?.answer.id ?? null } };
     }
     return { workspace, subject: identity.subject, scopes: effectiveScopes(identity.scopes), self: null };
   }

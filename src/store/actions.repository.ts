@@ -63,3 +63,16 @@ export async function listActionsOfCustomers(
 export function countActionsOfCustomers(db: Db, workspaceId: string, customerIds: readonly string[]) {
   return countChildren(db, 'actions', workspaceId, customerIds);
 }
+
+/** A customer's whole audit log, oldest first (the data export; one statement). */
+export async function findAllActionsOfCustomer(db: Db, workspaceId: string, customerId: string): Promise<ActionRecord[]> {
+  const rows = await db
+    .selectFrom('actions')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('customer_id', '=', customerId)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  return rows.map(toActionRecord);
+}

@@ -20,6 +20,7 @@ const RECORD_COLUMNS = [
   'internal_note', 'net_revenue', 'sign_in_count', 'last_request_at', 'bounced_at', 'status',
   'archived_at', 'archived_by', 'archived_via', 'archive_reason', 'created_at', 'created_by',
   'created_via', 'updated_at', 'updated_by', 'updated_via', 'version', 'change_seq',
+  'erased_at', 'erased_by', 'erased_via', 'merged_into',
 ] as const;
 
 export type CustomerColumn = (typeof RECORD_COLUMNS)[number];
@@ -31,7 +32,8 @@ const FIELD_COLUMNS: { [F in keyof CustomerRecord]-?: readonly CustomerColumn[] 
   id: ['id'],
   workspaceId: ['workspace_id'],
   externalId: ['external_id'],
-  email: ['email'],
+  // An erased customer's row holds a placeholder there (see toCustomerRow), told by its status.
+  email: ['email', 'status'],
   emailVerified: ['email_verified'],
   firstName: ['first_name'],
   lastName: ['last_name'],
@@ -64,6 +66,10 @@ const FIELD_COLUMNS: { [F in keyof CustomerRecord]-?: readonly CustomerColumn[] 
   updatedVia: ['updated_via'],
   version: ['version'],
   changeSeq: ['change_seq'],
+  erasedAt: ['erased_at'],
+  erasedBy: ['erased_by'],
+  erasedVia: ['erased_via'],
+  mergedInto: ['merged_into'],
 };
 
 /**
@@ -122,7 +128,7 @@ function recordsOf(rows: CustomerRecordRow[], read: CustomerColumns): CustomerRe
 const widened = new WeakMap<CustomerColumns, Map<string, CustomerColumns>>();
 
 /** `set` plus the columns behind `fields` (a lookup's key, a cursor's sort value), remembered per set. */
-function withFields(set: CustomerColumns, fields: readonly (keyof CustomerRecord)[]): CustomerColumns {
+export function withFields(set: CustomerColumns, fields: readonly (keyof CustomerRecord)[]): CustomerColumns {
   if (fields.every((field) => set.fields.has(field))) return set;
   let bySet = widened.get(set);
   if (!bySet) widened.set(set, (bySet = new Map<string, CustomerColumns>()));
@@ -137,7 +143,7 @@ export function toCustomerRecord(row: CustomerRecordRow): CustomerRecord {
     id: row.id,
     workspaceId: row.workspace_id,
     externalId: row.external_id,
-    email: row.email,
+    email: row.status === 'ERASED' ? '' : row.email,
     emailVerified: row.email_verified === 1,
     firstName: row.first_name,
     lastName: row.last_name,
@@ -185,6 +191,10 @@ export function toCustomerRecord(row: CustomerRecordRow): CustomerRecord {
     updatedVia: row.updated_via,
     version: Number(row.version),
     changeSeq: Number(row.change_seq),
+    erasedAt: isoOf(row.erased_at),
+    erasedBy: row.erased_by,
+    erasedVia: row.erased_via,
+    mergedInto: row.merged_into,
   };
 }
 
@@ -202,7 +212,8 @@ export function toCustomerRow(c: CustomerRecord): NewCustomerRow {
     id: c.id,
     workspace_id: c.workspaceId,
     external_id: c.externalId,
-    email: c.email,
+    // The column is unique and not null; an erased customer keeps its id there, which no email can equal.
+    email: c.status === 'ERASED' ? c.id : c.email,
     email_verified: c.emailVerified ? 1 : 0,
     first_name: c.firstName,
     last_name: c.lastName,
@@ -247,6 +258,10 @@ export function toCustomerRow(c: CustomerRecord): NewCustomerRow {
     updated_via: c.updatedVia,
     version: c.version,
     change_seq: c.changeSeq,
+    erased_at: c.erasedAt,
+    erased_by: c.erasedBy,
+    erased_via: c.erasedVia,
+    merged_into: c.mergedInto,
   };
 }
 

@@ -5,7 +5,8 @@
  */
 
 export type CustomerType = 'INDIVIDUAL' | 'TEAM';
-export type CustomerStatus = 'ACTIVE' | 'ARCHIVED';
+/** ERASED and MERGED customers are tombstones: no personal data, never changed again. */
+export type CustomerStatus = 'ACTIVE' | 'ARCHIVED' | 'ERASED' | 'MERGED';
 export type MemberRole = 'OWNER' | 'MEMBER';
 export type CustomFieldValueType = 'STRING' | 'NUMBER' | 'BOOLEAN' | 'DATE';
 export type ActionType =
@@ -15,7 +16,9 @@ export type ActionType =
   | 'CUSTOMER_RESTORED'
   | 'MEMBER_ADDED'
   | 'MEMBER_UPDATED'
-  | 'MEMBER_REMOVED';
+  | 'MEMBER_REMOVED'
+  | 'CUSTOMER_ERASED'
+  | 'CUSTOMER_MERGED';
 
 export type MetadataValue = string | number | boolean;
 export type CustomFieldScalar = string | number | boolean;
@@ -82,6 +85,11 @@ export interface CustomerRecord {
   version: number;
   /** Per-workspace change sequence stamped by every write (the export feed's order). */
   changeSeq: number;
+  erasedAt: string | null;
+  erasedBy: string | null;
+  erasedVia: string | null;
+  /** For a MERGED customer: the survivor every lookup of it answers. */
+  mergedInto: string | null;
 }
 
 export interface MemberRecord {

@@ -15,6 +15,8 @@ export function configureSqliteConnection(database: SqliteDatabase.Database): Sq
   // better-sqlite3 reopens WAL databases with synchronous=NORMAL; FULL survives power loss.
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
+  // Freed cells and pages are zeroed, so an erased or overwritten value leaves no copy in the file.
+  database.pragma('secure_delete = ON');
   database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   return database;
 }

@@ -16,6 +16,8 @@ export interface WorkspacesTable {
   created_at: Timestamp;
   /** Last change sequence handed out in this workspace (see store/sequence.ts). */
   change_seq: Generated<number>;
+  /** The secret keying this workspace's erased-identity hashes; made on its first erasure. */
+  erasure_key: string | null;
 }
 
 export interface ApiKeysTable {
@@ -82,6 +84,11 @@ export interface CustomersTable {
   updated_via: string | null;
   version: number;
   change_seq: number;
+  erased_at: Timestamp | null;
+  erased_by: string | null;
+  erased_via: string | null;
+  /** The survivor a MERGED customer resolves to (never itself a MERGED customer: chains are shortened). */
+  merged_into: string | null;
 }
 
 export interface MembersTable {
@@ -149,6 +156,15 @@ export interface IdempotencyKeysTable {
   created_at: number | string;
 }
 
+/** A keyed hash of an erased email or externalId (never the value): refuses its return. */
+export interface ErasedIdentitiesTable {
+  workspace_id: string;
+  kind: string;
+  hash: string;
+  customer_id: string;
+  erased_at: Timestamp;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   api_keys: ApiKeysTable;
@@ -158,6 +174,7 @@ export interface Database {
   custom_field_definitions: CustomFieldDefinitionsTable;
   custom_field_values: CustomFieldValuesTable;
   idempotency_keys: IdempotencyKeysTable;
+  erased_identities: ErasedIdentitiesTable;
 }
 
 export type CustomerRow = Selectable<CustomersTable>;

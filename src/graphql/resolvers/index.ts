@@ -5,6 +5,7 @@ import { customerResolvers } from './customer';
 import { exportResolvers } from './export';
 import { memberResolvers } from './member';
 import { nodeResolvers } from './node';
+import { privacyResolvers } from './privacy';
 import { scalarResolvers } from './scalars';
 import { selfServiceResolvers } from './self-service';
 
@@ -18,4 +19,5 @@ export const resolverModules: Resolvers[] = [
   customFieldResolvers,
   exportResolvers,
   selfServiceResolvers,
+  privacyResolvers,
 ];

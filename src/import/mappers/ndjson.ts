@@ -16,6 +16,7 @@
  * | customFields [{ key, value }] | input.customFields |
  * | netRevenue, signInCount, lastRequestAt, bouncedAt, createdAt, createdBy, createdVia | extras.<same> |
  * | status ACTIVE / ARCHIVED (ARCHIVED when absent but archivedAt is set) | extras.status |
+ * | status ERASED / MERGED (tombstones) | the record is rejected with that code |
  * | archivedAt, archivedBy, archivedVia, archiveReason | extras.<same> |
  * | phoneRegion (not in exports; for hand-made files) | extras.phoneRegion |
  * | members [{ email name externalId role }] | members (their id, createdAt, updatedAt dropped) |
@@ -109,6 +110,17 @@ export function fillGatewayShape(r: RawReader, draft: Draft): void {
   draft.members = r.objects('members').flatMap((member) => readMember(member, 'externalId') ?? []);
 }
 
+/** An export carries tombstones (ERASED, MERGED): they hold no one to import, and say which they are. */
+function tombstoneStatus(raw: unknown): 'ERASED' | 'MERGED' | null {
+  const status = typeof raw === 'object' && raw !== null ? (raw as { status?: unknown }).status : undefined;
+  return status === 'ERASED' || status === 'MERGED' ? status : null;
+}
+
 export function mapNdjson(raw: unknown): MapResult {
+  const tombstone = tombstoneStatus(raw);
+  if (tombstone) {
+    const why = tombstone === 'ERASED' ? 'an erased customer' : 'a customer merged into another (its survivor is exported on its own)';
+    return { ok: false, errors: [{ field: ['status'], code: tombstone, message: `the record is the tombstone of ${why}; tombstones are not imported` }] };
+  }
   return buildRecord(raw, fillGatewayShape, { keepNull: true });
 }

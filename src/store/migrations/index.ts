@@ -3,6 +3,7 @@ import * as initial from './001_initial';
 import * as rateLimits from './002_rate_limits';
 import * as idempotency from './003_idempotency';
 import * as leastPrivilege from './004_least_privilege';
+import * as privacy from './006_privacy';
 
 /**
  * Migrations are listed in code rather than read from a folder, so they work the same from
@@ -13,6 +14,8 @@ const migrations: Record<string, Migration> = {
   '002_rate_limits': rateLimits,
   '003_idempotency': idempotency,
   '004_least_privilege': leastPrivilege,
+  // 005 is the webhooks migration (another branch); the migrator orders by name, so either merges first.
+  '006_privacy': privacy,
 };
 
 export const migrationProvider: MigrationProvider = {

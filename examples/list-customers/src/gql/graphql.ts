@@ -4,10 +4,14 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
-/** Lifecycle state of a customer. Archived customers are kept, hidden from lists by default, and can be restored. */
+/** Lifecycle state of a customer. Archived customers are kept, hidden from lists by default, and can be restored. ERASED and MERGED customers are tombstones that never change again. */
 export type CustomerStatus =
   | 'ACTIVE'
-  | 'ARCHIVED';
+  | 'ARCHIVED'
+  /** Erased by `eraseCustomer`: only the id, externalId, version and erasure stamps remain. */
+  | 'ERASED'
+  /** Merged into another customer by `mergeCustomers`; every lookup of it answers that customer (`mergedInto`). */
+  | 'MERGED';
 
 export type ListCustomersQueryVariables = Exact<{
   first: number;
