@@ -20,6 +20,7 @@ const GENERATED_MAY_IMPORT = [
   '^src/services/paging\\.ts$',
   '^src/services/export\\.ts$',
   '^src/store/records\\.ts$',
+  '^src/store/webhook-records\\.ts$',
 ];
 
 const layerRules = LAYERS.slice(1).map((layer, index) => {

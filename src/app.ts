@@ -13,6 +13,7 @@ import { buildSchema, createApolloServer } from './graphql/server';
 import { JwtVerifier } from './services/jwt';
 import { VerifiedKeys, issueKey } from './services/keys';
 import { TokenAuthenticator } from './services/tokens';
+import { WebhookSender, type SenderOptions } from './services/webhook-sender';
 import { migrateToLatest, openStore, pendingMigrations, type Store, type StoreOptions } from './store/db';
 import { countWorkspaces } from './store/workspaces.repository';
 
@@ -20,6 +21,8 @@ export interface App {
   store: Store;
   apollo: ApolloServer<Context>;
   http: GatewayHttpServer;
+  /** Delivers webhook events; started with the app, stopped before the store closes. */
+  webhooks: WebhookSender;
   /** Listens and returns the base URL. */
   listen(port: number, host?: string): Promise<string>;
   /** Stops accepting, lets in-flight requests finish (up to the timeout), closes the database. */
@@ -30,6 +33,8 @@ export interface AppOptions {
   config: Config;
   logger: Logger;
   store?: StoreOptions;
+  /** Sender options beyond the config: an attempt observer (metrics), a resolver/connect or clock for tests. */
+  webhooks?: Partial<Omit<SenderOptions, 'db' | 'logger'>>;
 }
 
 /** Opens the database and brings it to the latest migration, or refuses when MIGRATE=false. */
@@ -88,11 +93,21 @@ export async function createApp(options: AppOptions): Promise<App> {
     timeouts: config.httpTimeouts,
     cors: createCorsGate(config.corsOrigins),
     exportScopes: fieldRules(schema).get('Query.exportCustomers'),
+    webhookTargets: { allowPrivateTargets: config.webhookAllowPrivateTargets },
   });
+  const webhooks = new WebhookSender({
+    db: store.db,
+    logger,
+    retentionDays: config.webhookRetentionDays,
+    ...options.webhooks,
+    transport: { allowPrivateTargets: config.webhookAllowPrivateTargets, ...options.webhooks?.transport },
+  });
+  webhooks.start();
   return {
     store,
     apollo,
     http: server,
+    webhooks,
     listen: (port, host = '0.0.0.0') =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -108,6 +123,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       await closed;
       clearTimeout(timer);
       await apollo.stop();
+      await webhooks.stop(timeoutMs);
       await store.close();
     },
   };

@@ -7,6 +7,7 @@ import { memberResolvers } from './member';
 import { nodeResolvers } from './node';
 import { scalarResolvers } from './scalars';
 import { selfServiceResolvers } from './self-service';
+import { webhookResolvers } from './webhook';
 
 /** Every resolver map, one per domain: buildSchema (src/graphql/server.ts) attaches each with addResolversToSchema, which refuses a resolver the SDL lacks. */
 export const resolverModules: Resolvers[] = [
@@ -18,4 +19,5 @@ export const resolverModules: Resolvers[] = [
   customFieldResolvers,
   exportResolvers,
   selfServiceResolvers,
+  webhookResolvers,
 ];

@@ -3,6 +3,7 @@ import * as initial from './001_initial';
 import * as rateLimits from './002_rate_limits';
 import * as idempotency from './003_idempotency';
 import * as leastPrivilege from './004_least_privilege';
+import * as webhooks from './005_webhooks';
 
 /**
  * Migrations are listed in code rather than read from a folder, so they work the same from
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   '002_rate_limits': rateLimits,
   '003_idempotency': idempotency,
   '004_least_privilege': leastPrivilege,
+  '005_webhooks': webhooks,
 };
 
 export const migrationProvider: MigrationProvider = {
