@@ -147,7 +147,8 @@ export class WebhookSender {
           const body = eventBody(delivery.eventType, delivery.eventCreatedAt, delivery.eventData);
           const { secrets } = delivery;
           const keys = [secrets.secret, ...(secrets.previousSecret && (secrets.previousSecretExpiresAt ?? 0) > started ? [secrets.previousSecret] : [])];
-          const headers = signedHeaders(keys, delivery.eventId, Math.floor(started / 1000), body);
+          // The receiver checks the timestamp against its own clock: the wall clock, not the schedule's.
+          const headers = signedHeaders(keys, delivery.eventId, Math.floor(Date.now() / 1000), body);
           const response = await postWebhook(delivery.url, { ...headers }, body, this.options.transport);
           const ended = this.now();
           const verdict = afterAttempt({
