@@ -31,7 +31,7 @@ function startGateway(env: Record<string, string>): Promise<Gateway> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('gateway did not start within 30 s')), 30_000);
     child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
       if (!line.includes('customer-gateway listening')) return;
       clearTimeout(timer);
       resolve({ url: (JSON.parse(line) as { url: string }).url.replace('localhost', '127.0.0.1'), child });
@@ -77,7 +77,7 @@ async function gql(gateway: Gateway, query: string, variables: Record<string, un
   });
   const body = (await response.json()) as { data?: Record<string, any>; errors?: unknown[] };
   if (body.errors || !body.data) throw new Error(`${response.status} ${JSON.stringify(body)}`);
-  return body.data!;
+  return body.data;
 }
 
 test('changes committed while the receiver is down arrive after a SIGKILL and restart', async () => {

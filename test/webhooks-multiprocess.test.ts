@@ -30,7 +30,7 @@ function startGateway(env: Record<string, string>): Promise<Gateway> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('gateway did not start within 30 s')), 30_000);
     child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
       if (!line.includes('customer-gateway listening')) return;
       clearTimeout(timer);
       resolve({ url: (JSON.parse(line) as { url: string }).url.replace('localhost', '127.0.0.1'), child });

@@ -141,6 +141,7 @@ describe('delivery', () => {
     expect(delivery.body).not.toContain('Private');
     expect(Math.abs(Number(delivery.timestamp) - (Date.now() + offset) / 1000)).toBeLessThan(60);
 
+    await recorded(totalReceived());
     const deliveries = await data(`query($id: ID!) { webhookDeliveries(endpointId: $id, first: 5) { nodes { eventId eventType attempt status responseCode durationMs attemptedAt nextRetryAt } } }`, { id: endpoint });
     expect(deliveries.webhookDeliveries.nodes).toEqual([
       { eventId: delivery.id, eventType: 'CUSTOMER_CREATED', attempt: 1, status: 'SUCCEEDED', responseCode: 200, durationMs: expect.any(Number), attemptedAt: expect.any(String), nextRetryAt: null },

@@ -183,13 +183,13 @@ export class WebhookSender {
               'webhook attempt failed',
             );
           }
-          if (kept) {
-            this.options.onAttempt?.({
-              outcome: verdict.state === 'DELIVERED' ? 'delivered' : response.status === 410 ? 'gone' : 'failed',
-              durationMs: ended - started,
-              lagMs: ended - delivery.eventCreatedAt,
-            });
-          }
+          // Observed even when not kept (the lease was lost, or the endpoint deleted meanwhile): the request was made.
+          this.options.onAttempt?.({
+            outcome: verdict.state === 'DELIVERED' ? 'delivered' : response.status === 410 ? 'gone' : 'failed',
+            durationMs: ended - started,
+            lagMs: ended - delivery.eventCreatedAt,
+          });
+          if (!kept) this.options.logger.warn({ deliveryId: delivery.id }, 'webhook attempt finished after its lease was taken over or its endpoint deleted; not recorded');
         } catch (error) {
           span.recordException(error as Error);
           span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(error) });
