@@ -375,6 +375,7 @@ describe('retention', () => {
     receiver.respond = () => 503;
     await createCustomer();
     await receiver.waitFor(2);
+    await recorded(totalReceived());
     expect(await countRows('webhook_deliveries')).toBeGreaterThanOrEqual(2);
     await pruneWebhooks(app.store.db, Date.now() + 60_000);
     const left = await app.store.db.selectFrom('webhook_deliveries').select('state').execute();
