@@ -21,6 +21,7 @@ const GENERATED_MAY_IMPORT = [
   '^src/services/export\\.ts$',
   '^src/services/merge-preview\\.ts$',
   '^src/store/records\\.ts$',
+  '^src/store/webhook-records\\.ts$',
 ];
 
 const layerRules = LAYERS.slice(1).map((layer, index) => {

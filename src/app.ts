@@ -14,11 +14,13 @@ import { buildSchema, createApolloServer } from './graphql/server';
 import { JwtVerifier } from './services/jwt';
 import { VerifiedKeys, issueKey } from './services/keys';
 import { TokenAuthenticator } from './services/tokens';
+import { WebhookSender, type SenderOptions } from './services/webhook-sender';
 import { migrateToLatest, openStore, pendingMigrations, type Store, type StoreOptions } from './store/db';
 import type { Engine } from './store/engine';
 import { Metrics } from './shared/metrics';
 import type { Tracing } from './shared/tracing';
 import { countWorkspaces } from './store/workspaces.repository';
+import { countPendingDeliveries } from './store/webhooks.repository';
 
 export interface App {
   store: Store;
@@ -26,6 +28,8 @@ export interface App {
   http: GatewayHttpServer;
   /** Null with METRICS=off. */
   metrics: Metrics | null;
+  /** Delivers webhook events; started with the app, stopped before the store closes. */
+  webhooks: WebhookSender;
   /** Listens and returns the base URL. */
   listen(port: number, host?: string): Promise<string>;
   /** Stops accepting, lets in-flight requests finish (up to the timeout), closes the database, flushes the spans. */
@@ -36,6 +40,8 @@ export interface AppOptions {
   config: Config;
   logger: Logger;
   store?: StoreOptions;
+  /** Sender options beyond the config: an attempt observer (metrics), a resolver/connect or clock for tests. */
+  webhooks?: Partial<Omit<SenderOptions, 'db' | 'logger'>>;
   /**
    * Tracing started from config.tracing (src/shared/tracing.ts startTracing), before the logger
    * so that its lines carry trace ids; the app shuts it down when it stops.
@@ -119,12 +125,27 @@ export async function createApp(options: AppOptions): Promise<App> {
     metrics: metrics ?? undefined,
     metricsToken: config.metricsToken,
     tracing,
+    webhookTargets: { allowPrivateTargets: config.webhookAllowPrivateTargets },
   });
+  const webhooks = new WebhookSender({
+    db: store.db,
+    logger,
+    retentionDays: config.webhookRetentionDays,
+    ...options.webhooks,
+    onAttempt: (attempt) => {
+      metrics?.recordWebhookAttempt(attempt);
+      options.webhooks?.onAttempt?.(attempt);
+    },
+    transport: { allowPrivateTargets: config.webhookAllowPrivateTargets, ...options.webhooks?.transport },
+  });
+  metrics?.watchOutboxBacklog(() => countPendingDeliveries(store.db));
+  webhooks.start();
   return {
     store,
     apollo,
     http: server,
     metrics,
+    webhooks,
     listen: (port, host = '0.0.0.0') =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -140,6 +161,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       await closed;
       clearTimeout(timer);
       await apollo.stop();
+      await webhooks.stop(timeoutMs);
       await store.close();
       await tracing?.shutdown();
     },

@@ -52,6 +52,10 @@ export interface Config {
   corsOrigins: string[];
   /** JWT bearer tokens: JWT_JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, JWT_WORKSPACE_CLAIM, JWT_CUSTOMER_CLAIM (off unless JWT_JWKS_URL is set). */
   jwt: JwtSettings | undefined;
+  /** Webhooks may target loopback and private networks, and plain http on loopback (WEBHOOK_ALLOW_PRIVATE_TARGETS; development and tests). */
+  webhookAllowPrivateTargets: boolean;
+  /** Days delivered webhook events and attempt logs are kept (WEBHOOK_RETENTION_DAYS). */
+  webhookRetentionDays: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -128,6 +132,8 @@ export function loadConfig(env: Env = process.env): Config {
     apiKeyCacheTtlMs: intVar(env, 'API_KEY_CACHE_TTL_MS', 5000, 0, 60000),
     corsOrigins: originsVar(env, 'CORS_ORIGINS'),
     jwt: loadJwt(env),
+    webhookAllowPrivateTargets: boolVar(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
+    webhookRetentionDays: intVar(env, 'WEBHOOK_RETENTION_DAYS', 30, 1, 3650),
   };
 }
 

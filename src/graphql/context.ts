@@ -10,6 +10,7 @@ import { isJwtFailure, jwtFailureResponse } from '../services/jwt';
 import { authenticateKey, type VerifiedKeys } from '../services/keys';
 import { ALL_KEY_SCOPES, effectiveScopes } from '../services/scopes';
 import type { TokenAuthenticator, TokenPrincipal } from '../services/tokens';
+import type { TargetPolicy } from '../services/webhook-target';
 import type { ApiKeyRecord, WorkspaceRecord } from '../store/records';
 import type { Db } from '../store/engine';
 
@@ -31,6 +32,8 @@ export interface Context {
   via: string;
   requestId: string;
   publicUrl: string;
+  /** Which webhook targets endpoints may name (WEBHOOK_ALLOW_PRIVATE_TARGETS). */
+  webhookTargets: TargetPolicy;
   loaders: Loaders;
   logger: Logger;
 }
@@ -43,7 +46,11 @@ export interface ContextDeps {
   keys?: VerifiedKeys;
   /** Bearer tokens that are not `cgk_` keys; without it (no JWT_JWKS_URL) they are refused as keys. */
   tokens?: TokenAuthenticator;
+  /** Without it, endpoints on loopback and private networks are refused. */
+  webhookTargets?: TargetPolicy;
 }
+
+const PUBLIC_TARGETS_ONLY: TargetPolicy = { allowPrivateTargets: false };
 
 /** A caller that presented a verified token instead of an API key. */
 export type TokenCaller = Omit<TokenPrincipal, 'workspace'>;
@@ -91,6 +98,7 @@ class RequestContext implements Context {
   readonly via: string;
   readonly requestId: string;
   readonly publicUrl: string;
+  readonly webhookTargets: TargetPolicy;
   readonly loaders: Loaders;
   private readonly parentLogger: Logger;
   private childLogger: Logger | undefined = undefined;
@@ -110,6 +118,7 @@ class RequestContext implements Context {
     this.via = caller.via ?? 'api';
     this.requestId = caller.requestId ?? crypto.randomUUID();
     this.publicUrl = deps.publicUrl;
+    this.webhookTargets = deps.webhookTargets ?? PUBLIC_TARGETS_ONLY;
     const visibility: Visibility = this.self ? { kind: 'self', customerId: this.self.customerId } : { kind: 'workspace' };
     this.loaders = createLoaders(deps.db, caller.workspace.id, visibility);
     this.parentLogger = deps.logger;

@@ -7,7 +7,8 @@ import { insertAction } from '../store/actions.repository';
 import { insertCustomer, updateCustomer } from '../store/customers.repository';
 import type { Tx } from '../store/engine';
 import type { ActionType, CustomerRecord, FieldChange } from '../store/records';
-import { nextChangeSeq } from '../store/workspaces.repository';
+import { nextChange } from '../store/workspaces.repository';
+import { recordChangeEvent } from './webhook-events';
 
 /** Who is acting, for the record's *By/*Via fields and the audit log. */
 export interface Actor {
@@ -79,11 +80,13 @@ export interface CustomerChange {
  * customer moved past `before.version` meanwhile (another writer won: VERSION_CONFLICT).
  */
 export async function commitCustomerChange(trx: Tx, who: Actor, change: CustomerChange): Promise<CustomerRecord | null> {
-  const now = new Date().toISOString();
+  const at = Date.now();
+  const now = new Date(at).toISOString();
+  const { changeSeq, webhooksVersion } = await nextChange(trx, who.workspaceId);
   const stamped: CustomerRecord = {
     ...change.after,
     version: (change.before?.version ?? 0) + 1,
-    changeSeq: await nextChangeSeq(trx, who.workspaceId),
+    changeSeq,
     updatedAt: now,
     updatedBy: who.actor,
     updatedVia: who.via,
@@ -110,6 +113,12 @@ export async function commitCustomerChange(trx: Tx, who: Actor, change: Customer
     via: who.via,
     changes: change.changes,
     createdAt: now,
+  });
+  await recordChangeEvent(trx, webhooksVersion, {
+    workspaceId: who.workspaceId,
+    actionType: change.type,
+    data: { id: stamped.id, externalId: stamped.externalId, version: stamped.version, ...(change.memberId ? { memberId: change.memberId } : {}) },
+    at,
   });
   return stamped;
 }

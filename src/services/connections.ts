@@ -26,6 +26,8 @@ export const CONNECTIONS = {
   'Query.exportCustomers': { default: 100, max: 1000 },
   'Customer.members': ORDINARY,
   'Customer.actions': ORDINARY,
+  'Query.webhookEndpoints': ORDINARY,
+  'Query.webhookDeliveries': ORDINARY,
 } as const satisfies Record<string, PageSizes>;
 
 /** Root fields that fetch one item per element of a list argument. */

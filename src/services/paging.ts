@@ -7,6 +7,7 @@ import type { PageSizes } from './connections';
 import { decodeCursor, encodeCursor } from './cursor';
 import type { ActionRecord, CustomerRecord, MemberRecord } from '../store/records';
 import type { KeysetPosition } from '../store/customers.repository';
+import type { WebhookAttemptRecord, WebhookEndpointRecord } from '../store/webhooks.repository';
 
 export interface PageInfoModel {
   hasNextPage: boolean;
@@ -26,6 +27,8 @@ export interface ConnectionModel<T> {
 export type CustomerConnectionModel = ConnectionModel<CustomerRecord>;
 export type MemberConnectionModel = ConnectionModel<MemberRecord>;
 export type ActionConnectionModel = ConnectionModel<ActionRecord>;
+export type WebhookEndpointConnectionModel = ConnectionModel<WebhookEndpointRecord>;
+export type WebhookDeliveryConnectionModel = ConnectionModel<WebhookAttemptRecord>;
 
 /** A cursor names the ordering it belongs to, so one from another list or sort is refused. */
 export function encodePageCursor(ordering: string, position: KeysetPosition): string {

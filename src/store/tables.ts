@@ -18,6 +18,8 @@ export interface WorkspacesTable {
   change_seq: Generated<number>;
   /** The secret keying this workspace's erased-identity hashes; made on its first erasure. */
   erasure_key: string | null;
+  /** Bumped by every webhook endpoint change (the write path's cache of subscribers checks it). */
+  webhooks_version: Generated<number | string>;
 }
 
 export interface ApiKeysTable {
@@ -165,6 +167,64 @@ export interface ErasedIdentitiesTable {
   erased_at: Timestamp;
 }
 
+/** Webhook instants are epoch milliseconds (bigint: PostgreSQL returns them as strings). */
+export type EpochMs = number | string;
+
+export interface WebhookEndpointsTable {
+  id: string;
+  workspace_id: string;
+  url: string;
+  /** Space-separated event type names. */
+  events: string;
+  description: string | null;
+  enabled: number;
+  disabled_reason: string | null;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: EpochMs | null;
+  failing_since: EpochMs | null;
+  created_at: EpochMs;
+  updated_at: EpochMs;
+}
+
+/** The outbox: one row per committed change that some endpoint subscribed to. */
+export interface WebhookEventsTable {
+  id: string;
+  workspace_id: string;
+  type: string;
+  data: string;
+  created_at: EpochMs;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  workspace_id: string;
+  event_id: string;
+  endpoint_id: string;
+  state: string;
+  attempts: Generated<number>;
+  next_attempt_at: EpochMs;
+  first_attempt_at: EpochMs | null;
+  lease_owner: string | null;
+  lease_expires_at: Generated<EpochMs>;
+  updated_at: EpochMs;
+}
+
+export interface WebhookAttemptsTable {
+  id: string;
+  workspace_id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  attempt: number;
+  status: string;
+  response_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  attempted_at: EpochMs;
+  next_retry_at: EpochMs | null;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   api_keys: ApiKeysTable;
@@ -175,6 +235,10 @@ export interface Database {
   custom_field_values: CustomFieldValuesTable;
   idempotency_keys: IdempotencyKeysTable;
   erased_identities: ErasedIdentitiesTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }
 
 export type CustomerRow = Selectable<CustomersTable>;

@@ -114,13 +114,22 @@ export async function revokeApiKey(db: Db, workspaceId: string, idOrPrefix: stri
  * that has seen sequence N can never later find a newly committed change below N.
  */
 export async function nextChangeSeq(db: Db, workspaceId: string): Promise<number> {
+  return (await nextChange(db, workspaceId)).changeSeq;
+}
+
+/**
+ * nextChangeSeq, also returning the workspace's webhooks version from the same statement: the
+ * row lock orders it after any committed endpoint change, so a write that finds the version it
+ * cached knows its cached subscribers are current without another query.
+ */
+export async function nextChange(db: Db, workspaceId: string): Promise<{ changeSeq: number; webhooksVersion: number }> {
   const row = await db
     .updateTable('workspaces')
     .set((eb) => ({ change_seq: eb('change_seq', '+', 1) }))
     .where('id', '=', workspaceId)
-    .returning('change_seq')
+    .returning(['change_seq', 'webhooks_version'])
     .executeTakeFirstOrThrow();
-  return Number(row.change_seq);
+  return { changeSeq: Number(row.change_seq), webhooksVersion: Number(row.webhooks_version) };
 }
 
 /**

@@ -8,6 +8,7 @@ import { nodeResolvers } from './node';
 import { privacyResolvers } from './privacy';
 import { scalarResolvers } from './scalars';
 import { selfServiceResolvers } from './self-service';
+import { webhookResolvers } from './webhook';
 
 /** Every resolver map, one per domain: buildSchema (src/graphql/server.ts) attaches each with addResolversToSchema, which refuses a resolver the SDL lacks. */
 export const resolverModules: Resolvers[] = [
@@ -20,4 +21,5 @@ export const resolverModules: Resolvers[] = [
   exportResolvers,
   selfServiceResolvers,
   privacyResolvers,
+  webhookResolvers,
 ];

@@ -3,6 +3,7 @@ import * as initial from './001_initial';
 import * as rateLimits from './002_rate_limits';
 import * as idempotency from './003_idempotency';
 import * as leastPrivilege from './004_least_privilege';
+import * as webhooks from './005_webhooks';
 import * as privacy from './006_privacy';
 
 /**
@@ -14,7 +15,7 @@ const migrations: Record<string, Migration> = {
   '002_rate_limits': rateLimits,
   '003_idempotency': idempotency,
   '004_least_privilege': leastPrivilege,
-  // 005 is the webhooks migration (another branch); the migrator orders by name, so either merges first.
+  '005_webhooks': webhooks,
   '006_privacy': privacy,
 };
 
