@@ -256,6 +256,33 @@ describe('delivery', () => {
     await receiver.close();
   });
 
+  test('merges and erasures emit their events through the same outbox, with no personal data in the body', async () => {
+    const receiver = await startReceiver();
+    const endpoint = await subscribe(receiver, ['CUSTOMER_MERGED', 'CUSTOMER_ERASED']);
+    const survivor = await createCustomer();
+    const merged = await createCustomer();
+    const erased = await createCustomer();
+    const merge = await data(`mutation($input: MergeCustomersInput!) { mergeCustomers(input: $input) { userErrors { code } } }`, {
+      input: { survivorId: survivor.id, mergedId: merged.id },
+    });
+    expect(merge.mergeCustomers.userErrors).toEqual([]);
+    const erase = await data(`mutation($input: EraseCustomerInput!) { eraseCustomer(input: $input) { userErrors { code } } }`, { input: { id: erased.id, reason: 'ticket 1' } });
+    expect(erase.eraseCustomer.userErrors).toEqual([]);
+    const received = await receiver.waitFor(3);
+    const bodies = received.map((r) => JSON.parse(r.body) as { type: string; data: Record<string, unknown> });
+    expect(bodies.map((body) => `${body.type} ${String(body.data.id)}`).sort()).toEqual(
+      [`customer.merged ${survivor.id}`, `customer.merged ${merged.id}`, `customer.erased ${erased.id}`].sort(),
+    );
+    for (const { body } of received) expect(body).not.toMatch(/@example\.com|Private/);
+    // The sender's attempts reach /metrics through the app's wiring.
+    await recorded(totalReceived());
+    const scraped = (await app.metrics!.scrape()).body;
+    expect(scraped).toMatch(/^webhook_deliveries_total\{outcome="delivered"\} [1-9]/m);
+    expect(scraped).toMatch(/^webhook_delivery_lag_seconds_count [1-9]/m);
+    await unsubscribe(endpoint);
+    await receiver.close();
+  });
+
   test('redeliverWebhookEvents sends events since an instant again, with their ids', async () => {
     const receiver = await startReceiver();
     const endpoint = await subscribe(receiver);
