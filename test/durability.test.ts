@@ -5,14 +5,11 @@
  * present exactly once with the acknowledged content; a write whose answer was lost in the
  * kill must be either absent or complete (record, version and audit action together).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import readline from 'node:readline';
 import { issueKey } from '../src/services/keys';
 import { migrateToLatest } from '../src/store/db';
 import { createTestDatabase, type TestDatabase } from './databases';
+import { killGatewayProcess, startGatewayProcess } from './gateway-process';
 
-const SERVER = path.resolve(__dirname, '../dist/src/index.js');
 const KILLS = 6;
 const WORKERS = 4;
 
@@ -26,32 +23,8 @@ function random(): number {
   return state / 2147483648;
 }
 
-interface Gateway {
-  url: string;
-  child: ChildProcess;
-}
-
-function startGateway(env: Record<string, string>): Promise<Gateway> {
-  const child = spawn(process.execPath, [SERVER], {
-    env: { ...process.env, ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', EXPLORER: 'false', RATE_LIMIT: 'off' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('gateway did not start within 30 s')), 30_000);
-    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
-    readline.createInterface({ input: child.stdout }).on('line', (line) => {
-      if (!line.includes('customer-gateway listening')) return;
-      clearTimeout(timer);
-      resolve({ url: (JSON.parse(line) as { url: string }).url.replace('localhost', '127.0.0.1'), child });
-    });
-  });
-}
-
-async function kill(gateway: Gateway): Promise<void> {
-  const exited = new Promise((resolve) => gateway.child.once('exit', resolve));
-  gateway.child.kill('SIGKILL');
-  await exited;
-}
+const startGateway = startGatewayProcess;
+const kill = killGatewayProcess;
 
 interface Known {
   id: string;

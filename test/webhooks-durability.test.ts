@@ -3,47 +3,20 @@
  * server (dist/), the server is killed with SIGKILL, started again on the same data, and the
  * receiver comes back. Every acknowledged change must then arrive, verified, at least once.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import readline from 'node:readline';
 import { issueKey } from '../src/services/keys';
 import { migrateToLatest } from '../src/store/db';
 import { createTestDatabase, type TestDatabase } from './databases';
+import { killGatewayProcess, startGatewayProcess, type GatewayProcess } from './gateway-process';
 import { startReceiver, type Receiver } from './webhook-receiver';
 
-const SERVER = path.resolve(__dirname, '../dist/src/index.js');
 const CHANGES = 30;
 
 jest.setTimeout(120_000);
 
-interface Gateway {
-  url: string;
-  child: ChildProcess;
-}
-
-function startGateway(env: Record<string, string>): Promise<Gateway> {
-  const child = spawn(process.execPath, [SERVER], {
-    env: { ...process.env, ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', EXPLORER: 'false', RATE_LIMIT: 'off', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('gateway did not start within 30 s')), 30_000);
-    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
-    readline.createInterface({ input: child.stdout }).on('line', (line) => {
-      if (!line.includes('customer-gateway listening')) return;
-      clearTimeout(timer);
-      resolve({ url: (JSON.parse(line) as { url: string }).url.replace('localhost', '127.0.0.1'), child });
-    });
-  });
-}
-
-async function kill(gateway: Gateway): Promise<void> {
-  const exited = new Promise((resolve) => gateway.child.once('exit', resolve));
-  gateway.child.kill('SIGKILL');
-  await exited;
-}
+const startGateway = (env: Record<string, string>) => startGatewayProcess({ ...env, WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' });
+const kill = killGatewayProcess;
 
 /** A loopback port with nothing listening on it: the receiver is down. */
 async function freePort(): Promise<number> {
@@ -69,7 +42,7 @@ afterAll(async () => {
   await database.drop();
 });
 
-async function gql(gateway: Gateway, query: string, variables: Record<string, unknown>): Promise<Record<string, any>> {
+async function gql(gateway: GatewayProcess, query: string, variables: Record<string, unknown>): Promise<Record<string, any>> {
   const response = await fetch(gateway.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },

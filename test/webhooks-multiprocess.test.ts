@@ -4,45 +4,18 @@
  * twice within a second (a claim taken by both processes would show up exactly so). PostgreSQL
  * only: it is skipped without TEST_DATABASE_URL.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import readline from 'node:readline';
 import { issueKey } from '../src/services/keys';
 import { migrateToLatest } from '../src/store/db';
 import { createTestDatabase, testEngine, type TestDatabase } from './databases';
+import { killGatewayProcess, startGatewayProcess, type GatewayProcess } from './gateway-process';
 import { startReceiver } from './webhook-receiver';
 
-const SERVER = path.resolve(__dirname, '../dist/src/index.js');
 const CHANGES = 60;
 
 jest.setTimeout(120_000);
 
-interface Gateway {
-  url: string;
-  child: ChildProcess;
-}
-
-function startGateway(env: Record<string, string>): Promise<Gateway> {
-  const child = spawn(process.execPath, [SERVER], {
-    env: { ...process.env, ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', EXPLORER: 'false', RATE_LIMIT: 'off', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('gateway did not start within 30 s')), 30_000);
-    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
-    readline.createInterface({ input: child.stdout }).on('line', (line) => {
-      if (!line.includes('customer-gateway listening')) return;
-      clearTimeout(timer);
-      resolve({ url: (JSON.parse(line) as { url: string }).url.replace('localhost', '127.0.0.1'), child });
-    });
-  });
-}
-
-async function kill(gateway: Gateway): Promise<void> {
-  const exited = new Promise((resolve) => gateway.child.once('exit', resolve));
-  gateway.child.kill('SIGKILL');
-  await exited;
-}
+const startGateway = (env: Record<string, string>) => startGatewayProcess({ ...env, WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' });
+const kill = killGatewayProcess;
 
 const onPostgres = testEngine === 'postgres' ? describe : describe.skip;
 
@@ -62,7 +35,7 @@ onPostgres('two gateway processes on one PostgreSQL database', () => {
     await database.drop();
   });
 
-  async function gql(gateway: Gateway, query: string, variables: Record<string, unknown>): Promise<Record<string, any>> {
+  async function gql(gateway: GatewayProcess, query: string, variables: Record<string, unknown>): Promise<Record<string, any>> {
     const response = await fetch(gateway.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
