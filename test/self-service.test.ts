@@ -189,6 +189,8 @@ describe('updateMe', () => {
 
 describe('every other mutation is 403 for a customer:self token, and writes nothing', () => {
   const own = () => seeded.ada;
+  /** Refused before any lookup, so no endpoint needs to exist. */
+  const SOME_ENDPOINT = '00000000-0000-4000-8000-000000000001';
   const mutations: Record<string, () => [string, Record<string, unknown>]> = {
     createCustomer: () => ['CreateCustomerInput', { email: `new-${tag}@example.com` }],
     updateCustomer: () => ['UpdateCustomerInput', { id: own().id, name: 'Changed' }],
@@ -200,6 +202,11 @@ describe('every other mutation is 403 for a customer:self token, and writes noth
     defineCustomField: () => ['DefineCustomFieldInput', { key: 'nickname', label: 'Changed', valueType: 'STRING', selfEditable: false }],
     eraseCustomer: () => ['EraseCustomerInput', { id: own().id }],
     mergeCustomers: () => ['MergeCustomersInput', { survivorId: own().id, mergedId: seeded.team.id }],
+    createWebhookEndpoint: () => ['CreateWebhookEndpointInput', { url: 'https://hooks.example.test/in', events: ['CUSTOMER_UPDATED'] }],
+    updateWebhookEndpoint: () => ['UpdateWebhookEndpointInput', { id: SOME_ENDPOINT, enabled: false }],
+    deleteWebhookEndpoint: () => ['DeleteWebhookEndpointInput', { id: SOME_ENDPOINT }],
+    rotateWebhookSecret: () => ['RotateWebhookSecretInput', { id: SOME_ENDPOINT }],
+    redeliverWebhookEvents: () => ['RedeliverWebhookEventsInput', { endpointId: SOME_ENDPOINT, since: '2026-01-01T00:00:00Z' }],
   };
 
   test('the table covers every mutation but updateMe', () => {
