@@ -93,11 +93,14 @@ async function main() {
 module.exports = { compare, printReleaseSdl, readSchemaDir };
 
 if (require.main === module) {
+  // exitCode, not exit(): the report can outgrow a pipe's buffer, and exit() drops what is still queued.
   main().then(
-    (code) => process.exit(code),
+    (code) => {
+      process.exitCode = code;
+    },
     (error) => {
       console.error(error.message);
-      process.exit(2);
+      process.exitCode = 2;
     },
   );
 }
