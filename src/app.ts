@@ -68,6 +68,7 @@ export async function prepareStore(config: Config, logger: Logger, extra: StoreO
     connectTimeoutMs: config.connectTimeoutMs,
     statementTimeoutMs: config.statementTimeoutMs,
     onPoolError: (error) => logger.warn({ err: error }, 'a database connection failed; it was discarded'),
+    onCheckpointError: (error) => logger.error({ err: error }, 'the SQLite checkpointer thread failed; the connection checkpoints by itself again'),
     ...extra,
   });
   try {

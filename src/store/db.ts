@@ -3,13 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
-import type { DatabaseConnection, Driver, LogEvent, SqliteDatabase as SqliteDialectDatabase, SqliteStatement as SqliteDialectStatement } from 'kysely';
+import type { DatabaseConnection, Driver, LogEvent, SqliteDatabase as SqliteDialectDatabase, SqliteDialectConfig, SqliteStatement as SqliteDialectStatement } from 'kysely';
 import { Pool } from 'pg';
 import { messageOf } from '../shared/errors';
 import { LruCache } from '../shared/lru';
 import { engineOf, registerSqliteHandle, type Db, type Engine } from './engine';
 import { migrationProvider } from './migrations';
 import { configureSqliteConnection } from './sqlite-connection';
+import { Checkpointer, groupCommitFor, type CheckpointResult, type FileSync, type GroupCommit } from './sqlite-durability';
 import type { Database } from './tables';
 
 export interface StoreOptions {
@@ -31,6 +32,12 @@ export interface StoreOptions {
   onPoolError?: (error: Error) => void;
   /** SQLite: how long a write waits in all for another connection's write lock (SQLITE_BUSY_TIMEOUT_MS). */
   busyTimeoutMs?: number;
+  /** SQLite: how a commit is flushed to disk before it is acknowledged (fsync; tests observe it). */
+  syncFile?: FileSync;
+  /** SQLite: told when the checkpointer thread fails (the connection then checkpoints by itself). */
+  onCheckpointError?: (error: Error) => void;
+  /** SQLite: told about every checkpoint the checkpointer thread ran (tests). */
+  onCheckpoint?: (result: CheckpointResult) => void;
 }
 
 /** Connections busy and requests queued for one, read when metrics are scraped. */
@@ -109,11 +116,42 @@ function rowsBuiltInJs(statement: SqliteDatabase.Statement): SqliteDialectStatem
  * dropped first). Safe because Kysely runs one statement at a time on this connection and
  * never leaves an iterator open (no `.stream()` on SQLite here).
  */
-function cachingDatabase(database: SqliteDatabase.Database): SqliteDialectDatabase {
+function cachingDatabase(database: SqliteDatabase.Database, writes: WriteMark): SqliteDialectDatabase {
   const cache = new LruCache<SqliteDialectStatement>(STATEMENT_CACHE_SIZE);
   return {
     close: () => database.close(),
-    prepare: (sqlText: string) => cache.get(sqlText, () => rowsBuiltInJs(database.prepare(sqlText))),
+    prepare: (sqlText: string) =>
+      cache.get(sqlText, () => {
+        const statement = database.prepare(sqlText);
+        // BEGIN IMMEDIATE counts as writing for SQLite (it takes the write lock) but writes nothing.
+        const writesNothing = statement.readonly || /^\s*begin\b/i.test(sqlText);
+        return markingWrites(rowsBuiltInJs(statement), writesNothing, writes);
+      }),
+  };
+}
+
+/** Set when a statement that may write ran; the connection's release makes it durable (group commit). */
+interface WriteMark {
+  wrote: boolean;
+}
+
+/** A statement that may write sets the mark whenever it runs (reads run as they are). */
+function markingWrites(statement: SqliteDialectStatement, writesNothing: boolean, writes: WriteMark): SqliteDialectStatement {
+  if (writesNothing) return statement;
+  return {
+    reader: statement.reader,
+    all(parameters) {
+      writes.wrote = true;
+      return statement.all(parameters);
+    },
+    iterate(parameters) {
+      writes.wrote = true;
+      return statement.iterate(parameters);
+    },
+    run(parameters) {
+      writes.wrote = true;
+      return statement.run(parameters);
+    },
   };
 }
 
@@ -123,6 +161,15 @@ function cachingDatabase(database: SqliteDatabase.Database): SqliteDialectDataba
  */
 class CountingSqliteDialect extends SqliteDialect {
   readonly use: ConnectionUse = { inUse: 0, waiting: 0 };
+
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly database: SqliteDatabase.Database,
+    private readonly writes: WriteMark,
+    private readonly commits: GroupCommit | null,
+  ) {
+    super(config);
+  }
 
   override createDriver(): Driver {
     const driver = super.createDriver();
@@ -143,9 +190,16 @@ class CountingSqliteDialect extends SqliteDialect {
         },
       );
     };
-    driver.releaseConnection = (connection: DatabaseConnection) => {
+    const { database, writes, commits } = this;
+    driver.releaseConnection = async (connection: DatabaseConnection) => {
       use.inUse -= 1;
-      return release(connection);
+      // Group commit (sqlite-durability.ts): a holder that wrote and ended its transaction gets
+      // its result once the WAL is on disk; the connection is free for the next one meanwhile.
+      const committed = commits !== null && writes.wrote && !database.inTransaction;
+      if (committed) writes.wrote = false;
+      const durable = committed ? commits.durable() : null;
+      await release(connection);
+      await durable;
     };
     return driver;
   }
@@ -181,10 +235,22 @@ export function openStore(options: StoreOptions): Store {
   }
   const database = openSqlite(sqlitePath(options));
   if (options.busyTimeoutMs !== undefined) database.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
-  const dialect = new CountingSqliteDialect({ database: cachingDatabase(database) });
+  const commits = groupCommitFor(database, options.syncFile);
+  const checkpointer = commits && new Checkpointer(database, options.onCheckpoint, options.onCheckpointError);
+  const writes: WriteMark = { wrote: false };
+  const dialect = new CountingSqliteDialect({ database: cachingDatabase(database, writes) }, database, writes, commits);
   const db = new Kysely<Database>({ dialect, log });
   registerSqliteHandle(db, database, options.busyTimeoutMs);
-  return { db, engine: engineOf(db), connections: () => ({ ...dialect.use }), close: () => db.destroy() };
+  return {
+    db,
+    engine: engineOf(db),
+    connections: () => ({ ...dialect.use }),
+    close: async () => {
+      await checkpointer?.stop();
+      await db.destroy();
+      await commits?.idle();
+    },
+  };
 }
 
 /** Applies every pending migration; throws with the failing migration's name on error. */
