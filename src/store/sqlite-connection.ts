@@ -12,7 +12,8 @@ export const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
 export function configureSqliteConnection(database: SqliteDatabase.Database): SqliteDatabase.Database {
   database.pragma('journal_mode = WAL');
-  // better-sqlite3 reopens WAL databases with synchronous=NORMAL; FULL survives power loss.
+  // FULL survives power loss. The gateway's own store then trades it for NORMAL plus its group
+  // commit, which keeps that guarantee with the fsync off the event loop (sqlite-durability.ts).
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   // Freed cells and pages are zeroed, so an erased or overwritten value leaves no copy in the file.
