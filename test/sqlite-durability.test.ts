@@ -3,6 +3,7 @@
  * fsync of the WAL that started after it; reads go on while the fsync runs; concurrent commits
  * share one fsync. The fsync is injected so the test decides when it finishes.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -188,6 +189,26 @@ describe('checkpoints off the event loop', () => {
       expect(checkpoints[0].checkpointed).toBeGreaterThan(CHECKPOINT_PAGES);
     } finally {
       await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('closing the store', () => {
+  it('lets a script go on after close: the checkpointer thread keeps the process alive until it has stopped', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sqlite-close-'));
+    const db = path.resolve(__dirname, '../dist/src/store/db.js');
+    const script = `
+      const { migrateToLatest, openStore } = require(${JSON.stringify(db)});
+      (async () => {
+        const store = openStore({ dataDir: ${JSON.stringify(dir)} });
+        await migrateToLatest(store.db);
+        await store.close();
+        process.stdout.write('after close');
+      })();`;
+    try {
+      expect(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })).toBe('after close');
+    } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

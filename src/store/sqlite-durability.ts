@@ -178,6 +178,9 @@ export class Checkpointer {
     if (this.stopped) return;
     this.stopped = true;
     const exited = new Promise((resolve) => this.worker.once('exit', resolve));
+    // Unreferenced while it runs (it must not keep a finished process alive); waiting for its exit
+    // must keep the process alive, or a script that closes the store ends right there.
+    this.worker.ref();
     this.worker.postMessage('stop');
     await exited;
   }
