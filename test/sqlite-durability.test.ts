@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { openStore, SQLITE_FILE_NAME, type Store } from '../src/store/db';
-import { withTransaction } from '../src/store/engine';
+import { whenDurable, withTransaction } from '../src/store/engine';
 import { CHECKPOINT_PAGES, GroupCommit, fsyncFile, type CheckpointResult } from '../src/store/sqlite-durability';
 
 /** A sync the test completes by hand: every call waits until `release()`. */
@@ -67,6 +67,26 @@ describe('GroupCommit', () => {
     manual.release();
     await Promise.all(later);
     expect(group.syncs).toBe(2);
+  });
+
+  it('has a barrier that waits for the fsync under way or queued, and starts none of its own', async () => {
+    const manual = new ManualSync();
+    const group = new GroupCommit('/data/x-wal', manual.sync);
+    expect(await settles(group.barrier())).toBe(true);
+    expect(manual.calls).toEqual([]);
+    void group.durable();
+    const duringFirst = group.barrier();
+    void group.durable(); // queued behind the first
+    const duringQueued = group.barrier();
+    manual.release();
+    await settle();
+    manual.release(); // the folder
+    // Taken before the second commit, the first barrier needs the first fsync only; the second
+    // saw a commit the queued fsync covers.
+    expect(await settles(duringFirst)).toBe(true);
+    expect(await settles(duringQueued)).toBe(false);
+    manual.release();
+    expect(await settles(duringQueued)).toBe(true);
   });
 
   it('passes an fsync failure to every commit that waited for it, and the next commit tries again', async () => {
@@ -141,6 +161,17 @@ describe('SQLite store under group commit', () => {
     const read = withTransaction(store.db, async (trx) => (await sql<{ n: number }>`select count(*) as n from notes`.execute(trx)).rows[0].n);
     expect(await settles(read)).toBe(true);
     expect(manual.calls).toEqual([]);
+  });
+
+  it('lets a reader wait until what it saw is durable (whenDurable), at once when nothing is pending', async () => {
+    expect(await settles(whenDurable(store.db))).toBe(true);
+    const write = withTransaction(store.db, (trx) => sql`insert into notes (body) values ('seen')`.execute(trx));
+    for (let i = 0; i < 5; i++) await settle();
+    expect(await count()).toBe(1); // visible before its fsync ends
+    const barrier = whenDurable(store.db);
+    expect(await settles(barrier)).toBe(false);
+    manual.release();
+    await Promise.all([write, barrier]);
   });
 
   it('commits concurrent transactions in one group: one fsync for all that committed while another ran', async () => {

@@ -31,7 +31,7 @@ import type { Context } from './context';
 import { badRequest, conflict, idempotencyKeyReused } from '../shared/errors';
 import type { ResolverWrapper } from './resolver';
 import type { RequestConcern } from './request-hooks';
-import { withBeforeCommitHook, type Tx } from '../store/engine';
+import { whenDurable, withBeforeCommitHook, type Tx } from '../store/engine';
 import {
   deleteExpiredKey,
   findIdempotencyKey,
@@ -145,7 +145,11 @@ export async function claimKey(db: Tx, scope: IdempotencyScope, hash: string, op
   if (found.state === 'completed' && found.responseBody !== null) {
     return { kind: 'replay', status: found.responseStatus ?? 200, body: found.responseBody };
   }
-  if (found.state === 'committed' && found.payload !== null) return { kind: 'recover', payload: JSON.parse(found.payload) };
+  if (found.state === 'committed' && found.payload !== null) {
+    // The first request's commit may still be on its way to disk; this answer acknowledges it.
+    await whenDurable(db);
+    return { kind: 'recover', payload: JSON.parse(found.payload) };
+  }
   // In flight: the holder is working, or died before committing anything (its lease ran out).
   if (found.leaseExpiresAt > now || !(await takeOverClaim(db, scope, found.token, token, lease))) {
     throw conflict('A request with this Idempotency-Key is in progress; retry shortly.');

@@ -19,7 +19,7 @@ import { listChangedCustomers, type CustomerColumns } from '../store/customers.r
 import { findValuesOfCustomers } from '../store/custom-fields.repository';
 import { findMembersOfCustomers } from '../store/members.repository';
 import type { CustomerRecord } from '../store/records';
-import type { Db } from '../store/engine';
+import { whenDurable, type Db } from '../store/engine';
 import { committedChangeSeq } from '../store/workspaces.repository';
 import { toExportedCustomer, type ExportedCustomer } from './export-record';
 import type { PageInfoModel } from './paging';
@@ -68,6 +68,8 @@ async function readChanges(
 ): Promise<ChangeBatch> {
   const end = options.upTo ?? (await committedChangeSeq(db, workspaceId));
   const rows = await listChangedCustomers(db, workspaceId, { after: afterSeq, upTo: end, updatedSince, limit: limit + 1 }, options.columns);
+  // A consumer copies what the feed gives it and moves its cursor past it: only durable changes.
+  await whenDurable(db);
   const hasMore = rows.length > limit;
   const customers = hasMore ? rows.slice(0, limit) : rows;
   // With no more rows, everything up to the committed end has been considered.

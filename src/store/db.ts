@@ -240,7 +240,7 @@ export function openStore(options: StoreOptions): Store {
   const writes: WriteMark = { wrote: false };
   const dialect = new CountingSqliteDialect({ database: cachingDatabase(database, writes) }, database, writes, commits);
   const db = new Kysely<Database>({ dialect, log });
-  registerSqliteHandle(db, database, options.busyTimeoutMs);
+  registerSqliteHandle(db, database, options.busyTimeoutMs, commits);
   return {
     db,
     engine: engineOf(db),

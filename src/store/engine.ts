@@ -8,6 +8,7 @@ import type SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresAdapter, sql } from 'kysely';
 import { storeBusy } from '../shared/errors';
 import { SQLITE_BUSY_TIMEOUT_MS } from './sqlite-connection';
+import type { GroupCommit } from './sqlite-durability';
 import type { Database, JsonColumn, Timestamp } from './tables';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -85,13 +86,26 @@ async function runInTransaction<T>(trx: Tx, fn: (trx: Tx) => Promise<T>): Promis
 interface SqliteHandle {
   database: SqliteDatabase.Database;
   busyTimeoutMs: number;
+  /** The store's group commit (sqlite-durability.ts); none for an in-memory database. */
+  commits: GroupCommit | null;
 }
 
 const sqliteHandles = new WeakMap<AnyKysely, SqliteHandle>();
 
 /** Lets withTransaction wait for the write lock without blocking (openStore registers its SQLite store). */
-export function registerSqliteHandle(db: AnyKysely, database: SqliteDatabase.Database, busyTimeoutMs = SQLITE_BUSY_TIMEOUT_MS): void {
-  sqliteHandles.set(db, { database, busyTimeoutMs });
+export function registerSqliteHandle(db: AnyKysely, database: SqliteDatabase.Database, busyTimeoutMs = SQLITE_BUSY_TIMEOUT_MS, commits: GroupCommit | null = null): void {
+  sqliteHandles.set(db, { database, busyTimeoutMs, commits });
+}
+
+/**
+ * Resolves once everything a read just saw is durable. Under SQLite's group commit a commit is
+ * visible a few milliseconds before its fsync ends; data that leaves the gateway as a record of
+ * what happened (the change feed, an idempotent replay) waits for it, so no consumer copies a
+ * change that a power loss could still undo. Called after the read. PostgreSQL makes a commit
+ * visible only once it is durable: nothing to wait for.
+ */
+export function whenDurable(db: AnyKysely): Promise<void> {
+  return sqliteHandles.get(db)?.commits?.barrier() ?? Promise.resolve();
 }
 
 function isSqliteBusy(error: unknown): boolean {

@@ -67,6 +67,16 @@ export class GroupCommit {
     return this.waiting;
   }
 
+  /**
+   * Resolves once every commit visible now is durable. A committing holder calls durable()
+   * before it gives the connection back, so every commit another holder can see is covered by
+   * the fsync under way or the one queued: waiting for the last of them is enough, and with
+   * neither there is nothing to wait for (no fsync is started).
+   */
+  barrier(): Promise<void> {
+    return (this.waiting ?? this.running ?? Promise.resolve()).catch(() => undefined);
+  }
+
   /** Resolves when no fsync is under way or queued (a clean close waits for it). */
   async idle(): Promise<void> {
     while (this.running || this.waiting) await (this.waiting ?? this.running)?.catch(() => undefined);
