@@ -45,7 +45,7 @@ export const customerResolvers: Resolvers = {
     customers: async (_, args, ctx) => {
       // Only a filter naming custom fields needs the workspace's definitions (one statement saved per page).
       const definitions = args.filter?.customFields?.length ? await ctx.loaders.customFieldDefinitions() : [];
-      const page = await findCustomerPage(ctx.db, ctx.workspace.id, args, definitions, ctx.loaders.projection.columns);
+      const page = await findCustomerPage(ctx.db, ctx.workspace.id, args, definitions, ctx.loaders.projection.customers);
       // Nested nodes that point back at their customer (member.customer) find it here.
       for (const customer of page.nodes) ctx.loaders.customerById.prime(customer.id, customer);
       return page;
