@@ -10,6 +10,7 @@ import { getNamedType, isLeafType, type GraphQLObjectType } from 'graphql';
 import { MEMBER_CONNECTION_READS, MEMBER_FIELD_READS, readsOf } from '../src/graphql/projection';
 import { buildSchema } from '../src/graphql/server';
 import { createCustomer, createTestEnv, NO_COST_LIMIT, USER_ERRORS, type TestEnv } from './helpers';
+import { testEngine } from './databases';
 import { parse } from 'graphql';
 
 const schema = buildSchema();
@@ -55,11 +56,17 @@ const ROUTES: Route[] = [
   },
 ];
 
-/** The outer select list of a page's members statement (the ordering reads created_at inside it). */
+/**
+ * The member columns a statement reading a page of members sends back (the ordering reads
+ * created_at inside it either way): the outer select list of a members page, or the values of
+ * each member of a page that came with its customers (PostgreSQL: json_build_array).
+ */
 function memberPageSelect(statements: string[]): string {
-  const page = statements.find((s) => /from (json_each|unnest)\(/.test(s) && s.includes('"members"'));
-  if (!page) throw new Error(`no members page statement among:\n${statements.join('\n')}`);
-  return (/^select (.*?) from (json_each|unnest)/s.exec(page) as RegExpExecArray)[1];
+  for (const statement of statements.filter((s) => s.includes('"members"'))) {
+    const read = /^select (.*?) from (json_each|unnest)\(/s.exec(statement) ?? /json_build_array\((.*?)\) order by/s.exec(statement);
+    if (read) return read[1];
+  }
+  throw new Error(`no members page statement among:\n${statements.join('\n')}`);
 }
 
 beforeAll(async () => {
@@ -125,15 +132,38 @@ test('a page that asks for no member timestamp reads no timestamp column', async
   expect(select).not.toMatch(/created_at|updated_at|external_id|workspace_id|\*/);
 });
 
-test('a page that asks for the timestamps reads them and answers them exactly, on either engine', async () => {
+describe.each([
+  { name: 'a customer’s page', query: `{ customer(id: "TEAM") { members(first: 10) { nodes { id createdAt updatedAt } } } }`, pick: (d: any) => d.customer },
+  {
+    name: 'the pages of a customers page',
+    query: `{ customers(first: 10, filter: { type: TEAM }) { nodes { members(first: 10) { nodes { id createdAt updatedAt } } } } }`,
+    pick: (d: any) => d.customers.nodes[0],
+  },
+])('$name', ({ query, pick }) => {
+  test('asking for the timestamps reads them and answers them exactly, on either engine', async () => {
+    env.statements.length = 0;
+    const data = await env.data(query.replace('TEAM"', `${teamId}"`));
+    expect(memberPageSelect(env.statements)).toMatch(/created_at.*updated_at/);
+    expect(pick(data).members.nodes).toEqual(
+      memberIds.map((id, i) => ({ id, createdAt: CREATED.replace('10:00', `10:0${i}`), updatedAt: UPDATED.replace('11:22', `11:2${i}`) })),
+    );
+  });
+});
+
+test('a customers page reads its members in its own statement on PostgreSQL (one round trip), in a second one on SQLite', async () => {
   env.statements.length = 0;
-  const data = await env.data<{ customer: { members: { nodes: { id: string; createdAt: string; updatedAt: string }[] } } }>(
-    `{ customer(id: "${teamId}") { members(first: 10) { nodes { id createdAt updatedAt } } } }`,
+  await env.data(`{ customers(first: 10) { edges { node { id members(first: 3) { nodes { id email } } } } } }`);
+  const reads = env.statements.filter((s) => s.includes('"customers"') || s.includes('"members"'));
+  expect(reads).toHaveLength(testEngine === 'postgres' ? 1 : 2);
+});
+
+test('members pages of other shapes (a cursor, two sizes) come from their own statements, right', async () => {
+  const cursor = (await env.data<any>(`{ customer(id: "${teamId}") { members(first: 1) { edges { cursor } } } }`)).customer.members.edges[0].cursor as string;
+  const data = await env.data<any>(
+    `query($after: String) { customers(first: 10, filter: { type: TEAM }) { nodes { a: members(first: 1) { nodes { id } } b: members(first: 2, after: $after) { nodes { id } } } } }`,
+    { after: cursor },
   );
-  expect(memberPageSelect(env.statements)).toMatch(/created_at.*updated_at/);
-  expect(data.customer.members.nodes).toEqual(
-    memberIds.map((id, i) => ({ id, createdAt: CREATED.replace('10:00', `10:0${i}`), updatedAt: UPDATED.replace('11:22', `11:2${i}`) })),
-  );
+  expect(data.customers.nodes[0]).toEqual({ a: { nodes: [{ id: memberIds[0] }] }, b: { nodes: [{ id: memberIds[1] }, { id: memberIds[2] }] } });
 });
 
 test('cursors page right when only ids are asked for (createdAt is read for them, not shown)', async () => {
@@ -154,4 +184,13 @@ test('cursors page right when only ids are asked for (createdAt is read for them
   const select = memberPageSelect(env.statements);
   expect(select).toContain('created_at');
   expect(select).not.toContain('updated_at');
+});
+
+(testEngine === 'postgres' ? test : test.skip)('PostgreSQL: an instant with microseconds answers the same through a page that came with its customers as through a Date', async () => {
+  await env.store.db.updateTable('members').set({ updated_at: '2024-07-03T04:05:06.789999Z' }).where('id', '=', memberIds[2]).execute();
+  const alone = await env.data<any>(`{ node(id: "${memberIds[2]}") { ... on Member { updatedAt } } }`);
+  const withPage = await env.data<any>(`{ customers(first: 10, filter: { type: TEAM }) { nodes { members(first: 10) { nodes { updatedAt } } } } }`);
+  expect(alone.node.updatedAt).toBe('2024-07-03T04:05:06.789Z');
+  expect(withPage.customers.nodes[0].members.nodes[2].updatedAt).toBe(alone.node.updatedAt);
+  await env.store.db.updateTable('members').set({ updated_at: UPDATED.replace('11:22', `11:2${2}`) }).where('id', '=', memberIds[2]).execute();
 });

@@ -3,7 +3,7 @@
  * customers in one statement, at most `limit` rows per customer. Also their counts, grouped,
  * in one statement.
  */
-import { sql, type Selectable } from 'kysely';
+import { sql, type RawBuilder, type Selectable } from 'kysely';
 import { LruCache } from '../shared/lru';
 import { compiledOnce } from './compiled';
 import type { KeysetPosition } from './customers.repository';
@@ -96,6 +96,51 @@ function pageStatement<T extends ChildTable>(
       return { compile: () => statement.compile(db) };
     };
     return hasAfter ? compiledOnce(4, build) : compiledOnce(2, build);
+  });
+}
+
+/**
+ * An instant as the text Date#toISOString writes (UTC, milliseconds, `Z`), computed by
+ * PostgreSQL: to_char truncates to the millisecond as the Date pg would have built does.
+ */
+function isoText(column: RawBuilder<unknown>): RawBuilder<string> {
+  return sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
+
+/**
+ * PostgreSQL: the first `limit` children of the parent `parentId` refers to, as one json value
+ * (an array of rows in page order, each an array of `read.columns`), for a statement of parents
+ * to carry their first pages in its own round trip. A correlated subquery in the parents' select
+ * list, run after their LIMIT, walking the same (customer_id, created_at, id) index as
+ * listChildPages. Columns in `timestamps` travel as ISO text (isoText), never as a Date.
+ */
+export function childPageJson<T extends ChildTable>(
+  table: T,
+  parentId: RawBuilder<string>,
+  workspaceId: string,
+  limit: number,
+  descending: boolean,
+  read: ChildColumns<T>,
+  timestamps: ReadonlySet<string>,
+): RawBuilder<unknown> {
+  if (!Number.isInteger(limit) || limit < 1) throw new Error(`childPageJson: limit must be a positive integer, got ${limit}`);
+  const direction = sql.raw(descending ? 'desc' : 'asc');
+  const values = read.columns.map((column) => (timestamps.has(column) ? isoText(sql.ref(`x.${column}`)) : sql.ref(`x.${column}`)));
+  return sql`(select coalesce(json_agg(json_build_array(${sql.join(values)}) order by x.created_at ${direction}, x.id ${direction}), '[]'::json)
+    from (select * from ${sql.table(table)} as x where x.customer_id = ${parentId} and x.workspace_id = ${workspaceId}
+      order by x.created_at ${direction}, x.id ${direction} limit ${sql.lit(limit)}) as x)`;
+}
+
+/** The rows of a childPageJson value, as listChildPages returns them for the same columns. */
+export function childRowsOfJson<T extends ChildTable>(value: unknown, read: ChildColumns<T>): ChildRow<T>[] {
+  if (!Array.isArray(value)) throw new Error(`childRowsOfJson: expected a json array of rows, got ${typeof value}`);
+  return (value as unknown[]).map((values) => {
+    if (!Array.isArray(values) || values.length !== read.columns.length) {
+      throw new Error(`childRowsOfJson: expected rows of ${read.columns.length} values (${read.key}), got ${JSON.stringify(values)}`);
+    }
+    const row: Record<string, unknown> = {};
+    read.columns.forEach((column, i) => (row[column] = (values as unknown[])[i]));
+    return row as ChildRow<T>;
   });
 }
 

@@ -1,6 +1,6 @@
 /** Customers: row <-> record translation, batched lookups, keyset pages, writes. */
 import { sql } from 'kysely';
-import type { ExpressionBuilder, SelectQueryBuilder } from 'kysely';
+import type { ExpressionBuilder, RawBuilder, SelectQueryBuilder } from 'kysely';
 import { LruCache } from '../shared/lru';
 import { ColumnPlan, type ColumnSet } from './column-sets';
 import { compiledOnce } from './compiled';
@@ -371,8 +371,8 @@ function applyFilter(
   return q;
 }
 
-/** One keyset page: a single indexed range scan, `limit` rows at most. */
-export async function listCustomers(db: Db, workspaceId: string, query: CustomerListQuery): Promise<CustomerRecord[]> {
+/** One keyset page's statement (a single indexed range scan, `limit` rows at most) and the columns it reads. */
+function customerPage(db: Db, workspaceId: string, query: CustomerListQuery) {
   const direction = query.descending ? 'desc' : 'asc';
   let q = applyFilter(db.selectFrom('customers'), workspaceId, query.filter);
   if (query.after) {
@@ -382,13 +382,40 @@ export async function listCustomers(db: Db, workspaceId: string, query: Customer
     );
   }
   const read = withFields(query.columns ?? ALL_CUSTOMER_COLUMNS, SORT_VALUE_FIELDS[query.column]);
-  const rows = await q
+  const statement = q
     .select(read.columns)
     .orderBy(`customers.${query.column}`, direction)
     .orderBy('customers.id', direction)
-    .limit(query.limit)
-    .execute();
-  return recordsOf(rows, read);
+    .limit(query.limit);
+  return { statement, read };
+}
+
+/** One keyset page. */
+export async function listCustomers(db: Db, workspaceId: string, query: CustomerListQuery): Promise<CustomerRecord[]> {
+  const { statement, read } = customerPage(db, workspaceId, query);
+  return recordsOf(await statement.execute(), read);
+}
+
+/**
+ * A value read with each customer of a page, in the page's own statement: an expression of
+ * the customer's id, and how its value becomes what the caller wants (members.repository.ts
+ * makes one for a page of members, so a page and its members take one round trip).
+ */
+export interface PageCompanion<V> {
+  select(customerId: RawBuilder<string>): RawBuilder<unknown>;
+  decode(value: unknown): V;
+}
+
+/** One keyset page, each customer with its companion value (one statement). */
+export async function listCustomersWith<V>(
+  db: Db,
+  workspaceId: string,
+  query: CustomerListQuery,
+  companion: PageCompanion<V>,
+): Promise<{ customers: CustomerRecord[]; companions: V[] }> {
+  const { statement, read } = customerPage(db, workspaceId, query);
+  const rows = await statement.select(companion.select(sql.ref<string>('customers.id')).as('companion')).execute();
+  return { customers: recordsOf(rows, read), companions: rows.map((row) => companion.decode(row.companion)) };
 }
 
 export async function countCustomers(db: Db, workspaceId: string, filter: CustomerListFilter): Promise<number> {

@@ -1,15 +1,30 @@
 /** Members of TEAM customers: batched lookups, per-parent pages, writes. */
-import { countChildren, listChildPages } from './child-pages';
+import { childPageJson, childRowsOfJson, countChildren, listChildPages } from './child-pages';
 import { ColumnPlan, type ColumnSet } from './column-sets';
-import { isoOf, type Db } from './engine';
+import { engineOf, isoOf, type Db } from './engine';
 import type { MemberRecord, MemberRole } from './records';
-import type { MemberRow } from './tables';
-import type { KeysetPosition } from './customers.repository';
+import type { MemberRow, Timestamp } from './tables';
+import type { KeysetPosition, PageCompanion } from './customers.repository';
 
 /** Every column of a member row, each a field of the record (toMemberRecord). */
 const MEMBER_RECORD_COLUMNS = ['id', 'workspace_id', 'customer_id', 'email', 'name', 'external_id', 'role', 'created_at', 'updated_at'] as const;
 
 export type MemberColumn = (typeof MEMBER_RECORD_COLUMNS)[number];
+
+/** The timestamp columns (Timestamp in tables.ts; the compiler holds this list to it). */
+const MEMBER_COLUMN_KINDS: { [C in MemberColumn]: Timestamp extends MemberRow[C] ? 'timestamp' : 'value' } = {
+  id: 'value',
+  workspace_id: 'value',
+  customer_id: 'value',
+  email: 'value',
+  name: 'value',
+  external_id: 'value',
+  role: 'value',
+  created_at: 'timestamp',
+  updated_at: 'timestamp',
+};
+
+const MEMBER_TIMESTAMPS: ReadonlySet<string> = new Set(MEMBER_RECORD_COLUMNS.filter((column) => MEMBER_COLUMN_KINDS[column] === 'timestamp'));
 
 /** The column each record field is built from by toMemberRecord (kept next to it). */
 const MEMBER_FIELD_COLUMNS: { [F in keyof MemberRecord]-?: readonly MemberColumn[] } = {
@@ -97,6 +112,20 @@ export async function listMembersOfCustomers(
   if (customerIds.length === 0) return [];
   const rows = await listChildPages(db, 'members', workspaceId, customerIds, limit, after, false, read);
   return recordsOf(rows, read);
+}
+
+/**
+ * The first `limit` members (oldest first) of each customer of a customers page, read in the
+ * page's own statement (listCustomersWith): on PostgreSQL that saves the page its second
+ * sequential round trip. Null on SQLite, where a second statement costs no round trip (it runs
+ * in process) and listMembersOfCustomers reads every parent's page in one statement anyway.
+ */
+export function memberPageCompanion(db: Db, workspaceId: string, limit: number, read: MemberColumns): PageCompanion<MemberRecord[]> | null {
+  if (engineOf(db) !== 'postgres') return null;
+  return {
+    select: (customerId) => childPageJson('members', customerId, workspaceId, limit, false, read, MEMBER_TIMESTAMPS),
+    decode: (value) => recordsOf(childRowsOfJson<'members'>(value, read), read),
+  };
 }
 
 export function countMembersOfCustomers(db: Db, workspaceId: string, customerIds: readonly string[]) {
