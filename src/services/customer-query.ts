@@ -13,7 +13,7 @@ import {
   type CustomerSortColumn,
 } from '../store/customers.repository';
 import { valueText } from '../store/custom-fields.repository';
-import { memberPageCompanion, type MemberColumns } from '../store/members.repository';
+import { memberPageCompanion, memberPagesReadWithPages, type MemberColumns } from '../store/members.repository';
 import type { CustomFieldDefinitionRecord, CustomerRecord, MemberRecord } from '../store/records';
 import type { Db } from '../store/engine';
 import { LIMITS, Problems, checkCountry, checkCustomFieldValue } from './validation';
@@ -84,8 +84,8 @@ export interface MemberPageRequest {
 
 export interface CustomerPage {
   connection: CustomerConnectionModel;
-  /** Each customer's first page of members, when they came with the page (PostgreSQL); null otherwise. */
-  memberPages: Map<string, MemberRecord[]> | null;
+  /** Each customer's first page of members (read with `limit`), when they came with the page (PostgreSQL); null otherwise. */
+  memberPages: { limit: number; pages: Map<string, MemberRecord[]> } | null;
 }
 
 export async function findCustomerPage(
@@ -94,7 +94,8 @@ export async function findCustomerPage(
   args: CustomerPageArgs,
   definitions: CustomFieldDefinitionRecord[],
   columns?: CustomerColumns,
-  members: MemberPageRequest | null = null,
+  /** The members page to read with the page, asked only where the engine can (so its planning costs SQLite nothing). */
+  members: (() => MemberPageRequest | null) | null = null,
 ): Promise<CustomerPage> {
   const paging = parsePaging(args, CONNECTIONS['Query.customers']);
   const column = SORT_COLUMNS[args.sort?.field ?? 'CREATED_AT'];
@@ -110,13 +111,14 @@ export async function findCustomerPage(
     limit: paging.limit + 1,
     columns,
   };
-  const companion = members && memberPageCompanion(db, workspaceId, members.limit, members.read);
+  const request = members && memberPagesReadWithPages(db) ? members() : null;
+  const companion = request && memberPageCompanion(db, workspaceId, request.limit, request.read);
   let rows: CustomerRecord[];
-  let memberPages: Map<string, MemberRecord[]> | null = null;
-  if (companion) {
+  let memberPages: CustomerPage['memberPages'] = null;
+  if (request && companion) {
     const read = await listCustomersWith(db, workspaceId, query, companion);
     rows = read.customers;
-    memberPages = new Map(rows.map((customer, i) => [customer.id, read.companions[i]]));
+    memberPages = { limit: request.limit, pages: new Map(rows.map((customer, i) => [customer.id, read.companions[i]])) };
   } else rows = await listCustomers(db, workspaceId, query);
   const connection = buildConnection(
     rows,

@@ -114,6 +114,11 @@ export async function listMembersOfCustomers(
   return recordsOf(rows, read);
 }
 
+/** Whether memberPageCompanion reads members with their customers page on this engine. */
+export function memberPagesReadWithPages(db: Db): boolean {
+  return engineOf(db) === 'postgres';
+}
+
 /**
  * The first `limit` members (oldest first) of each customer of a customers page, read in the
  * page's own statement (listCustomersWith): on PostgreSQL that saves the page its second
@@ -121,7 +126,7 @@ export async function listMembersOfCustomers(
  * in process) and listMembersOfCustomers reads every parent's page in one statement anyway.
  */
 export function memberPageCompanion(db: Db, workspaceId: string, limit: number, read: MemberColumns): PageCompanion<MemberRecord[]> | null {
-  if (engineOf(db) !== 'postgres') return null;
+  if (!memberPagesReadWithPages(db)) return null;
   return {
     select: (customerId) => childPageJson('members', customerId, workspaceId, limit, false, read, MEMBER_TIMESTAMPS),
     decode: (value) => recordsOf(childRowsOfJson<'members'>(value, read), read),

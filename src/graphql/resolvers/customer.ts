@@ -92,14 +92,17 @@ export const customerResolvers: Resolvers = {
     customers: async (_, args, ctx, info) => {
       // Only a filter naming custom fields needs the workspace's definitions (one statement saved per page).
       const definitions = args.filter?.customFields?.length ? await ctx.loaders.customFieldDefinitions() : [];
-      const memberLimit = memberPageLimitOf(info);
-      const members = memberLimit === null ? null : { limit: memberLimit, read: ctx.loaders.projection.members };
+      const members = () => {
+        const limit = memberPageLimitOf(info);
+        return limit === null ? null : { limit, read: ctx.loaders.projection.members };
+      };
       const { connection, memberPages } = await findCustomerPage(ctx.db, ctx.workspace.id, args, definitions, ctx.loaders.projection.customers, members);
       // Nested nodes that point back at their customer (member.customer) find it here.
       for (const customer of connection.nodes) ctx.loaders.customerById.prime(customer.id, customer);
       // Members that came with the page: Customer.members finds its page in the loader.
-      if (memberPages && memberLimit !== null) {
-        for (const [parentId, page] of memberPages) ctx.loaders.memberPage.prime({ parentId, limit: memberLimit, after: null }, page);
+      if (memberPages) {
+        const { limit, pages } = memberPages;
+        for (const [parentId, page] of pages) ctx.loaders.memberPage.prime({ parentId, limit, after: null }, page);
       }
       return connection;
     },
