@@ -17,7 +17,7 @@ import type {
   MemberRecord,
 } from '../store/records';
 import type { Db } from '../store/engine';
-import { CustomerProjection } from './projection';
+import { ReadProjection } from './projection';
 
 /** Orders fetched rows by the requested keys: one result per key, null where missing. */
 function byKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | null)[] {
@@ -104,12 +104,12 @@ function customerLoader(
   workspaceId: string,
   column: CustomerLookupColumn,
   keyOf: (c: CustomerRecord) => string,
-  projection: CustomerProjection,
+  projection: ReadProjection,
   visibility: Visibility,
 ) {
   // A merged customer's id, externalId or email answers its survivor (the match's key, the survivor's record).
   return new DataLoader<string, CustomerRecord | null>(async (values) => {
-    const resolved = await findCustomersFollowingMerges(db, workspaceId, column, values, projection.columns);
+    const resolved = await findCustomersFollowingMerges(db, workspaceId, column, values, projection.customers);
     return byKey(values, visibleRows(visibility, resolved, (r) => r.answer.id), (r) => keyOf(r.matched)).map((r) => r?.answer ?? null);
   });
 }
@@ -123,20 +123,22 @@ function countLoader(db: Db, workspaceId: string, count: typeof countMembersOfCu
 
 export function createLoaders(db: Db, workspaceId: string, visibility: Visibility = WHOLE_WORKSPACE) {
   let definitions: Promise<CustomFieldDefinitionRecord[]> | null = null;
-  const projection = new CustomerProjection();
+  const projection = new ReadProjection();
   return {
-    /** The customer columns this request's reads select (src/graphql/projection.ts). */
+    /** The customer and member columns this request's reads select (src/graphql/projection.ts). */
     projection,
     customerById: customerLoader(db, workspaceId, 'id', (c) => c.id, projection, visibility),
     customerByExternalId: customerLoader(db, workspaceId, 'external_id', (c) => c.externalId ?? '', projection, visibility),
     customerByEmail: customerLoader(db, workspaceId, 'email', (c) => c.email, projection, visibility),
     memberById: new DataLoader<string, MemberRecord | null>(async (ids) =>
-      byKey(ids, visibleRows(visibility, await findMembersByIds(db, workspaceId, ids), (m) => m.customerId), (m) => m.id),
+      byKey(ids, visibleRows(visibility, await findMembersByIds(db, workspaceId, ids, projection.members), (m) => m.customerId), (m) => m.id),
     ),
     actionById: new DataLoader<string, ActionRecord | null>(async (ids) =>
       byKey(ids, visibleRows(visibility, await findActionsByIds(db, workspaceId, ids), null), (a) => a.id),
     ),
-    memberPage: childPageLoader<MemberRecord>(db, workspaceId, listMembersOfCustomers),
+    memberPage: childPageLoader<MemberRecord>(db, workspaceId, (db, workspaceId, parentIds, limit, after) =>
+      listMembersOfCustomers(db, workspaceId, parentIds, limit, after, projection.members),
+    ),
     actionPage: childPageLoader<ActionRecord>(db, workspaceId, listActionsOfCustomers),
     memberCount: countLoader(db, workspaceId, countMembersOfCustomers),
     actionCount: countLoader(db, workspaceId, countActionsOfCustomers),

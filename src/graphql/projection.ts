@@ -1,15 +1,18 @@
 /**
- * Projection: queries read only the customer columns their fields need. A customer row has 46
- * columns; a page of 100 that shows 15 fields spends most of its SQLite time turning the other
- * 31 into JavaScript values, and the export drain does the same for every row of the table.
+ * Projection: queries read only the customer and member columns their fields need. A customer
+ * row has 46 columns; a page of 100 that shows 15 fields spends most of its SQLite time turning
+ * the other 31 into JavaScript values, and the export drain does the same for every row of the
+ * table. A page's members are read the same way: a query that shows no member timestamp reads
+ * none (on PostgreSQL each one read is a Date parsed and formatted back).
  *
- * This module owns all of it: which GraphQL Customer field reads which record fields
- * (CUSTOMER_FIELD_READS), how a document's selection becomes a column set, and how a request's
- * loaders learn it (CustomerProjection). The store only reads the columns it is given
- * (store/customers.repository.ts maps record fields to columns, beside the row translation).
+ * This module owns all of it: which GraphQL field reads which record fields
+ * (CUSTOMER_FIELD_READS, MEMBER_FIELD_READS, MEMBER_CONNECTION_READS), how a document's
+ * selection becomes column sets, and how a request's loaders learn them (ReadProjection). The
+ * store only reads the columns it is given (store/customers.repository.ts and
+ * members.repository.ts map record fields to columns, beside the row translation).
  *
  * Per document (Apollo hands the same DocumentNode to every request with the same query text):
- * every field selected on Customer, or on an interface or union Customer belongs to (`node`,
+ * every field selected on Customer (Member), or on an interface or union it belongs to (`node`,
  * `_entities`), anywhere in the document. Anything selected anywhere counts, whether or not
  * @skip/@include or the chosen operation end up using it: reading too much is only slower.
  * Only query operations are narrowed: mutations and their services read and write whole records.
@@ -24,12 +27,14 @@ import {
   type DocumentNode,
   type GraphQLSchema,
 } from 'graphql';
-import type { Customer } from '../generated/graphql';
+import type { Customer, Member, MemberConnection } from '../generated/graphql';
 import type { RequestConcern, RequestHooks } from './request-hooks';
 import { ALL_CUSTOMER_COLUMNS, customerColumnsFor, type CustomerColumns } from '../store/customers.repository';
-import type { CustomerRecord } from '../store/records';
+import { ALL_MEMBER_COLUMNS, memberColumnsFor, type MemberColumns } from '../store/members.repository';
+import type { CustomerRecord, MemberRecord } from '../store/records';
 
 type Reads = readonly (keyof CustomerRecord)[];
+type MemberReads = readonly (keyof MemberRecord)[];
 
 /**
  * What each GraphQL Customer field reads of the CustomerRecord it resolves on: its default
@@ -86,17 +91,49 @@ export const CUSTOMER_FIELD_READS: { [F in Exclude<keyof Customer, '__typename'>
   actions: ['id'],
 };
 
-const CUSTOMER = 'Customer';
+/** What each GraphQL Member field reads of the MemberRecord (src/graphql/resolvers/member.ts resolves `customer`). */
+export const MEMBER_FIELD_READS: { [F in Exclude<keyof Member, '__typename'>]-?: MemberReads } = {
+  id: ['id'],
+  customer: ['customerId'],
+  email: ['email'],
+  name: ['name'],
+  externalId: ['externalId'],
+  role: ['role'],
+  createdAt: ['createdAt'],
+  updatedAt: ['updatedAt'],
+};
 
-function isCustomerField(name: string): name is keyof typeof CUSTOMER_FIELD_READS {
-  return Object.prototype.hasOwnProperty.call(CUSTOMER_FIELD_READS, name);
+/** What the fields of a page of members read of its records: the cursors are built from createdAt and id. */
+export const MEMBER_CONNECTION_READS: { [F in Exclude<keyof MemberConnection, '__typename'>]-?: MemberReads } = {
+  edges: ['createdAt'],
+  nodes: [],
+  pageInfo: ['createdAt'],
+  totalCount: [],
+};
+
+/** The record fields a document's selections read, per record kind. */
+export interface DocumentReads {
+  customer: Set<keyof CustomerRecord>;
+  member: Set<keyof MemberRecord>;
 }
 
-/** The record fields the document's Customer selections read. */
-export function customerReadsOf(schema: GraphQLSchema, document: DocumentNode): Set<keyof CustomerRecord> {
-  const customer = schema.getType(CUSTOMER);
-  const reads = new Set<keyof CustomerRecord>();
-  if (!isObjectType(customer)) throw new Error(`customerReadsOf: the schema has no object type ${CUSTOMER}`);
+function objectTypeOf(schema: GraphQLSchema, name: string) {
+  const type = schema.getType(name);
+  if (!isObjectType(type)) throw new Error(`readsOf: the schema has no object type ${name}`);
+  return type;
+}
+
+/** The entry of a read table for a field name, nothing for a name it lacks. */
+function entryOf<R>(table: Readonly<Record<string, readonly R[]>>, name: string): readonly R[] {
+  return Object.prototype.hasOwnProperty.call(table, name) ? table[name] : [];
+}
+
+/** The record fields the document's Customer and Member selections read. */
+export function readsOf(schema: GraphQLSchema, document: DocumentNode): DocumentReads {
+  const customer = objectTypeOf(schema, 'Customer');
+  const member = objectTypeOf(schema, 'Member');
+  const memberConnection = objectTypeOf(schema, 'MemberConnection');
+  const reads: DocumentReads = { customer: new Set(), member: new Set() };
   const typeInfo = new TypeInfo(schema);
   visit(
     document,
@@ -104,29 +141,47 @@ export function customerReadsOf(schema: GraphQLSchema, document: DocumentNode): 
       Field(field) {
         const parent = typeInfo.getParentType();
         if (!parent) return;
-        const onCustomer = parent === customer || (isAbstractType(parent) && schema.isSubType(parent, customer));
-        if (!onCustomer) return;
         const name = field.name.value;
-        if (isCustomerField(name)) for (const read of CUSTOMER_FIELD_READS[name]) reads.add(read);
+        const on = (type: typeof customer) => parent === type || (isAbstractType(parent) && schema.isSubType(parent, type));
+        if (on(customer)) for (const read of entryOf(CUSTOMER_FIELD_READS, name)) reads.customer.add(read);
+        if (on(member)) for (const read of entryOf(MEMBER_FIELD_READS, name)) reads.member.add(read);
+        if (parent === memberConnection) for (const read of entryOf(MEMBER_CONNECTION_READS, name)) reads.member.add(read);
       },
     }),
   );
   return reads;
 }
 
-/**
- * The customer columns one request reads: whole records until its query operation is known,
- * then only what the query selects. Loaders and the page services read `columns` at load time.
- */
-export class CustomerProjection {
-  private selected: CustomerColumns = ALL_CUSTOMER_COLUMNS;
+/** The record fields the document's Customer selections read. */
+export function customerReadsOf(schema: GraphQLSchema, document: DocumentNode): Set<keyof CustomerRecord> {
+  return readsOf(schema, document).customer;
+}
 
-  get columns(): CustomerColumns {
-    return this.selected;
+/** The column sets one request reads. */
+export interface ReadColumns {
+  customers: CustomerColumns;
+  members: MemberColumns;
+}
+
+const WHOLE_RECORDS: ReadColumns = { customers: ALL_CUSTOMER_COLUMNS, members: ALL_MEMBER_COLUMNS };
+
+/**
+ * The customer and member columns one request reads: whole records until its query operation
+ * is known, then only what the query selects. Loaders and the page services read them at load time.
+ */
+export class ReadProjection {
+  private selected: ReadColumns = WHOLE_RECORDS;
+
+  get customers(): CustomerColumns {
+    return this.selected.customers;
+  }
+
+  get members(): MemberColumns {
+    return this.selected.members;
   }
 
   /** Set once, before execution; records a write primes are whole, so mixing them is safe. */
-  narrowTo(columns: CustomerColumns): void {
+  narrowTo(columns: ReadColumns): void {
     this.selected = columns;
   }
 }
@@ -141,18 +196,24 @@ export interface ProjectionOptions {
 
 /** What the concern needs of a request's context (Context has it; named here so this module does not import the context that imports it). */
 interface ProjectingContext {
-  loaders: { projection: CustomerProjection };
+  loaders: { projection: ReadProjection };
 }
 
-/** Narrows each query's customer reads once its operation is known; column sets remembered per document. */
+/** The column sets a document's selections read. */
+function columnsOf(schema: GraphQLSchema, document: DocumentNode, checkRecords: boolean): ReadColumns {
+  const reads = readsOf(schema, document);
+  return { customers: customerColumnsFor(reads.customer, { checkRecords }), members: memberColumnsFor(reads.member, { checkRecords }) };
+}
+
+/** Narrows each query's customer and member reads once its operation is known; column sets remembered per document. */
 export function projectionConcern<T extends ProjectingContext>(options: ProjectionOptions = {}): RequestConcern<T> {
-  const planned = new WeakMap<DocumentNode, CustomerColumns>();
+  const planned = new WeakMap<DocumentNode, ReadColumns>();
   const check = options.checkRecords === true;
   const hooks: RequestHooks<T> = {
     didResolveOperation({ operation, document, schema, contextValue }) {
       if (operation?.operation !== OperationTypeNode.QUERY) return;
       let columns = planned.get(document);
-      if (!columns) planned.set(document, (columns = customerColumnsFor(customerReadsOf(schema, document), { checkRecords: check })));
+      if (!columns) planned.set(document, (columns = columnsOf(schema, document, check)));
       contextValue.loaders.projection.narrowTo(columns);
     },
   };

@@ -6,13 +6,15 @@ import { buildConnection, decodePageCursor, encodePageCursor, parsePaging, type 
 import {
   countCustomers,
   listCustomers,
+  listCustomersWith,
   sortValueOf,
   type CustomerColumns,
   type CustomerListFilter,
   type CustomerSortColumn,
 } from '../store/customers.repository';
 import { valueText } from '../store/custom-fields.repository';
-import type { CustomFieldDefinitionRecord } from '../store/records';
+import { memberPageCompanion, memberPagesReadWithPages, type MemberColumns } from '../store/members.repository';
+import type { CustomFieldDefinitionRecord, CustomerRecord, MemberRecord } from '../store/records';
 import type { Db } from '../store/engine';
 import { LIMITS, Problems, checkCountry, checkCustomFieldValue } from './validation';
 
@@ -74,31 +76,55 @@ export interface CustomerPageArgs extends PagingArgs {
   sort?: CustomerSort | null;
 }
 
+/** The first page of members to read with each customer of a page: rows (page size plus one) and columns. */
+export interface MemberPageRequest {
+  limit: number;
+  read: MemberColumns;
+}
+
+export interface CustomerPage {
+  connection: CustomerConnectionModel;
+  /** Each customer's first page of members (read with `limit`), when they came with the page (PostgreSQL); null otherwise. */
+  memberPages: { limit: number; pages: Map<string, MemberRecord[]> } | null;
+}
+
 export async function findCustomerPage(
   db: Db,
   workspaceId: string,
   args: CustomerPageArgs,
   definitions: CustomFieldDefinitionRecord[],
   columns?: CustomerColumns,
-): Promise<CustomerConnectionModel> {
+  /** The members page to read with the page, asked only where the engine can (so its planning costs SQLite nothing). */
+  members: (() => MemberPageRequest | null) | null = null,
+): Promise<CustomerPage> {
   const paging = parsePaging(args, CONNECTIONS['Query.customers']);
   const column = SORT_COLUMNS[args.sort?.field ?? 'CREATED_AT'];
   const descending = (args.sort?.direction ?? 'ASC') === 'DESC';
   // The cursor names sort and direction: a position means nothing under another order.
   const ordering = `customers.${column}.${descending ? 'desc' : 'asc'}`;
   const filter = buildCustomerFilter(args.filter, definitions);
-  const rows = await listCustomers(db, workspaceId, {
+  const query = {
     filter,
     column,
     descending: descending !== paging.backward,
     after: paging.cursor === null ? null : decodePageCursor(ordering, paging.cursor, paging.backward ? 'before' : 'after'),
     limit: paging.limit + 1,
     columns,
-  });
-  return buildConnection(
+  };
+  const request = members && memberPagesReadWithPages(db) ? members() : null;
+  const companion = request && memberPageCompanion(db, workspaceId, request.limit, request.read);
+  let rows: CustomerRecord[];
+  let memberPages: CustomerPage['memberPages'] = null;
+  if (request && companion) {
+    const read = await listCustomersWith(db, workspaceId, query, companion);
+    rows = read.customers;
+    memberPages = { limit: request.limit, pages: new Map(rows.map((customer, i) => [customer.id, read.companions[i]])) };
+  } else rows = await listCustomers(db, workspaceId, query);
+  const connection = buildConnection(
     rows,
     paging,
     (c) => encodePageCursor(ordering, { value: sortValueOf(c, column), id: c.id }),
     () => countCustomers(db, workspaceId, filter),
   );
+  return { connection, memberPages };
 }

@@ -1,7 +1,8 @@
 /** Customers: row <-> record translation, batched lookups, keyset pages, writes. */
 import { sql } from 'kysely';
-import type { ExpressionBuilder, SelectQueryBuilder } from 'kysely';
+import type { ExpressionBuilder, RawBuilder, SelectQueryBuilder } from 'kysely';
 import { LruCache } from '../shared/lru';
+import { ColumnPlan, type ColumnSet } from './column-sets';
 import { compiledOnce } from './compiled';
 import { engineOf, isoOf, jsonOf, jsonText, likeContains, unindexed, type Db } from './engine';
 import type { CustomerRecord, CustomerStatus, CustomerType, MetadataValue } from './records';
@@ -74,68 +75,37 @@ const FIELD_COLUMNS: { [F in keyof CustomerRecord]-?: readonly CustomerColumn[] 
 
 /**
  * Which columns a read selects: every one (the default; writes and the NDJSON export always
- * read whole records) or only those behind the record fields a query asks for. Reading fewer
- * columns is most of what a page of 100 or an export drain costs in SQLite: each value is a
- * JavaScript string or number built per row. `fields` lists the record fields the columns
- * fill; a record read with fewer columns holds meaningless values in the others.
+ * read whole records) or only those behind the record fields a query asks for (always with id,
+ * which every lookup keys on). See store/column-sets.ts.
  */
-export interface CustomerColumns {
-  readonly columns: readonly CustomerColumn[];
-  readonly fields: ReadonlySet<keyof CustomerRecord>;
-  /** Stable text naming the set (caches of compiled statements are keyed by it). */
-  readonly key: string;
-  /** Records read with this set throw when a field outside `fields` is read. */
-  readonly checkRecords: boolean;
-}
+const CUSTOMER_PLAN = new ColumnPlan<keyof CustomerRecord, CustomerColumn>(
+  'customer',
+  RECORD_COLUMNS,
+  FIELD_COLUMNS,
+  ['id'],
+  'CUSTOMER_FIELD_READS (src/graphql/projection.ts)',
+);
 
-function columnSet(columns: ReadonlySet<CustomerColumn>, checkRecords: boolean): CustomerColumns {
-  const ordered = RECORD_COLUMNS.filter((column) => columns.has(column));
-  const fields = (Object.keys(FIELD_COLUMNS) as (keyof CustomerRecord)[]).filter((field) =>
-    FIELD_COLUMNS[field].every((column) => columns.has(column)),
-  );
-  return { columns: ordered, fields: new Set(fields), key: ordered.length === RECORD_COLUMNS.length ? '*' : ordered.join(','), checkRecords };
-}
+export type CustomerColumns = ColumnSet<keyof CustomerRecord, CustomerColumn>;
 
-export const ALL_CUSTOMER_COLUMNS: CustomerColumns = columnSet(new Set(RECORD_COLUMNS), false);
+export const ALL_CUSTOMER_COLUMNS: CustomerColumns = CUSTOMER_PLAN.all;
 
 /**
- * The columns to read for these record fields (always with id, which every lookup keys on).
+ * The columns to read for these record fields.
  * `checkRecords`: the records read with a narrower set guard the fields they lack (for tests).
  */
 export function customerColumnsFor(fields: Iterable<keyof CustomerRecord>, options: { checkRecords?: boolean } = {}): CustomerColumns {
-  const columns = new Set<CustomerColumn>(['id']);
-  for (const field of fields) for (const column of FIELD_COLUMNS[field]) columns.add(column);
-  return columns.size === RECORD_COLUMNS.length ? ALL_CUSTOMER_COLUMNS : columnSet(columns, options.checkRecords === true);
-}
-
-function checkedNarrowRecord(record: CustomerRecord, read: CustomerColumns): CustomerRecord {
-  return new Proxy(record, {
-    get(target, property, receiver) {
-      if (typeof property === 'string' && property in FIELD_COLUMNS && !read.fields.has(property as keyof CustomerRecord)) {
-        throw new Error(`customer field "${property}" was read from a record built from columns ${read.key} only; declare it in CUSTOMER_FIELD_READS (src/graphql/projection.ts)`);
-      }
-      return Reflect.get(target, property, receiver) as unknown;
-    },
-  });
+  return CUSTOMER_PLAN.columnsFor(fields, options);
 }
 
 /** Records from rows read with `read`'s columns. */
 function recordsOf(rows: CustomerRecordRow[], read: CustomerColumns): CustomerRecord[] {
-  const records = rows.map(toCustomerRecord);
-  return read.checkRecords ? records.map((record) => checkedNarrowRecord(record, read)) : records;
+  return CUSTOMER_PLAN.recordsOf(rows, read, toCustomerRecord);
 }
-
-const widened = new WeakMap<CustomerColumns, Map<string, CustomerColumns>>();
 
 /** `set` plus the columns behind `fields` (a lookup's key, a cursor's sort value), remembered per set. */
 export function withFields(set: CustomerColumns, fields: readonly (keyof CustomerRecord)[]): CustomerColumns {
-  if (fields.every((field) => set.fields.has(field))) return set;
-  let bySet = widened.get(set);
-  if (!bySet) widened.set(set, (bySet = new Map<string, CustomerColumns>()));
-  const key = fields.join(',');
-  let wider = bySet.get(key);
-  if (!wider) bySet.set(key, (wider = customerColumnsFor([...set.fields, ...fields], set)));
-  return wider;
+  return CUSTOMER_PLAN.withFields(set, fields);
 }
 
 export function toCustomerRecord(row: CustomerRecordRow): CustomerRecord {
@@ -401,8 +371,8 @@ function applyFilter(
   return q;
 }
 
-/** One keyset page: a single indexed range scan, `limit` rows at most. */
-export async function listCustomers(db: Db, workspaceId: string, query: CustomerListQuery): Promise<CustomerRecord[]> {
+/** One keyset page's statement (a single indexed range scan, `limit` rows at most) and the columns it reads. */
+function customerPage(db: Db, workspaceId: string, query: CustomerListQuery) {
   const direction = query.descending ? 'desc' : 'asc';
   let q = applyFilter(db.selectFrom('customers'), workspaceId, query.filter);
   if (query.after) {
@@ -412,13 +382,40 @@ export async function listCustomers(db: Db, workspaceId: string, query: Customer
     );
   }
   const read = withFields(query.columns ?? ALL_CUSTOMER_COLUMNS, SORT_VALUE_FIELDS[query.column]);
-  const rows = await q
+  const statement = q
     .select(read.columns)
     .orderBy(`customers.${query.column}`, direction)
     .orderBy('customers.id', direction)
-    .limit(query.limit)
-    .execute();
-  return recordsOf(rows, read);
+    .limit(query.limit);
+  return { statement, read };
+}
+
+/** One keyset page. */
+export async function listCustomers(db: Db, workspaceId: string, query: CustomerListQuery): Promise<CustomerRecord[]> {
+  const { statement, read } = customerPage(db, workspaceId, query);
+  return recordsOf(await statement.execute(), read);
+}
+
+/**
+ * A value read with each customer of a page, in the page's own statement: an expression of
+ * the customer's id, and how its value becomes what the caller wants (members.repository.ts
+ * makes one for a page of members, so a page and its members take one round trip).
+ */
+export interface PageCompanion<V> {
+  select(customerId: RawBuilder<string>): RawBuilder<unknown>;
+  decode(value: unknown): V;
+}
+
+/** One keyset page, each customer with its companion value (one statement). */
+export async function listCustomersWith<V>(
+  db: Db,
+  workspaceId: string,
+  query: CustomerListQuery,
+  companion: PageCompanion<V>,
+): Promise<{ customers: CustomerRecord[]; companions: V[] }> {
+  const { statement, read } = customerPage(db, workspaceId, query);
+  const rows = await statement.select(companion.select(sql.ref<string>('customers.id')).as('companion')).execute();
+  return { customers: recordsOf(rows, read), companions: rows.map((row) => companion.decode(row.companion)) };
 }
 
 export async function countCustomers(db: Db, workspaceId: string, filter: CustomerListFilter): Promise<number> {

@@ -1,10 +1,68 @@
 /** Members of TEAM customers: batched lookups, per-parent pages, writes. */
-import { countChildren, listChildPages } from './child-pages';
-import { isoOf, type Db } from './engine';
+import { childPageJson, childRowsOfJson, countChildren, listChildPages } from './child-pages';
+import { ColumnPlan, type ColumnSet } from './column-sets';
+import { engineOf, isoOf, type Db } from './engine';
 import type { MemberRecord, MemberRole } from './records';
-import type { MemberRow } from './tables';
-import type { KeysetPosition } from './customers.repository';
+import type { MemberRow, Timestamp } from './tables';
+import type { KeysetPosition, PageCompanion } from './customers.repository';
 
+/** Every column of a member row, each a field of the record (toMemberRecord). */
+const MEMBER_RECORD_COLUMNS = ['id', 'workspace_id', 'customer_id', 'email', 'name', 'external_id', 'role', 'created_at', 'updated_at'] as const;
+
+export type MemberColumn = (typeof MEMBER_RECORD_COLUMNS)[number];
+
+/** The timestamp columns (Timestamp in tables.ts; the compiler holds this list to it). */
+const MEMBER_COLUMN_KINDS: { [C in MemberColumn]: Timestamp extends MemberRow[C] ? 'timestamp' : 'value' } = {
+  id: 'value',
+  workspace_id: 'value',
+  customer_id: 'value',
+  email: 'value',
+  name: 'value',
+  external_id: 'value',
+  role: 'value',
+  created_at: 'timestamp',
+  updated_at: 'timestamp',
+};
+
+const MEMBER_TIMESTAMPS: ReadonlySet<string> = new Set(MEMBER_RECORD_COLUMNS.filter((column) => MEMBER_COLUMN_KINDS[column] === 'timestamp'));
+
+/** The column each record field is built from by toMemberRecord (kept next to it). */
+const MEMBER_FIELD_COLUMNS: { [F in keyof MemberRecord]-?: readonly MemberColumn[] } = {
+  id: ['id'],
+  workspaceId: ['workspace_id'],
+  customerId: ['customer_id'],
+  email: ['email'],
+  name: ['name'],
+  externalId: ['external_id'],
+  role: ['role'],
+  createdAt: ['created_at'],
+  updatedAt: ['updated_at'],
+};
+
+/**
+ * Member reads select the columns of the fields a query asks for (src/graphql/projection.ts),
+ * always with id and customer_id: lookups match on the one, pages group by the other.
+ */
+const MEMBER_PLAN = new ColumnPlan<keyof MemberRecord, MemberColumn>(
+  'member',
+  MEMBER_RECORD_COLUMNS,
+  MEMBER_FIELD_COLUMNS,
+  ['id', 'customer_id'],
+  'MEMBER_FIELD_READS (src/graphql/projection.ts)',
+);
+
+export type MemberColumns = ColumnSet<keyof MemberRecord, MemberColumn>;
+
+export const ALL_MEMBER_COLUMNS: MemberColumns = MEMBER_PLAN.all;
+
+export function memberColumnsFor(fields: Iterable<keyof MemberRecord>, options: { checkRecords?: boolean } = {}): MemberColumns {
+  return MEMBER_PLAN.columnsFor(fields, options);
+}
+
+/**
+ * A record from a row read with some column set: a column not read stays undefined in its
+ * field, and a timestamp not read is neither parsed (PostgreSQL hands a Date) nor formatted.
+ */
 export function toMemberRecord(row: MemberRow): MemberRecord {
   return {
     id: row.id,
@@ -19,28 +77,60 @@ export function toMemberRecord(row: MemberRow): MemberRecord {
   };
 }
 
-export async function findMembersByIds(db: Db, workspaceId: string, ids: readonly string[]): Promise<MemberRecord[]> {
+function recordsOf(rows: readonly MemberRow[], read: MemberColumns): MemberRecord[] {
+  return MEMBER_PLAN.recordsOf(rows, read, toMemberRecord);
+}
+
+export async function findMembersByIds(
+  db: Db,
+  workspaceId: string,
+  ids: readonly string[],
+  read: MemberColumns = ALL_MEMBER_COLUMNS,
+): Promise<MemberRecord[]> {
   if (ids.length === 0) return [];
   const rows = await db
     .selectFrom('members')
-    .selectAll()
+    .select(read.columns)
     .where('workspace_id', '=', workspaceId)
     .where('id', 'in', ids)
     .execute();
-  return rows.map(toMemberRecord);
+  return recordsOf(rows, read);
 }
 
-/** The first `limit` members (oldest first) of each customer, after `after` when given. */
+/**
+ * The first `limit` members (oldest first) of each customer, after `after` when given, read
+ * with `read`'s columns (cursors read createdAt: the caller's set includes it when it needs them).
+ */
 export async function listMembersOfCustomers(
   db: Db,
   workspaceId: string,
   customerIds: readonly string[],
   limit: number,
   after: KeysetPosition | null,
+  read: MemberColumns = ALL_MEMBER_COLUMNS,
 ): Promise<MemberRecord[]> {
   if (customerIds.length === 0) return [];
-  const rows = await listChildPages(db, 'members', workspaceId, customerIds, limit, after, false);
-  return rows.map(toMemberRecord);
+  const rows = await listChildPages(db, 'members', workspaceId, customerIds, limit, after, false, read);
+  return recordsOf(rows, read);
+}
+
+/** Whether memberPageCompanion reads members with their customers page on this engine. */
+export function memberPagesReadWithPages(db: Db): boolean {
+  return engineOf(db) === 'postgres';
+}
+
+/**
+ * The first `limit` members (oldest first) of each customer of a customers page, read in the
+ * page's own statement (listCustomersWith): on PostgreSQL that saves the page its second
+ * sequential round trip. Null on SQLite, where a second statement costs no round trip (it runs
+ * in process) and listMembersOfCustomers reads every parent's page in one statement anyway.
+ */
+export function memberPageCompanion(db: Db, workspaceId: string, limit: number, read: MemberColumns): PageCompanion<MemberRecord[]> | null {
+  if (!memberPagesReadWithPages(db)) return null;
+  return {
+    select: (customerId) => childPageJson('members', customerId, workspaceId, limit, false, read, MEMBER_TIMESTAMPS),
+    decode: (value) => recordsOf(childRowsOfJson<'members'>(value, read), read),
+  };
 }
 
 export function countMembersOfCustomers(db: Db, workspaceId: string, customerIds: readonly string[]) {

@@ -4,6 +4,7 @@ import type { Context } from '../context';
 import type { Resolvers } from '../../generated/graphql';
 import { displayName } from '../../store/customers.repository';
 import type DataLoader from 'dataloader';
+import { getArgumentValues, Kind, type FieldNode, type GraphQLObjectType, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import type { ChildPageKey } from '../loaders';
 import type { ActionRecord, CustomerRecord, MemberRecord } from '../../store/records';
 import { findCustomerPage } from '../../services/customer-query';
@@ -21,6 +22,14 @@ function primed(ctx: Context, result: CustomerResult): CustomerResult {
   return result;
 }
 
+/** A nested connection's paging and the loader key of one parent's page (the page size plus one row). */
+function childPaging(ordering: 'members' | 'actions', parentId: string, args: PagingArgs) {
+  const paging = parsePaging({ first: args.first, after: args.after }, CONNECTIONS[`Customer.${ordering}`]);
+  const after = paging.cursor ? decodePageCursor(ordering, paging.cursor, 'after') : null;
+  const key: ChildPageKey = { parentId, limit: paging.limit + 1, after };
+  return { paging, key };
+}
+
 /** A nested connection (members oldest first, actions newest first), batched per page shape. */
 function childPage<T extends MemberRecord | ActionRecord>(
   ordering: 'members' | 'actions',
@@ -29,11 +38,49 @@ function childPage<T extends MemberRecord | ActionRecord>(
   loader: DataLoader<ChildPageKey, T[], string>,
   count: () => Promise<number>,
 ) {
-  const paging = parsePaging({ first: args.first, after: args.after }, CONNECTIONS[`Customer.${ordering}`]);
-  const after = paging.cursor ? decodePageCursor(ordering, paging.cursor, 'after') : null;
+  const { paging, key } = childPaging(ordering, customer.id, args);
   return loader
-    .load({ parentId: customer.id, limit: paging.limit + 1, after })
+    .load(key)
     .then((rows) => buildConnection(rows, paging, (row) => encodePageCursor(ordering, { value: row.createdAt, id: row.id }), count));
+}
+
+/** The fields named `name` in a selection set, through inline fragments and fragment spreads. */
+function fieldsNamed(set: SelectionSetNode | undefined, name: string, info: GraphQLResolveInfo): FieldNode[] {
+  const found: FieldNode[] = [];
+  for (const selection of set?.selections ?? []) {
+    if (selection.kind === Kind.FIELD) {
+      if (selection.name.value === name) found.push(selection);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) found.push(...fieldsNamed(selection.selectionSet, name, info));
+    else found.push(...fieldsNamed(info.fragments[selection.name.value]?.selectionSet, name, info));
+  }
+  return found;
+}
+
+/**
+ * The loader limit of the members page every customer of a `customers` page asks for, when
+ * they all ask for the same first page (`members(first: N)` without a cursor, under `nodes` or
+ * `edges.node`), so the page can read it in its own statement; null otherwise (no members,
+ * several shapes, a cursor, or arguments the field will refuse: the loader then serves them).
+ * A members field skipped by @skip/@include still counts: its page is read, and not shown.
+ */
+function memberPageLimitOf(info: GraphQLResolveInfo): number | null {
+  const membersField = (info.schema.getType('Customer') as GraphQLObjectType).getFields().members;
+  const customerSets = info.fieldNodes.flatMap((page) => [
+    ...fieldsNamed(page.selectionSet, 'nodes', info),
+    ...fieldsNamed(page.selectionSet, 'edges', info).flatMap((edges) => fieldsNamed(edges.selectionSet, 'node', info)),
+  ]);
+  const limits = new Set<number>();
+  for (const field of customerSets.flatMap((customer) => fieldsNamed(customer.selectionSet, 'members', info))) {
+    try {
+      const args = getArgumentValues(membersField, field, info.variableValues) as PagingArgs;
+      const { key } = childPaging('members', '', args);
+      if (key.after !== null) return null;
+      limits.add(key.limit);
+    } catch {
+      return null;
+    }
+  }
+  return limits.size === 1 ? [...limits][0] : null;
 }
 
 export const customerResolvers: Resolvers = {
@@ -42,13 +89,22 @@ export const customerResolvers: Resolvers = {
     customerByExternalId: (_, { externalId }, ctx) =>
       ctx.loaders.customerByExternalId.load(boundedString(externalId.trim(), MAX.externalId, 'externalId')),
     customerByEmail: (_, { email }, ctx) => ctx.loaders.customerByEmail.load(boundedString(email.trim().toLowerCase(), MAX.email, 'email')),
-    customers: async (_, args, ctx) => {
+    customers: async (_, args, ctx, info) => {
       // Only a filter naming custom fields needs the workspace's definitions (one statement saved per page).
       const definitions = args.filter?.customFields?.length ? await ctx.loaders.customFieldDefinitions() : [];
-      const page = await findCustomerPage(ctx.db, ctx.workspace.id, args, definitions, ctx.loaders.projection.columns);
+      const members = () => {
+        const limit = memberPageLimitOf(info);
+        return limit === null ? null : { limit, read: ctx.loaders.projection.members };
+      };
+      const { connection, memberPages } = await findCustomerPage(ctx.db, ctx.workspace.id, args, definitions, ctx.loaders.projection.customers, members);
       // Nested nodes that point back at their customer (member.customer) find it here.
-      for (const customer of page.nodes) ctx.loaders.customerById.prime(customer.id, customer);
-      return page;
+      for (const customer of connection.nodes) ctx.loaders.customerById.prime(customer.id, customer);
+      // Members that came with the page: Customer.members finds its page in the loader.
+      if (memberPages) {
+        const { limit, pages } = memberPages;
+        for (const [parentId, page] of pages) ctx.loaders.memberPage.prime({ parentId, limit, after: null }, page);
+      }
+      return connection;
     },
   },
   Customer: {

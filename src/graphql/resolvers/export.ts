@@ -4,6 +4,6 @@ import { exportPage } from '../../services/export';
 
 export const exportResolvers: Resolvers = {
   Query: {
-    exportCustomers: (_, args, ctx) => exportPage(ctx.db, ctx.workspace.id, args, ctx.loaders.projection.columns),
+    exportCustomers: (_, args, ctx) => exportPage(ctx.db, ctx.workspace.id, args, ctx.loaders.projection.customers),
   },
 };
