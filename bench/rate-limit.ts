@@ -16,10 +16,17 @@
  * Also the bucket store alone (charge, and charge + refund) in a tight loop, next to a bare
  * `select 1` for the price of one round trip; and pricing alone (requested and actual cost of a
  * page of 100 customers with 10 members each), which every request pays, exempt or not.
+ * Over HTTP, as clients meet it: the compiled gateway (dist/src/index.js) as its own process on
+ * the same fresh database, autocannon here sending `customer(id)` (BENCH_CONNECTIONS connections)
+ * with the rate-limited key and with the exempt key in interleaved rounds (limited, exempt,
+ * exempt, limited, ...); printed as "customer(id) rate-limited key / exempt key", the median of the
+ * per-round ratios of requests per second.
  * Results: printed, and bench/results/rate-limit.json.
  *
- * Knobs: BENCH_REQUESTS=3000 (per key and operation), BENCH_STORE_OPS=5000.
+ * Knobs: BENCH_REQUESTS=3000 (per key and operation), BENCH_STORE_OPS=5000, BENCH_ROUNDS=5,
+ * BENCH_DURATION=5 (seconds a round and key), BENCH_CONNECTIONS=10.
  */
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -35,10 +42,15 @@ import { buildSchema, createApolloServer } from '../src/graphql/server';
 import { actualQueryCost, requestedQueryCost } from '../src/graphql/limits/cost';
 import { issueKey, type IssuedKey } from '../src/services/keys';
 import { migrateToLatest, openStore, type Store } from '../src/store/db';
+import { autocannon } from './lib/autocannon';
 import { adminQuery as adminQueryAt } from './lib/services';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
 const STORE_OPS = Number(process.env.BENCH_STORE_OPS ?? 5000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const SERVER = path.resolve(__dirname, '../src/index.js');
 const ADMIN_URL = process.env.BENCH_DATABASE_URL || undefined;
 const adminQuery = async (sql: string): Promise<void> => void (await adminQueryAt(ADMIN_URL, sql));
 const RESULTS = path.resolve(__dirname, '../../bench/results/rate-limit.json');
@@ -57,22 +69,23 @@ type Engine = 'sqlite' | 'postgres';
 
 interface Fresh {
   store: Store;
+  /** DATABASE_URL or DATA_DIR for a gateway process on the same database. */
+  env: Record<string, string>;
   drop(): Promise<void>;
 }
-
 
 async function freshStore(engine: Engine): Promise<Fresh> {
   if (engine === 'sqlite') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-bench-rl-'));
     const store = openStore({ dataDir: dir });
-    return { store, drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+    return { store, env: { DATA_DIR: dir }, drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
   }
   const name = `cg_bench_rl_${crypto.randomBytes(5).toString('hex')}`;
   await adminQuery(`create database ${name}`);
   const url = new URL(ADMIN_URL!);
   url.pathname = `/${name}`;
   const store = openStore({ databaseUrl: url.toString(), poolSize: 4 });
-  return { store, drop: () => adminQuery(`drop database if exists ${name} with (force)`) };
+  return { store, env: { DATABASE_URL: url.toString() }, drop: () => adminQuery(`drop database if exists ${name} with (force)`) };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -97,6 +110,7 @@ async function benchEngine(engine: Engine) {
     const apollo = createApolloServer({ logger, cost: limits });
     await apollo.start();
     let someId = '';
+    const ids: string[] = [];
     const run = async (key: IssuedKey, query: string, variables: Record<string, unknown> = { id: someId }) => {
       const contextValue = createContext(deps, { workspace: key.workspace, apiKey: key.record });
       const response = await apollo.executeOperation<Record<string, any>>({ query, variables }, { contextValue });
@@ -106,6 +120,7 @@ async function benchEngine(engine: Engine) {
     for (let i = 0; i < 20; i += 1) {
       const data = await run(exempt, CREATE, { input: { email: `c${i}@bench.example`, firstName: `C${i}` } });
       someId = data?.createCustomer.customer.id;
+      ids.push(someId);
     }
 
     const operations: Record<string, { limitedUs: number; exemptUs: number; addedUs: number }> = {};
@@ -136,7 +151,8 @@ async function benchEngine(engine: Engine) {
     const roundTrip = await timeLoop(STORE_OPS, () => sql`select 1`.execute(store.db));
     const store_ = { chargeUs: round1(charge), chargeAndRefundUs: round1(chargeRefund), select1Us: round1(roundTrip) };
     log(`${engine} bucket store alone: charge ${store_.chargeUs} us, charge + refund ${store_.chargeAndRefundUs} us; select 1: ${store_.select1Us} us`);
-    return { engine, bucketStore: engine === 'postgres' ? 'unlogged table, one upsert per charge' : 'process memory', operations, store: store_ };
+    const http = await benchHttp(engine, fresh.env, limited, exempt, ids);
+    return { engine, bucketStore: engine === 'postgres' ? 'unlogged table, one upsert per charge' : 'process memory', operations, store: store_, http };
   } finally {
     await store.close();
     await fresh.drop();
@@ -144,6 +160,74 @@ async function benchEngine(engine: Engine) {
 }
 
 const round1 = (value: number) => Math.round(value * 10) / 10;
+const round2 = (value: number) => Math.round(value * 100) / 100;
+
+/** The compiled gateway as its own process on `env`'s database; resolves its /graphql URL and a stop. */
+function startGateway(env: Record<string, string>): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [SERVER], {
+    // Rate limiting on with a bucket no round empties: the limited key pays for its bucket, nothing is throttled.
+    env: { ...process.env, ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', EXPLORER: 'false', NODE_ENV: 'production', RATE_LIMIT: 'on', RATE_LIMIT_BUCKET: '1000000000', RATE_LIMIT_RESTORE: '1000000000' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const stop = () => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM'))));
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
+    let seen = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      const line = seen.split('\n').find((each) => each.includes('customer-gateway listening'));
+      if (line) resolve({ url: (JSON.parse(line) as { url: string }).url.replace('localhost', '127.0.0.1'), stop });
+    });
+  });
+}
+
+/** Requests per second of `customer(id)` over HTTP with one key for `seconds`, the ids taken in turn; throws on any error. */
+async function httpRound(url: string, key: IssuedKey, ids: string[], seconds: number): Promise<number> {
+  let n = 0;
+  let bad = 0;
+  const query = OPERATIONS['customer(id), charge only'];
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key.key}` },
+    requests: [
+      {
+        setupRequest: (request) => {
+          request.body = JSON.stringify({ query, variables: { id: ids[n++ % ids.length] } });
+          return request;
+        },
+        onResponse: (status, body) => void (status !== 200 || body.includes('"errors"') ? (bad += 1) : 0),
+      },
+    ],
+  });
+  const errors = bad + result.errors + result.timeouts + result.non2xx;
+  if (errors > 0) throw new Error(`${errors} failed requests with the ${key.record.rateLimited ? 'rate-limited' : 'exempt'} key`);
+  return result.requests.total / result.duration;
+}
+
+/** customer(id) over HTTP, rate-limited key against exempt key on one gateway process, in interleaved rounds. */
+async function benchHttp(engine: Engine, env: Record<string, string>, limited: IssuedKey, exempt: IssuedKey, ids: string[]) {
+  const gateway = await startGateway(env);
+  try {
+    await httpRound(gateway.url, limited, ids, 1); // warm-up
+    await httpRound(gateway.url, exempt, ids, 1);
+    const rounds: { limitedRps: number; exemptRps: number; ratio: number }[] = [];
+    for (let i = 0; i < ROUNDS; i += 1) {
+      const order = i % 2 === 0 ? [limited, exempt] : [exempt, limited];
+      const rps = new Map<IssuedKey, number>();
+      for (const key of order) rps.set(key, await httpRound(gateway.url, key, ids, DURATION));
+      const [limitedRps, exemptRps] = [rps.get(limited)!, rps.get(exempt)!];
+      rounds.push({ limitedRps: round1(limitedRps), exemptRps: round1(exemptRps), ratio: round2(limitedRps / exemptRps) });
+    }
+    const ratio = round2(median(rounds.map((r) => r.ratio)));
+    log(`${engine} customer(id) rate-limited key / exempt key: ${ratio} (per round: ${rounds.map((r) => r.ratio).join(', ')}; req/s ${rounds.map((r) => `${r.limitedRps}/${r.exemptRps}`).join(', ')})`);
+    return { scenario: 'customer(id) rate-limited key / exempt key', connections: CONNECTIONS, secondsPerRound: DURATION, ratio, rounds };
+  } finally {
+    await gateway.stop();
+  }
+}
 
 /**
  * Pricing alone, no database: the requested cost of a page of 100 customers with 10 members each
@@ -172,8 +256,8 @@ async function main() {
     date: new Date().toISOString(),
     node: process.version,
     cpus: os.cpus().length,
-    config: { requestsPerKey: REQUESTS, storeOps: STORE_OPS },
-    note: 'Sequential executeOperation calls, the two keys alternating; added = median(rate-limited key) - median(exempt key), per request, in microseconds. The PostgreSQL cluster of scripts/with-postgres.sh runs with fsync=off.',
+    config: { requestsPerKey: REQUESTS, storeOps: STORE_OPS, rounds: ROUNDS, secondsPerRound: DURATION, connections: CONNECTIONS },
+    note: 'Sequential executeOperation calls, the two keys alternating; added = median(rate-limited key) - median(exempt key), per request, in microseconds. http: customer(id) over HTTP against one gateway process, requests per second of the rate-limited key / the exempt key, median of interleaved per-round ratios. The PostgreSQL cluster of scripts/with-postgres.sh runs with fsync=off.',
     pricing,
     results,
   };
