@@ -88,13 +88,13 @@ export async function prepareStore(config: Config, logger: Logger, extra: StoreO
   }
 }
 
-/** The cost limits a gateway runs with: buckets in memory on SQLite, in the database on PostgreSQL. */
-export function limitsFromConfig(config: Config, store: Pick<Store, 'db' | 'engine'>, clock?: Clock): Limits {
+/** The cost limits a gateway runs with: buckets in memory on SQLite, shared through the database on PostgreSQL. */
+export function limitsFromConfig(config: Config, store: Pick<Store, 'db' | 'engine'>, clock?: Clock, logger?: Logger): Limits {
   const bucket = { capacity: config.rateLimitBucket, restorePerSecond: config.rateLimitRestore };
   return {
     maxQueryCost: config.maxQueryCost,
     bucket,
-    buckets: config.rateLimit ? createBucketStore(store.engine, store.db, bucket, clock) : null,
+    buckets: config.rateLimit ? createBucketStore(store.engine, store.db, bucket, clock, { logger }) : null,
   };
 }
 
@@ -109,7 +109,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   engine = store.engine;
   metrics?.watchConnections(() => store.connections());
   const schema = buildSchema();
-  const apollo = createApolloServer({ schema, logger, limits: config.limits, cost: limitsFromConfig(config, store) });
+  const cost = limitsFromConfig(config, store, undefined, logger);
+  const apollo = createApolloServer({ schema, logger, limits: config.limits, cost });
   await apollo.start();
   const server = createHttpServer({
     apollo,
@@ -163,6 +164,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       clearTimeout(timer);
       await apollo.stop();
       await webhooks.stop(timeoutMs);
+      // The spend this instance has not yet pushed to the shared buckets goes before the database closes.
+      await cost.buckets?.close?.();
       await store.close();
       await tracing?.shutdown();
     },

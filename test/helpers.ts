@@ -67,7 +67,8 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
   await migrateToLatest(store.db);
   const a = await issueKey(store.db, { workspace: 'alpha', name: 'alpha-test' });
   const b = await issueKey(store.db, { workspace: 'beta', name: 'beta-test' });
-  const apollo = createApolloServer({ logger: silentLogger, limits: options.limits, cost: options.cost?.(store), checkCustomerRecords: true });
+  const cost = options.cost?.(store);
+  const apollo = createApolloServer({ logger: silentLogger, limits: options.limits, cost, checkCustomerRecords: true });
   await apollo.start();
   const exec = async <T>(query: string, variables?: Record<string, unknown>, as: Partial<CallerOptions> = {}) => {
     const key = as.key ?? a;
@@ -94,6 +95,7 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
     },
     async close() {
       await apollo.stop();
+      await cost?.buckets?.close?.();
       await store.close();
       await database.drop();
     },

@@ -38,11 +38,18 @@ export function defaultLimits(): Limits {
   return { maxQueryCost: DEFAULT_MAX_QUERY_COST, bucket: { ...DEFAULT_BUCKET }, buckets: null };
 }
 
+/**
+ * Whole points available to show a client: never below 0, though a bucket shared by several
+ * instances may briefly hold more than its capacity (docs/limits-and-cost.md); Retry-After counts
+ * the excess in.
+ */
+const shown = (available: number) => Math.max(0, Math.floor(available));
+
 function overBucket(settings: BucketSettings, cost: number, available: number): GraphQLError {
   const seconds = retryAfterSeconds(settings, cost, available);
   return throttled(
     seconds,
-    `Throttled: this query costs ${cost} points and the API key has ${Math.floor(available)} available ` +
+    `Throttled: this query costs ${cost} points and the API key has ${shown(available)} available ` +
       `(${settings.restorePerSecond} restored per second). Retry after ${seconds} s.`,
   );
 }
@@ -156,7 +163,7 @@ class RequestCost {
     return {
       requestedQueryCost: this.requested,
       actualQueryCost: this.actual,
-      throttleStatus: { maximumAvailable: capacity, currentlyAvailable: Math.floor(available), restoreRate: restorePerSecond },
+      throttleStatus: { maximumAvailable: capacity, currentlyAvailable: shown(available), restoreRate: restorePerSecond },
     };
   }
 }

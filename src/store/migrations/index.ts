@@ -5,6 +5,7 @@ import * as idempotency from './003_idempotency';
 import * as leastPrivilege from './004_least_privilege';
 import * as webhooks from './005_webhooks';
 import * as privacy from './006_privacy';
+import * as rateLimitSync from './007_rate_limit_sync';
 
 /**
  * Migrations are listed in code rather than read from a folder, so they work the same from
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   '004_least_privilege': leastPrivilege,
   '005_webhooks': webhooks,
   '006_privacy': privacy,
+  '007_rate_limit_sync': rateLimitSync,
 };
 
 export const migrationProvider: MigrationProvider = {
