@@ -185,6 +185,7 @@ function startGateway(env: Record<string, string>): Promise<{ url: string; stop:
 async function httpRound(url: string, key: IssuedKey, ids: string[], seconds: number): Promise<number> {
   let n = 0;
   let bad = 0;
+  let firstBad: string | undefined;
   const query = OPERATIONS['customer(id), charge only'];
   const result = await autocannon({
     url,
@@ -198,12 +199,19 @@ async function httpRound(url: string, key: IssuedKey, ids: string[], seconds: nu
           request.body = JSON.stringify({ query, variables: { id: ids[n++ % ids.length] } });
           return request;
         },
-        onResponse: (status, body) => void (status !== 200 || body.includes('"errors"') ? (bad += 1) : 0),
+        onResponse: (status, body) => {
+          if (status === 200 && !body.includes('"errors"')) return;
+          bad += 1;
+          firstBad ??= `HTTP ${status} ${body.slice(0, 300)}`;
+        },
       },
     ],
   });
-  const errors = bad + result.errors + result.timeouts + result.non2xx;
-  if (errors > 0) throw new Error(`${errors} failed requests with the ${key.record.rateLimited ? 'rate-limited' : 'exempt'} key`);
+  const errors = bad + result.errors + result.timeouts;
+  if (errors > 0) {
+    const which = key.record.rateLimited ? 'rate-limited' : 'exempt';
+    throw new Error(`${errors} failed requests with the ${which} key (${result.timeouts} timeouts, ${result.errors} errors; first answer: ${firstBad ?? 'none'})`);
+  }
   return result.requests.total / result.duration;
 }
 
