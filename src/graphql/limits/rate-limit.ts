@@ -234,7 +234,9 @@ export class SharedBucketStore implements BucketStore {
     if (this.timer || this.closed || this.intervalMs <= 0 || this.buckets.size === 0) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.sync().finally(() => this.schedule());
+      this.sync()
+        .catch((error: unknown) => this.options.logger?.error({ err: error }, 'rate-limit reconciliation failed'))
+        .finally(() => this.schedule());
     }, this.intervalMs);
     this.timer.unref();
   }
