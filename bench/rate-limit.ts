@@ -23,7 +23,8 @@
  * the same fresh database, autocannon here sending `customer(id)` (BENCH_CONNECTIONS connections)
  * with the rate-limited key and with the exempt key in interleaved rounds (limited, exempt,
  * exempt, limited, ...); printed as "customer(id) rate-limited key / exempt key", the median of the
- * per-round ratios of requests per second.
+ * per-round ratios of requests per second, and the same by CPU per request (gateway process plus
+ * its PostgreSQL backends), the steadier of the two on a shared machine.
  * Results: printed, and bench/results/rate-limit.json.
  *
  * Knobs: BENCH_REQUESTS=3000 (per key and operation), BENCH_STORE_OPS=5000, BENCH_ROUNDS=5,
@@ -46,6 +47,7 @@ import { actualQueryCost, requestedQueryCost } from '../src/graphql/limits/cost'
 import { issueKey, type IssuedKey } from '../src/services/keys';
 import { migrateToLatest, openStore, type Store } from '../src/store/db';
 import { autocannon } from './lib/autocannon';
+import { processCpuMs } from './lib/machine';
 import { adminQuery as adminQueryAt } from './lib/services';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
@@ -162,7 +164,7 @@ async function benchEngine(engine: Engine) {
     const roundTrip = await timeLoop(STORE_OPS, () => sql`select 1`.execute(store.db));
     const store_ = { chargeUs: round1(charge), chargeAndRefundUs: round1(chargeRefund), select1Us: round1(roundTrip) };
     log(`${engine} bucket store alone: charge ${store_.chargeUs} us, charge + refund ${store_.chargeAndRefundUs} us; select 1: ${store_.select1Us} us`);
-    const http = await benchHttp(engine, fresh.env, limited, exempt, ids);
+    const http = await benchHttp(engine, store, fresh.env, limited, exempt, ids);
     const bucketStore = engine === 'postgres' ? 'unlogged table, local copies reconciled every 100 ms' : 'process memory';
     return { engine, bucketStore, operations, store: store_, http };
   } finally {
@@ -175,7 +177,7 @@ const round1 = (value: number) => Math.round(value * 10) / 10;
 const round2 = (value: number) => Math.round(value * 100) / 100;
 
 /** The compiled gateway as its own process on `env`'s database; resolves its /graphql URL and a stop. */
-function startGateway(env: Record<string, string>): Promise<{ url: string; stop: () => Promise<void> }> {
+function startGateway(env: Record<string, string>): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [SERVER], {
     // Rate limiting on with a bucket no round empties: the limited key pays for its bucket, nothing is throttled.
     env: { ...process.env, ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', EXPLORER: 'false', NODE_ENV: 'production', RATE_LIMIT: 'on', RATE_LIMIT_BUCKET: '1000000000', RATE_LIMIT_RESTORE: '1000000000' },
@@ -188,13 +190,13 @@ function startGateway(env: Record<string, string>): Promise<{ url: string; stop:
     child.stdout.on('data', (chunk: Buffer) => {
       seen += chunk.toString();
       const line = seen.split('\n').find((each) => each.includes('customer-gateway listening'));
-      if (line) resolve({ url: (JSON.parse(line) as { url: string }).url.replace('localhost', '127.0.0.1'), stop });
+      if (line) resolve({ url: (JSON.parse(line) as { url: string }).url.replace('localhost', '127.0.0.1'), pid: child.pid!, stop });
     });
   });
 }
 
-/** Requests per second of `customer(id)` over HTTP with one key for `seconds`, the ids taken in turn; throws on any error. */
-async function httpRound(url: string, key: IssuedKey, ids: string[], seconds: number): Promise<number> {
+/** Requests per second (and how many) of `customer(id)` over HTTP with one key for `seconds`, the ids taken in turn; throws on any error. */
+async function httpRound(url: string, key: IssuedKey, ids: string[], seconds: number): Promise<{ rps: number; requests: number }> {
   let n = 0;
   let bad = 0;
   let firstBad: string | undefined;
@@ -224,26 +226,50 @@ async function httpRound(url: string, key: IssuedKey, ids: string[], seconds: nu
     const which = key.record.rateLimited ? 'rate-limited' : 'exempt';
     throw new Error(`${errors} failed requests with the ${which} key (${result.timeouts} timeouts, ${result.errors} errors; first answer: ${firstBad ?? 'none'})`);
   }
-  return result.requests.total / result.duration;
+  return { rps: result.requests.total / result.duration, requests: result.requests.total };
 }
 
-/** customer(id) over HTTP, rate-limited key against exempt key on one gateway process, in interleaved rounds. */
-async function benchHttp(engine: Engine, env: Record<string, string>, limited: IssuedKey, exempt: IssuedKey, ids: string[]) {
+/**
+ * customer(id) over HTTP, rate-limited key against exempt key on one gateway process, in
+ * interleaved rounds. Two ratios a round: requests per second, and CPU per request of the
+ * gateway and its PostgreSQL backends together (exempt / rate-limited), which other work on a
+ * shared machine disturbs far less than requests per second.
+ */
+async function benchHttp(engine: Engine, store: Store, env: Record<string, string>, limited: IssuedKey, exempt: IssuedKey, ids: string[]) {
   const gateway = await startGateway(env);
+  /** The gateway's connections' backends (PostgreSQL); their CPU is part of what a request costs. */
+  const backends = async () =>
+    engine === 'postgres' ? (await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`.execute(store.db)).rows.map((r) => r.pid) : [];
+  const measure = async (key: IssuedKey) => {
+    const pids = [gateway.pid, ...(await backends())];
+    const cpu = () => pids.reduce((sum, pid) => sum + processCpuMs(pid), 0);
+    const before = cpu();
+    const { rps, requests } = await httpRound(gateway.url, key, ids, DURATION);
+    return { rps, cpuMs: (cpu() - before) / Math.max(1, requests) };
+  };
   try {
     await httpRound(gateway.url, limited, ids, 1); // warm-up
     await httpRound(gateway.url, exempt, ids, 1);
-    const rounds: { limitedRps: number; exemptRps: number; ratio: number }[] = [];
+    const rounds: { limitedRps: number; exemptRps: number; ratio: number; limitedCpuMs: number; exemptCpuMs: number; cpuRatio: number }[] = [];
     for (let i = 0; i < ROUNDS; i += 1) {
       const order = i % 2 === 0 ? [limited, exempt] : [exempt, limited];
-      const rps = new Map<IssuedKey, number>();
-      for (const key of order) rps.set(key, await httpRound(gateway.url, key, ids, DURATION));
-      const [limitedRps, exemptRps] = [rps.get(limited)!, rps.get(exempt)!];
-      rounds.push({ limitedRps: round1(limitedRps), exemptRps: round1(exemptRps), ratio: round2(limitedRps / exemptRps) });
+      const got = new Map<IssuedKey, { rps: number; cpuMs: number }>();
+      for (const key of order) got.set(key, await measure(key));
+      const [a, b] = [got.get(limited)!, got.get(exempt)!];
+      rounds.push({
+        limitedRps: round1(a.rps),
+        exemptRps: round1(b.rps),
+        ratio: round2(a.rps / b.rps),
+        limitedCpuMs: round2(a.cpuMs),
+        exemptCpuMs: round2(b.cpuMs),
+        cpuRatio: round2(b.cpuMs / a.cpuMs),
+      });
     }
     const ratio = round2(median(rounds.map((r) => r.ratio)));
+    const cpuRatio = round2(median(rounds.map((r) => r.cpuRatio)));
     log(`${engine} customer(id) rate-limited key / exempt key: ${ratio} (per round: ${rounds.map((r) => r.ratio).join(', ')}; req/s ${rounds.map((r) => `${r.limitedRps}/${r.exemptRps}`).join(', ')})`);
-    return { scenario: 'customer(id) rate-limited key / exempt key', connections: CONNECTIONS, secondsPerRound: DURATION, ratio, rounds };
+    log(`${engine} customer(id) rate-limited key / exempt key, by CPU per request: ${cpuRatio} (per round: ${rounds.map((r) => r.cpuRatio).join(', ')}; ms ${rounds.map((r) => `${r.limitedCpuMs}/${r.exemptCpuMs}`).join(', ')})`);
+    return { scenario: 'customer(id) rate-limited key / exempt key', connections: CONNECTIONS, secondsPerRound: DURATION, ratio, cpuRatio, rounds };
   } finally {
     await gateway.stop();
   }
