@@ -7,7 +7,11 @@ export class LruCache<V> {
   /** The most recently used entry: asked for again (the common case), it needs no reordering. */
   private newest: { key: string; value: V } | null = null;
 
-  constructor(private readonly limit: number) {}
+  /** `onEvict` hears of each entry pushed out by a newer one (not of `delete`). */
+  constructor(
+    private readonly limit: number,
+    private readonly onEvict?: (key: string, value: V) => void,
+  ) {}
 
   get size(): number {
     return this.entries.size;
@@ -21,11 +25,17 @@ export class LruCache<V> {
       this.entries.delete(key);
     } else {
       value = build();
-      if (this.entries.size >= this.limit) this.entries.delete(this.entries.keys().next().value as string);
+      if (this.entries.size >= this.limit) this.evictOldest();
     }
     this.entries.set(key, value);
     this.newest = { key, value };
     return value;
+  }
+
+  private evictOldest(): void {
+    const [key, value] = this.entries.entries().next().value as [string, V];
+    this.entries.delete(key);
+    this.onEvict?.(key, value);
   }
 
   /** Forgets `key`, so the next `get` builds it again. */

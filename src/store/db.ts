@@ -9,6 +9,7 @@ import { messageOf } from '../shared/errors';
 import { LruCache } from '../shared/lru';
 import { engineOf, registerSqliteHandle, type Db, type Engine } from './engine';
 import { migrationProvider } from './migrations';
+import { namingPool } from './postgres-statements';
 import { configureSqliteConnection } from './sqlite-connection';
 import { Checkpointer, groupCommitFor, type CheckpointResult, type FileSync, type GroupCommit } from './sqlite-durability';
 import type { Database } from './tables';
@@ -24,6 +25,8 @@ export interface StoreOptions {
   onQuery?: (event: LogEvent) => void;
   /** PostgreSQL pool size. */
   poolSize?: number;
+  /** PostgreSQL: named (prepared) statements kept per pooled connection (default POSTGRES_STATEMENT_CACHE_SIZE). */
+  postgresStatementCacheSize?: number;
   /** PostgreSQL: how long to wait for a connection, in milliseconds. */
   connectTimeoutMs?: number;
   /** PostgreSQL: statements running longer are cancelled (0 = no limit), in milliseconds. */
@@ -68,6 +71,13 @@ function openSqlite(file: string): SqliteDatabase.Database {
 
 /** Most statements repeat with new parameters; past this many distinct texts the oldest go. */
 export const STATEMENT_CACHE_SIZE = 1000;
+
+/**
+ * PostgreSQL keeps each named statement (and its plan) in the server session: this many per
+ * pooled connection, fewer than SQLite's in-process cache because each costs server memory in
+ * every connection (docs/postgresql.md).
+ */
+export const POSTGRES_STATEMENT_CACHE_SIZE = 250;
 
 /** Compiles `raw => ({ "name": raw[0], ... })` for a statement's current columns. */
 function rowBuilder(statement: SqliteDatabase.Statement): { width: number; build: (raw: unknown[]) => Record<string, unknown> } {
@@ -222,7 +232,8 @@ export function openStore(options: StoreOptions): Store {
     // checked out between two statements would raise an unhandled 'error' and end the process.
     // Its statement fails on its own; the pool discards the broken client when it is released.
     pool.on('connect', (client) => client.on('error', (error) => options.onPoolError?.(error)));
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log });
+    const named = namingPool(pool, options.postgresStatementCacheSize ?? POSTGRES_STATEMENT_CACHE_SIZE);
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: named }), log });
     return {
       db,
       engine: 'postgres',
