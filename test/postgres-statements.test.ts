@@ -20,9 +20,11 @@ interface Prepared {
 /** What this session has prepared and how often each ran (no parameters: it stays unnamed itself). */
 const PREPARED_STATEMENTS = 'select name, statement, (generic_plans + custom_plans)::text as runs from pg_prepared_statements order by name';
 
+type PreparedRow = { name: string; statement: string; runs: string };
+const preparedOf = (rows: PreparedRow[]): Prepared[] => rows.map((row) => ({ name: row.name, statement: row.statement, runs: Number(row.runs) }));
+
 async function preparedOn(client: PostgresPoolClient): Promise<Prepared[]> {
-  const result = await client.query<{ name: string; statement: string; runs: string }>(PREPARED_STATEMENTS, []);
-  return result.rows.map((row) => ({ name: row.name, statement: row.statement, runs: Number(row.runs) }));
+  return preparedOf((await client.query<PreparedRow>(PREPARED_STATEMENTS, [])).rows);
 }
 
 const statementsOf = (prepared: Prepared[]) => prepared.map((p) => p.statement).sort();
@@ -163,8 +165,7 @@ onPostgres('the gateway on PostgreSQL', () => {
 
   /** Prepared statements of the pool's one connection. */
   const prepared = async (): Promise<Prepared[]> => {
-    const result = await sql<{ name: string; statement: string; runs: string }>`${sql.raw(PREPARED_STATEMENTS)}`.execute(running.app.store.db);
-    return result.rows.map((row) => ({ name: row.name, statement: row.statement, runs: Number(row.runs) }));
+    return preparedOf((await sql<PreparedRow>`${sql.raw(PREPARED_STATEMENTS)}`.execute(running.app.store.db)).rows);
   };
 
   const runsOf = (all: Prepared[], pattern: RegExp) => all.filter((p) => pattern.test(p.statement));

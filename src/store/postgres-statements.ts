@@ -14,10 +14,11 @@
  * - After a schema change by another process, a prepared statement whose result columns changed
  *   fails with SQLSTATE 0A000 ("cached plan must not change result type"). Every connection then
  *   closes all its names at its next named statement, since every one of them predates the
- *   change. Outside a transaction the failed statement ran alone and changed
- *   nothing, so it is prepared again and retried once; inside one the transaction is already
- *   aborted and the error goes to the caller.
- * Named statements live in the server session: they need a session (not transaction) pooler.
+ *   change. Outside a transaction the failed statement ran alone and changed nothing, so it is
+ *   prepared again and retried once; inside one the transaction is already aborted and the
+ *   error goes to the caller.
+ * Named statements live in the server session: behind a pooler they need session pooling, or
+ * one that tracks them (PgBouncer 1.21+ with max_prepared_statements; docs/postgresql.md).
  */
 import type { PostgresCursor, PostgresPool, PostgresQueryResult } from 'kysely';
 import type { Connection, Pool, PoolClient, QueryResult, Submittable } from 'pg';
