@@ -134,7 +134,7 @@ onPostgres('the naming pool', () => {
     await other.end();
 
     await client.query('begin', []);
-    await expect(client.query(read, [1])).rejects.toMatchObject({ code: '0A000' });
+    await expect(client.query(read, [1])).rejects.toMatchObject({ code: '0A000', routine: 'RevalidateCachedQuery' });
     await client.query('rollback', []);
     await client.query('begin', []);
     expect((await client.query(read, [1])).rows).toEqual([{ a: 1, b: 2 }]);
@@ -189,15 +189,14 @@ onPostgres('the gateway on PostgreSQL', () => {
     const texts = after.map((p) => p.statement);
     expect(new Set(texts).size).toBe(texts.length);
     const ranMore = (pattern: RegExp) => {
-      const [now, then] = [runsOf(after, pattern), runsOf(before, pattern)];
-      expect(now).toHaveLength(1);
-      return now[0].runs - (then[0]?.runs ?? 0);
+      const ran = runsOf(after, pattern).map((p) => p.runs - (runsOf(before, pattern).find((q) => q.name === p.name)?.runs ?? 0));
+      return ran.filter((runs) => runs > 0);
     };
     // The key lookup (every request reads it: no key cache here): two requests per round.
-    expect(ranMore(/from "api_keys"/)).toBe(2 * N);
+    expect(ranMore(/from "api_keys"/)).toEqual([2 * N]);
     // customer(id): the compiled lookup by id, one per round.
-    expect(ranMore(/from "customers" where "workspace_id" = \$1 and "id" in \(\$2\)/)).toBe(N);
-    // The members page, one per round.
-    expect(ranMore(/from unnest/)).toBe(N);
+    expect(ranMore(/from "customers" where "workspace_id" = \$1 and "id" in \(\$2\)/)).toEqual([N]);
+    // The members of the page (in its own statement or in the page's), one per round.
+    expect(ranMore(/"members"/)).toEqual([N]);
   });
 });

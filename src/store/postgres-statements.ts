@@ -37,11 +37,14 @@ function preparedNamesOf(client: PoolClient): ParsedStatements {
   return connection as ParsedStatements;
 }
 
-/** Raised when a prepared statement's result columns changed under it (or another unsupported feature). */
-const FEATURE_NOT_SUPPORTED = '0A000';
-
-function sqlStateOf(error: unknown): unknown {
-  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+/**
+ * "cached plan must not change result type": SQLSTATE 0A000 (feature not supported), raised where
+ * PostgreSQL revalidates a prepared statement's plan (the routine field is not translated).
+ */
+function isStalePlan(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, routine } = error as { code?: unknown; routine?: unknown };
+  return code === '0A000' && routine === 'RevalidateCachedQuery';
 }
 
 type Row = Record<string, unknown>;
@@ -95,7 +98,7 @@ class NamingClient {
     try {
       return await this.run(name, text, values);
     } catch (error) {
-      if (!prepared || sqlStateOf(error) !== FEATURE_NOT_SUPPORTED) throw error;
+      if (!prepared || !isStalePlan(error)) throw error;
       this.shared.current += 1;
       if (!alone) throw error;
       this.forgetAll();
