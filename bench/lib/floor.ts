@@ -354,13 +354,18 @@ export function postgresAccess(pool: Pool): FloorAccess {
   const keyLookup = named<{ workspace_id: string }>('floor_key', 'select workspace_id from api_keys where key_hash = $1 and revoked_at is null');
   const byId = named<Row>('floor_customer', `select ${PG_COLUMNS} from customers where workspace_id = $1 and id = $2`);
   const byIds = named<Row>('floor_entities', `select ${PG_COLUMNS} from customers where workspace_id = $1 and id = any($2::text[])`);
-  const firstPage = named<Row>('floor_page', `select ${PG_COLUMNS} from customers where workspace_id = $1 and status = 'ACTIVE' order by created_at, id limit $2`);
+  // ORDER BY names the table's columns: bare `created_at` and `change_seq` would be the output
+  // columns of the same name (the formatted text, the float8), which no index serves.
+  const firstPage = named<Row>(
+    'floor_page',
+    `select ${PG_COLUMNS} from customers where workspace_id = $1 and status = 'ACTIVE' order by customers.created_at, customers.id limit $2`,
+  );
   const membersOf = named<MemberRow>('floor_members', `select ${MEMBER_COLUMNS} from members where workspace_id = $1 and customer_id = any($2::text[]) order by customer_id, created_at, id`);
   // float8: pg returns bigint as a string; the sequences here stay far below 2^53.
   const committed = named<{ seq: number }>('floor_committed', 'select change_seq::float8 as seq from workspaces where id = $1');
   const changes = named<Row>(
     'floor_changes',
-    `select ${PG_COLUMNS}, change_seq::float8 as change_seq from customers where workspace_id = $1 and change_seq > $2 and change_seq <= $3 order by change_seq limit $4`,
+    `select ${PG_COLUMNS}, change_seq::float8 as change_seq from customers where workspace_id = $1 and change_seq > $2 and change_seq <= $3 order by customers.change_seq limit $4`,
   );
   return {
     workspaceOfHash: async (hash) => (await keyLookup(hash))[0]?.workspace_id,
