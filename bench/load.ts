@@ -21,10 +21,15 @@
  * - afterwards reads every written customer back (nodes(ids), 100 at a time) and checks it:
  *   created ones exist with their email; the stored version is the highest acknowledged one
  *   and carries that write's firstName (no acknowledged write lost, none applied twice);
+ * - then, on a fresh gateway per engine, compareAtFixedRate: customer(id) p99 under this mix
+ *   against its p99 with the reads alone, both at one fixed request rate (issue 18; npm run bench
+ *   runs it too);
  * - writes bench/results/load.json and exits non-zero on any 5xx or verification failure.
  *
  * Environment: BENCH_DURATION=60, BENCH_CONNECTIONS=50, BENCH_SEED_CUSTOMERS=1000,
- * BENCH_DATABASE_URL (PostgreSQL admin URL), BENCH_ENGINES=sqlite,postgres, BENCH_KEEP=1.
+ * BENCH_DATABASE_URL (PostgreSQL admin URL), BENCH_ENGINES=sqlite,postgres, BENCH_KEEP=1;
+ * for the fixed-rate comparison BENCH_RATE (requests/s; default half the closed-loop mixed
+ * throughput), BENCH_RATE_DURATION=10 seconds per run, BENCH_ROUNDS=3.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
