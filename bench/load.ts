@@ -447,6 +447,12 @@ export interface RateComparisonOptions {
   rate?: number;
 }
 
+/**
+ * Seconds per fixed-rate run by default: a p99 needs a few thousand customer(id) answers; at 3 s a
+ * run's p99 is its third-slowest request and rounds swung from 0.2x to 2x on the shared machine.
+ */
+export const RATE_RUN_SECONDS = 10;
+
 /** The share of the closed-loop mixed throughput the fixed rate is set to when none is given. */
 const RATE_SHARE = 0.5;
 
@@ -594,7 +600,7 @@ async function main(): Promise<void> {
   for (const engine of ENGINES) rows.push(await runEngine(engine));
   const fixedRate = await compareAtFixedRate({
     engines: ENGINES,
-    durationSeconds: Number(process.env.BENCH_RATE_DURATION ?? 10),
+    durationSeconds: Number(process.env.BENCH_RATE_DURATION ?? RATE_RUN_SECONDS),
     rounds: Number(process.env.BENCH_ROUNDS ?? 3),
     connections: CONNECTIONS,
     rate: process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined,

@@ -53,7 +53,7 @@
  *                              seeds a second SQLite file to copy from)
  *   BENCH_LOAD_RATE=n          the mixed-load comparison's fixed rate in requests/s (default half
  *                              the gateway's closed-loop mixed throughput, probed first)
- *   BENCH_LOAD_DURATION=s      seconds per mixed-load run (default BENCH_DURATION)
+ *   BENCH_LOAD_DURATION=10     seconds per mixed-load run (bench/load.ts RATE_RUN_SECONDS)
  *   BENCH_LOAD_CONNECTIONS=50  connections of the mixed-load runs
  *   BENCH_SEED_CUSTOMERS=1000  customers the mixed-load gateway is seeded with (over HTTP)
  *   BENCH_NOTE=text            a note stored with the results (what changed since the last run)
@@ -782,10 +782,10 @@ async function main(): Promise<void> {
     let mixedLoad: RateComparison[] = [];
     if (wanted('mixed load')) {
       log('mixed load: customer(id) p99, mixed against read-only at a fixed rate');
-      const { compareAtFixedRate } = require('./load') as typeof import('./load');
+      const { compareAtFixedRate, RATE_RUN_SECONDS } = require('./load') as typeof import('./load');
       mixedLoad = await compareAtFixedRate({
         engines: ENGINES,
-        durationSeconds: Number(process.env.BENCH_LOAD_DURATION ?? DURATION),
+        durationSeconds: Number(process.env.BENCH_LOAD_DURATION ?? RATE_RUN_SECONDS),
         rounds: ROUNDS,
         connections: Number(process.env.BENCH_LOAD_CONNECTIONS ?? 50),
         rate: process.env.BENCH_LOAD_RATE ? Number(process.env.BENCH_LOAD_RATE) : undefined,
