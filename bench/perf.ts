@@ -23,8 +23,16 @@
  * - export drain: a single consumer pages through the whole change feed (1000 a page) on the
  *   gateway and on the floor, rows/s and the server's peak RSS; again on a table of
  *   BENCH_LARGE_ROWS (default 1,000,000; 0 skips) to show RSS stays flat;
+ * - with BENCH_DATABASE_URL (scripts/with-postgres.sh exports it): copies the same rows into a
+ *   new PostgreSQL database migrated with the real migrations (bench/lib/postgres-copy.ts) and
+ *   runs customer(id) (with stock Apollo + pg), the page, _entities x100 and the export drain
+ *   against the pg floor (named prepared statements, bench/lib/floor.ts), plus customer(id) with
+ *   the rate-limited key against the same gateway asked with an exempt key;
+ * - the mixed-load comparison (bench/load.ts compareAtFixedRate): customer(id) p99 under 25%
+ *   creates and 15% updates against a read-only run at the same fixed request rate, per engine;
  * - records the cores other work used during every round (/proc, bench/lib/machine.ts);
- * - writes bench/results/perf.json and bench/results/perf.svg.
+ * - writes bench/results/perf.json (SQLite at the top level as before, `postgres` and
+ *   `mixedLoad` beside it) and bench/results/perf.svg (SQLite).
  *
  * The machine is shared (2 cores, other work running): compare ratios within a run, not
  * absolute figures across runs.
@@ -37,7 +45,17 @@
  *   BENCH_ROUNDS=5             measured rounds per server and scenario (3 left medians at the
  *                              mercy of one noisy round on a shared 2-core machine)
  *   BENCH_CONNECTIONS=10       autocannon connections
- *   BENCH_SCENARIOS=a,b        only these scenarios (names as in the table)
+ *   BENCH_SCENARIOS=a,b        only these scenarios (names as in the table; `export drain`,
+ *                              `customer(id) rate-limited vs exempt key`, `mixed load`)
+ *   BENCH_DATABASE_URL=url     a PostgreSQL admin URL: the PostgreSQL part runs too
+ *   BENCH_ENGINES=sqlite,postgres  the engines to run (default both; postgres needs the URL)
+ *   BENCH_PG_CUSTOMERS=n       customers on PostgreSQL (default BENCH_CUSTOMERS; another figure
+ *                              seeds a second SQLite file to copy from)
+ *   BENCH_LOAD_RATE=n          the mixed-load comparison's fixed rate in requests/s (default half
+ *                              the gateway's closed-loop mixed throughput, probed first)
+ *   BENCH_LOAD_DURATION=10     seconds per mixed-load run (bench/load.ts RATE_RUN_SECONDS)
+ *   BENCH_LOAD_CONNECTIONS=50  connections of the mixed-load runs
+ *   BENCH_SEED_CUSTOMERS=1000  customers the mixed-load gateway is seeded with (over HTTP)
  *   BENCH_NOTE=text            a note stored with the results (what changed since the last run)
  *   BENCH_MAX_QUERY_COST=1000000  MAX_QUERY_COST for the gateway (a page of 100 with members
  *                              is over the default; the cost plugin still runs)
@@ -52,9 +70,11 @@ import os from 'node:os';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import type { AutocannonResult } from './lib/autocannon';
+import type { RateComparison } from './load';
 import { seedCustomers } from './lib/dataset';
-import { startFloor } from './lib/floor';
-import { startStockApollo } from './lib/stock-apollo';
+import { startFloor, startPostgresFloor } from './lib/floor';
+import { copySqliteToPostgres, createDatabase } from './lib/postgres-copy';
+import { startPostgresStockApollo, startStockApollo } from './lib/stock-apollo';
 import { otherCoresMeter, processCpuMs, rssSampler } from './lib/machine';
 import { barChart, type ChartRow } from './lib/svg';
 
@@ -65,6 +85,13 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const ONLY = process.env.BENCH_SCENARIOS?.split(',').map((s) => s.trim());
+const DATABASE_URL = process.env.BENCH_DATABASE_URL || undefined;
+const PG_CUSTOMERS = Number(process.env.BENCH_PG_CUSTOMERS ?? CUSTOMERS);
+type Engine = 'sqlite' | 'postgres';
+const ENGINES = (process.env.BENCH_ENGINES ?? 'sqlite,postgres')
+  .split(',')
+  .map((e) => e.trim())
+  .filter((e): e is Engine => e === 'sqlite' || (e === 'postgres' && DATABASE_URL !== undefined));
 const SEED = 0x0f1_0042;
 const RESULTS_DIR = path.resolve(__dirname, '../../bench/results');
 const EXPORT_PAGE = 1000;
@@ -83,7 +110,7 @@ const round = (value: number, digits = 0) => Math.round(value * 10 ** digits) / 
 // ---------------------------------------------------------------------------------------------
 // Servers (each in its own process, so the load generator does not share their thread)
 
-type Role = 'gateway' | 'floor' | 'hello' | 'stock';
+type Role = 'gateway' | 'floor' | 'hello' | 'stock' | 'pg-floor' | 'pg-stock';
 
 interface Server {
   role: Role;
@@ -91,9 +118,12 @@ interface Server {
   url: string;
   pid: number;
   child: ChildProcess;
+  /** The API key this side is asked with, when not the run's (the exempt-key side). */
+  key?: string;
 }
 
-async function serve(role: Role, dir: string): Promise<void> {
+/** `where` is the data directory, or for the pg-* roles the database URL. */
+async function serve(role: Role, where: string): Promise<void> {
   let port: number;
   if (role === 'gateway') {
     const { createApp } = require('../src/app') as typeof import('../src/app');
@@ -103,9 +133,13 @@ async function serve(role: Role, dir: string): Promise<void> {
     const app = await createApp({ config, logger: createLogger(config.logLevel) });
     port = Number(new URL(await app.listen(0, '127.0.0.1')).port);
   } else if (role === 'floor') {
-    port = (await startFloor(path.join(dir, 'customer-gateway.sqlite'))).port;
+    port = (await startFloor(path.join(where, 'customer-gateway.sqlite'))).port;
   } else if (role === 'stock') {
-    port = (await startStockApollo(path.join(dir, 'customer-gateway.sqlite'))).port;
+    port = (await startStockApollo(path.join(where, 'customer-gateway.sqlite'))).port;
+  } else if (role === 'pg-floor') {
+    port = (await startPostgresFloor(where)).port;
+  } else if (role === 'pg-stock') {
+    port = (await startPostgresStockApollo(where)).port;
   } else {
     const { ApolloServer } = require('@apollo/server') as typeof import('@apollo/server');
     const { startStandaloneServer } = require('@apollo/server/standalone') as typeof import('@apollo/server/standalone');
@@ -118,8 +152,9 @@ async function serve(role: Role, dir: string): Promise<void> {
 
 const running = new Set<ChildProcess>();
 
-function startServer(role: Role, dir: string, label: string = role): Promise<Server> {
-  const env = {
+/** `databaseUrl`: the gateway runs on PostgreSQL (DATA_DIR still holds its local files). */
+function startServer(role: Role, dir: string, label: string = role, databaseUrl?: string): Promise<Server> {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATA_DIR: dir,
     LOG_LEVEL: 'warn',
@@ -132,9 +167,12 @@ function startServer(role: Role, dir: string, label: string = role): Promise<Ser
     EXPLORER: 'false',
     NODE_ENV: 'production',
   };
+  if (databaseUrl && role === 'gateway') env.DATABASE_URL = databaseUrl;
+  else delete env.DATABASE_URL;
+  const where = role === 'pg-floor' || role === 'pg-stock' ? (databaseUrl as string) : dir;
   const profile = role === 'gateway' && process.env.BENCH_CPU_PROF;
   const execArgv = profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [];
-  const child = fork(__filename, ['--role', role, dir], { env, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(__filename, ['--role', role, where], { env, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   running.add(child);
   child.on('exit', () => running.delete(child));
   return new Promise((resolve, reject) => {
@@ -160,6 +198,8 @@ function stopServer(server: Server): Promise<void> {
 interface Seeded {
   dir: string;
   key: string;
+  /** A key of the same workspace exempt from rate limiting (`key create --no-rate-limit`). */
+  exemptKey: string;
   workspaceId: string;
   ids: string[];
 }
@@ -170,6 +210,7 @@ async function seed(dir: string, count: number, full: boolean): Promise<Seeded> 
   const store = openStore({ dataDir: dir });
   await migrateToLatest(store.db);
   const issued = await issueKey(store.db, { workspace: 'bench', name: 'bench' });
+  const exempt = await issueKey(store.db, { workspace: 'bench', name: 'bench-exempt', rateLimited: false });
   await store.close();
   const workspaceId = issued.workspace.id;
   const db = new SqliteDatabase(path.join(dir, 'customer-gateway.sqlite'));
@@ -205,7 +246,7 @@ async function seed(dir: string, count: number, full: boolean): Promise<Seeded> 
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
   log(`seeded ${count.toLocaleString('en-US')} customers in ${round((performance.now() - started) / 1000, 1)} s`);
-  return { dir, key: issued.key, workspaceId, ids };
+  return { dir, key: issued.key, exemptKey: exempt.key, workspaceId, ids };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -263,11 +304,19 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
+/** customer(id): the gateway's share of stock Apollo + the same SQL the issue asks for, on both engines. */
+const STOCK_TARGET = 0.9;
+
+/** The scenarios PostgreSQL runs besides the rate-limited one (issue 18). */
+const POSTGRES_SCENARIOS = ['customer(id)', 'customers(first:100)+members', '_entities x100'];
+
+/** customer(id) asked with a rate-limited key, against the same gateway asked with an exempt key. */
+const RATE_LIMITED: Scenario = { ...SCENARIOS[0], name: 'customer(id) rate-limited vs exempt key', target: 0.85 };
+
 function requestOf(server: Server, scenario: Scenario, variables: Variables): { url: string; body: string } {
   const query = QUERIES[scenario.floor];
   if (server.role === 'hello') return { url: `${server.url}/`, body: JSON.stringify({ query: '{ hello }' }) };
-  if (server.role === 'stock') return { url: `${server.url}/graphql`, body: JSON.stringify({ query, variables }) };
-  if (server.role === 'floor') return { url: `${server.url}/${scenario.floor}`, body: JSON.stringify({ query, variables }) };
+  if (server.role === 'floor' || server.role === 'pg-floor') return { url: `${server.url}/${scenario.floor}`, body: JSON.stringify({ query, variables }) };
   return { url: `${server.url}/graphql`, body: JSON.stringify({ query, variables }) };
 }
 
@@ -283,7 +332,7 @@ async function checkIdentical(scenario: Scenario, gateway: Server, floor: Server
   const n = 1_000_000_000; // a variable set the load never uses
   const ask = (server: Server, tag: string) => {
     const request = requestOf(server, scenario, scenario.variables(n, tag));
-    return post(request.url, key, request.body);
+    return post(request.url, server.key ?? key, request.body);
   };
   const a = await ask(gateway, 'gw');
   const b = await ask(floor, 'fl');
@@ -330,7 +379,7 @@ async function load(server: Server, scenario: Scenario, key: string, seconds: nu
     connections: CONNECTIONS,
     duration: seconds,
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${server.key ?? key}` },
     requests: [
       {
         setupRequest: (request) => {
@@ -360,6 +409,8 @@ async function load(server: Server, scenario: Scenario, key: string, seconds: nu
 
 interface ScenarioResult {
   name: string;
+  /** What `floor` stands for when it is not the floor (the same gateway asked with an exempt key). */
+  against?: string;
   target: number;
   identical: boolean;
   mismatch?: string;
@@ -388,7 +439,7 @@ function summarise(rounds: Round[]): Summary {
     p50Ms: median(rounds.map((r) => r.p50Ms)),
     p99Ms: median(rounds.map((r) => r.p99Ms)),
     peakRssMb: Math.max(...rounds.map((r) => r.peakRssMb)),
-    cpuMsPerRequest: median(rounds.map((r) => r.cpuMsPerRequest)),
+    cpuMsPerRequest: round(median(rounds.map((r) => r.cpuMsPerRequest)), 3),
     errors: rounds.reduce((sum, r) => sum + r.errors, 0),
   };
 }
@@ -402,7 +453,7 @@ function perRound(rounds: Round[], label: string, other: string): number[] {
 
 /** The reference servers measured beside a scenario's gateway and floor (customer(id) only). */
 interface References {
-  hello: Server;
+  hello?: Server;
   stock: Server;
 }
 
@@ -412,7 +463,7 @@ async function runScenario(scenario: Scenario, gateway: Server, floor: Server, r
   // The stock Apollo reference must give the same answer too, or it is not the same work.
   const stockMismatch = references && (await checkIdentical(scenario, references.stock, floor, key));
   if (stockMismatch) throw new Error(`${scenario.name}: the stock Apollo reference's answer differs from the floor's: ${stockMismatch}`);
-  const sides = references ? [gateway, floor, references.hello, references.stock] : [gateway, floor];
+  const sides = [gateway, floor, ...(references?.hello ? [references.hello] : []), ...(references ? [references.stock] : [])];
   for (const side of sides) await load(side, scenario, key, WARMUP);
   const rounds: Round[] = [];
   for (let r = 0; r < ROUNDS; r++) {
@@ -430,10 +481,12 @@ async function runScenario(scenario: Scenario, gateway: Server, floor: Server, r
     ...(mismatch ? { mismatch } : {}),
     gateway: of(gateway.label),
     floor: of(floor.label),
+    ...(floor.role === 'gateway' ? { against: floor.label } : {}),
+    ...(references?.hello
+      ? { hello: of(references.hello.label), helloRatio: round(median(perRound(rounds, references.hello.label, floor.label)), 3) }
+      : {}),
     ...(references
       ? {
-          hello: of(references.hello.label),
-          helloRatio: round(median(perRound(rounds, references.hello.label, floor.label)), 3),
           stockApollo: of(references.stock.label),
           stockApolloRatio: round(median(perRound(rounds, references.stock.label, floor.label)), 3),
           stockRatio: round(median(perRound(rounds, gateway.label, references.stock.label)), 3),
@@ -548,7 +601,7 @@ function table(results: ScenarioResult[], drains: DrainResult[]): string {
       r.identical ? 'yes' : 'NO',
     ]);
     if (r.stockApollo) rows.push(['  stock Apollo + SQL (the stack\'s ceiling)', '', String(r.stockApollo.requestsPerSecond), `${Math.round((r.stockApolloRatio ?? 0) * 100)}%`, '', `${r.stockApollo.cpuMsPerRequest}`, `${r.stockApollo.p50Ms}/${r.stockApollo.p99Ms}`, '', String(r.stockApollo.peakRssMb), 'yes']);
-    if (r.stockRatio !== undefined) rows.push(['  gateway / stock Apollo + SQL', '', '', `${Math.round(r.stockRatio * 100)}%`, '', '', '', '', '', '']);
+    if (r.stockRatio !== undefined) rows.push(['  gateway / stock Apollo + SQL', '', '', `${Math.round(r.stockRatio * 100)}%`, `${Math.round(STOCK_TARGET * 100)}%`, '', '', '', '', '']);
     if (r.hello) rows.push(['  { hello } (bare Apollo)', '', String(r.hello.requestsPerSecond), `${Math.round((r.helloRatio ?? 0) * 100)}%`, '', `${r.hello.cpuMsPerRequest}`, `${r.hello.p50Ms}/${r.hello.p99Ms}`, '', String(r.hello.peakRssMb), '']);
   }
   for (const d of drains) {
@@ -611,66 +664,151 @@ function baselineSummary(file: string) {
 
 // ---------------------------------------------------------------------------------------------
 
+interface EngineResults {
+  scenarios: ScenarioResult[];
+  exportDrains: DrainResult[];
+}
+
+const wanted = (name: string) => !ONLY || ONLY.includes(name);
+const drainName = (rows: number) => `export drain ${rows >= 1_000_000 ? `${rows / 1_000_000}M` : rows >= 1000 ? `${rows / 1000}k` : rows}`;
+
+/** SQLite: the gateway, the floor, `{ hello }` and stock Apollo on the seeded file; then the large drain. */
+async function runSqlite(root: string, main: Seeded, servers: Server[]): Promise<EngineResults> {
+  ids = main.ids;
+  const gateway = await startServer('gateway', main.dir);
+  const floor = await startServer('floor', main.dir);
+  const hello = await startServer('hello', main.dir);
+  const stock = await startServer('stock', main.dir);
+  servers.push(gateway, floor, hello, stock);
+  log(`SQLite servers: gateway ${gateway.url}, floor ${floor.url}, hello ${hello.url}, stock Apollo ${stock.url}`);
+
+  const results: ScenarioResult[] = [];
+  const drains: DrainResult[] = [];
+  for (const scenario of SCENARIOS.filter((s) => wanted(s.name) && s.name !== 'createCustomer')) {
+    log(`${scenario.name}`);
+    results.push(await runScenario(scenario, gateway, floor, scenario.name === 'customer(id)' ? { hello, stock } : null, main.key));
+  }
+  if (wanted('export drain')) {
+    log(`export drain of ${CUSTOMERS.toLocaleString('en-US')}`);
+    drains.push(await runDrain(drainName(CUSTOMERS), gateway, floor, main.key, ROUNDS));
+  }
+  // Writes last: they add rows, which the reads above should not see.
+  const create = SCENARIOS.find((s) => s.name === 'createCustomer');
+  if (create && wanted(create.name)) {
+    log(create.name);
+    results.push(await runScenario(create, gateway, floor, null, main.key));
+  }
+  await Promise.all(servers.splice(0).map(stopServer));
+
+  if (LARGE_ROWS > 0 && wanted('export drain')) {
+    const large = await seed(path.join(root, 'large'), LARGE_ROWS, false);
+    const g = await startServer('gateway', large.dir, 'gateway');
+    const f = await startServer('floor', large.dir, 'floor');
+    servers.push(g, f);
+    log(`export drain of ${LARGE_ROWS.toLocaleString('en-US')}`);
+    drains.push(await runDrain(drainName(LARGE_ROWS), g, f, large.key, 1));
+    await Promise.all(servers.splice(0).map(stopServer));
+  }
+  return { scenarios: results, exportDrains: drains };
+}
+
+/**
+ * PostgreSQL: the same rows (copied from the seeded SQLite file), the gateway on DATABASE_URL,
+ * the pg floor and stock Apollo + pg; the read scenarios, the rate-limited key against an
+ * exempt key on the same gateway, and the export drain.
+ */
+async function runPostgres(seeded: Seeded, databaseUrl: string, servers: Server[]): Promise<EngineResults> {
+  ids = seeded.ids;
+  const gateway = await startServer('gateway', seeded.dir, 'gateway', databaseUrl);
+  const floor = await startServer('pg-floor', seeded.dir, 'floor', databaseUrl);
+  const stock = await startServer('pg-stock', seeded.dir, 'stock', databaseUrl);
+  servers.push(gateway, floor, stock);
+  log(`PostgreSQL servers: gateway ${gateway.url}, floor ${floor.url}, stock Apollo ${stock.url}`);
+
+  const results: ScenarioResult[] = [];
+  const drains: DrainResult[] = [];
+  for (const scenario of SCENARIOS.filter((s) => wanted(s.name) && POSTGRES_SCENARIOS.includes(s.name))) {
+    log(`PostgreSQL: ${scenario.name}`);
+    results.push(await runScenario(scenario, gateway, floor, scenario.name === 'customer(id)' ? { stock } : null, seeded.key));
+  }
+  if (wanted(RATE_LIMITED.name)) {
+    log(`PostgreSQL: ${RATE_LIMITED.name}`);
+    // The same gateway process; the other side is only asked with the exempt key.
+    const exempt: Server = { ...gateway, label: 'gateway (exempt key)', key: seeded.exemptKey };
+    results.push(await runScenario(RATE_LIMITED, gateway, exempt, null, seeded.key));
+  }
+  if (wanted('export drain')) {
+    log(`PostgreSQL: export drain of ${seeded.ids.length.toLocaleString('en-US')}`);
+    drains.push(await runDrain(drainName(seeded.ids.length), gateway, floor, seeded.key, ROUNDS));
+  }
+  await Promise.all(servers.splice(0).map(stopServer));
+  return { scenarios: results, exportDrains: drains };
+}
+
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-bench-perf-'));
   const servers: Server[] = [];
+  const dropDatabases: (() => Promise<void>)[] = [];
   const cleanup = async () => {
     await Promise.all(servers.map(stopServer));
-    if (!process.env.BENCH_KEEP) fs.rmSync(root, { recursive: true, force: true });
-    else log(`kept ${root}`);
+    if (process.env.BENCH_KEEP) log(`kept ${root} and the PostgreSQL database`);
+    else {
+      fs.rmSync(root, { recursive: true, force: true });
+      for (const drop of dropDatabases) await drop();
+    }
   };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
   try {
     const started = performance.now();
+    log(`engines: ${ENGINES.join(', ')}${DATABASE_URL ? '' : ' (BENCH_DATABASE_URL unset: no PostgreSQL)'}`);
     const main = await seed(path.join(root, 'main'), CUSTOMERS, true);
-    ids = main.ids;
-    const gateway = await startServer('gateway', main.dir);
-    const floor = await startServer('floor', main.dir);
-    const hello = await startServer('hello', main.dir);
-    const stock = await startServer('stock', main.dir);
-    servers.push(gateway, floor, hello, stock);
-    log(`servers: gateway ${gateway.url}, floor ${floor.url}, hello ${hello.url}, stock Apollo ${stock.url}`);
-
-    const results: ScenarioResult[] = [];
-    const drains: DrainResult[] = [];
-    const wanted = (name: string) => !ONLY || ONLY.includes(name);
-    for (const scenario of SCENARIOS.filter((s) => wanted(s.name) && s.name !== 'createCustomer')) {
-      log(`${scenario.name}`);
-      results.push(await runScenario(scenario, gateway, floor, scenario.name === 'customer(id)' ? { hello, stock } : null, main.key));
-    }
-    if (wanted('export drain')) {
-      log(`export drain of ${CUSTOMERS.toLocaleString('en-US')}`);
-      drains.push(await runDrain(`export drain ${CUSTOMERS >= 1000 ? `${CUSTOMERS / 1000}k` : CUSTOMERS}`, gateway, floor, main.key, ROUNDS));
-    }
-    // Writes last: they add rows, which the reads above should not see.
-    const create = SCENARIOS.find((s) => s.name === 'createCustomer');
-    if (create && wanted(create.name)) {
-      log(create.name);
-      results.push(await runScenario(create, gateway, floor, null, main.key));
-    }
-    await Promise.all(servers.splice(0).map(stopServer));
-
-    if (LARGE_ROWS > 0 && wanted('export drain')) {
-      const large = await seed(path.join(root, 'large'), LARGE_ROWS, false);
-      const g = await startServer('gateway', large.dir, 'gateway');
-      const f = await startServer('floor', large.dir, 'floor');
-      servers.push(g, f);
-      log(`export drain of ${LARGE_ROWS.toLocaleString('en-US')}`);
-      drains.push(await runDrain(`export drain ${LARGE_ROWS >= 1_000_000 ? `${LARGE_ROWS / 1_000_000}M` : LARGE_ROWS}`, g, f, large.key, 1));
-      await Promise.all(servers.splice(0).map(stopServer));
+    // PostgreSQL gets the same rows, copied before any SQLite scenario writes.
+    let pg: { seeded: Seeded; url: string } | null = null;
+    if (ENGINES.includes('postgres') && DATABASE_URL) {
+      const seeded = PG_CUSTOMERS === CUSTOMERS ? main : await seed(path.join(root, 'pg'), PG_CUSTOMERS, true);
+      const database = await createDatabase(DATABASE_URL, 'cg_bench');
+      dropDatabases.push(database.drop);
+      const copyStarted = performance.now();
+      const rows = await copySqliteToPostgres(path.join(seeded.dir, 'customer-gateway.sqlite'), database.url);
+      log(`copied ${rows.toLocaleString('en-US')} rows to PostgreSQL database ${database.name} in ${round((performance.now() - copyStarted) / 1000, 1)} s`);
+      pg = { seeded, url: database.url };
     }
 
-    const printed = table(results, drains);
-    process.stdout.write(`\n${printed}\n\n`);
+    const sqlite = ENGINES.includes('sqlite') ? await runSqlite(root, main, servers) : { scenarios: [], exportDrains: [] };
+    const postgres = pg ? await runPostgres(pg.seeded, pg.url, servers) : null;
+    const results = sqlite.scenarios;
+    const drains = sqlite.exportDrains;
+    // The mixed-load target (issue 18): customer(id) p99 with writes against without, same request rate.
+    let mixedLoad: RateComparison[] = [];
+    if (wanted('mixed load')) {
+      log('mixed load: customer(id) p99, mixed against read-only at a fixed rate');
+      const { compareAtFixedRate, RATE_RUN_SECONDS } = require('./load') as typeof import('./load');
+      mixedLoad = await compareAtFixedRate({
+        engines: ENGINES,
+        durationSeconds: Number(process.env.BENCH_LOAD_DURATION ?? RATE_RUN_SECONDS),
+        rounds: ROUNDS,
+        connections: Number(process.env.BENCH_LOAD_CONNECTIONS ?? 50),
+        rate: process.env.BENCH_LOAD_RATE ? Number(process.env.BENCH_LOAD_RATE) : undefined,
+      });
+    }
+
+    process.stdout.write(`\nSQLite\n${table(results, drains)}\n\n`);
+    if (mixedLoad.length > 0) {
+      const { describeComparison } = require('./load') as typeof import('./load');
+      process.stdout.write(`Mixed load (25% creates, 15% updates) against read-only, same fixed rate\n${mixedLoad.map(describeComparison).join('\n')}\n\n`);
+    }
+    if (postgres) process.stdout.write(`PostgreSQL (${(pg?.seeded.ids.length ?? 0).toLocaleString('en-US')} customers)\n${table(postgres.scenarios, postgres.exportDrains)}\n\n`);
     const output = {
       when: new Date().toISOString(),
       note: process.env.BENCH_NOTE ?? null,
       machine: { node: process.version, platform: `${os.platform()} ${os.release()}`, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAverage: os.loadavg() },
-      settings: { customers: CUSTOMERS, largeRows: LARGE_ROWS, durationSeconds: DURATION, warmupSeconds: WARMUP, rounds: ROUNDS, connections: CONNECTIONS },
+      settings: { customers: CUSTOMERS, largeRows: LARGE_ROWS, durationSeconds: DURATION, warmupSeconds: WARMUP, rounds: ROUNDS, connections: CONNECTIONS, engines: ENGINES },
       howToRead:
-        'ratio = gateway / floor, the median of per-round ratios (rounds interleave gateway, floor, ... so both meet the same machine); otherCores per round = cores used by processes other than the load generator and the server measured.',
+        'ratio = gateway / floor, the median of per-round ratios (rounds interleave gateway, floor, ... so both meet the same machine); otherCores per round = cores used by processes other than the load generator and the server measured. `scenarios` and `exportDrains` are SQLite; `postgres` holds the same on PostgreSQL (where `against` names the other side when it is not the floor).',
       scenarios: results,
       exportDrains: drains,
+      ...(postgres ? { postgres: { customers: pg?.seeded.ids.length ?? 0, ...postgres } } : {}),
+      mixedLoad,
       seconds: round((performance.now() - started) / 1000),
     };
     if (process.env.BENCH_BASELINE) Object.assign(output, { before: baselineSummary(process.env.BENCH_BASELINE) });

@@ -1,20 +1,19 @@
 /**
  * The ceiling of the fixed stack for `customer(id)`: a stock Apollo Server (graphql-js, no
  * plugins but the cost report the answer carries) over plain node:http, answering the scenario
- * with the floor's prepared statement and byte-identical JSON. It has none of the gateway's work:
- * no limits, rate limiting, cost analysis, logging, DataLoader, Kysely or federation schema.
+ * with the floor's own statement (SQLite or PostgreSQL, bench/lib/floor.ts FloorAccess) and
+ * byte-identical JSON. It has none of the gateway's work: no limits, rate limiting, cost
+ * analysis, logging, DataLoader, Kysely or federation schema.
  *
  * What the gateway does per request beyond it is the price of those; what it costs against the
  * floor is Apollo Server's own. bench/perf.ts measures it in the same run as the gateway and the
  * floor, so the `customer(id)` target can be read against what the stack itself allows.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import SqliteDatabase from 'better-sqlite3';
 import { configureSqliteConnection } from '../../src/store/sqlite-connection';
-import { COLUMNS, THROTTLE, customerJson, keyCheck, type Row } from './floor';
+import { THROTTLE, after, customerJson, floorPool, keyCheck, postgresAccess, rawServer, sqliteAccess, type FloorAccess } from './floor';
 
 const typeDefs = `
   type Address { city: String state: String country: String }
@@ -30,19 +29,13 @@ interface Context {
   workspaceId: string;
 }
 
-export async function startStockApollo(file: string): Promise<{ port: number; close: () => Promise<void> }> {
-  const db = configureSqliteConnection(new SqliteDatabase(file));
-  const workspaceOf = keyCheck(db);
-  const byId = db.prepare(`select ${COLUMNS} from customers where workspace_id = ? and id = ?`);
-
+async function serveStockApollo(access: FloorAccess, close: () => Promise<void>): Promise<{ port: number; close: () => Promise<void> }> {
   const apollo = new ApolloServer<Context>({
     typeDefs,
     resolvers: {
       Query: {
-        customer: (_: unknown, args: { id: string }, context: Context) => {
-          const row = byId.get(context.workspaceId, args.id) as Row | undefined;
-          return row ? customerJson(row) : null;
-        },
+        customer: (_: unknown, args: { id: string }, context: Context) =>
+          after(access.customer(context.workspaceId, args.id), (row) => (row ? customerJson(row) : null)),
       },
     },
     plugins: [
@@ -63,34 +56,37 @@ export async function startStockApollo(file: string): Promise<{ port: number; cl
   });
   await apollo.start();
 
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const workspaceId = workspaceOf(req.headers.authorization);
-      if (!workspaceId) return void res.writeHead(401).end();
-      const headers = new HeaderMap();
-      for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
-      apollo
-        .executeHTTPGraphQLRequest({
-          httpGraphQLRequest: { method: req.method ?? 'POST', headers, search: '', body: JSON.parse(Buffer.concat(chunks).toString('utf8')) },
-          context: async () => ({ workspaceId }),
-        })
-        .then((response) => {
-          for (const [name, value] of response.headers) res.setHeader(name, value);
-          res.statusCode = response.status ?? 200;
-          res.end(response.body.kind === 'complete' ? `${response.body.string}` : '');
-        })
-        .catch(() => res.writeHead(500).end());
-    });
+  const server = await rawServer(keyCheck((hash) => access.workspaceOfHash(hash)), (req, res, workspaceId, body) => {
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
+    apollo
+      .executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: req.method ?? 'POST', headers, search: '', body },
+        context: async () => ({ workspaceId }),
+      })
+      .then((response) => {
+        for (const [name, value] of response.headers) res.setHeader(name, value);
+        res.statusCode = response.status ?? 200;
+        res.end(response.body.kind === 'complete' ? `${response.body.string}` : '');
+      })
+      .catch(() => res.writeHead(500).end());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    port: (server.address() as AddressInfo).port,
+    port: server.port,
     close: async () => {
       server.close();
       await apollo.stop();
-      db.close();
+      await close();
     },
   };
+}
+
+export function startStockApollo(file: string): Promise<{ port: number; close: () => Promise<void> }> {
+  const db = configureSqliteConnection(new SqliteDatabase(file));
+  return serveStockApollo(sqliteAccess(db), async () => void db.close());
+}
+
+export function startPostgresStockApollo(databaseUrl: string): Promise<{ port: number; close: () => Promise<void> }> {
+  const pool = floorPool(databaseUrl);
+  return serveStockApollo(postgresAccess(pool), () => pool.end());
 }
