@@ -108,9 +108,14 @@ export function whenDurable(db: AnyKysely): Promise<void> {
   return sqliteHandles.get(db)?.commits?.barrier() ?? Promise.resolve();
 }
 
-function isSqliteBusy(error: unknown): boolean {
+/** A driver error's code (PostgreSQL's SQLSTATE, better-sqlite3's SQLITE_* name), if it has one. */
+export function driverErrorCode(error: unknown): string | undefined {
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+  return typeof code === 'string' ? code : undefined;
+}
+
+function isSqliteBusy(error: unknown): boolean {
+  return driverErrorCode(error)?.startsWith('SQLITE_BUSY') ?? false;
 }
 
 /**
@@ -190,8 +195,8 @@ async function withPostgresRetry<T>(db: Db, fn: (trx: Tx) => Promise<T>): Promis
         return runInTransaction(trx, fn);
       });
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      const retryable = typeof code === 'string' && (RETRYABLE_IN_TRANSACTION.has(code) || (!started && CONNECTION_ERRORS.has(code)));
+      const code = driverErrorCode(error);
+      const retryable = code !== undefined && (RETRYABLE_IN_TRANSACTION.has(code) || (!started && CONNECTION_ERRORS.has(code)));
       if (!retryable || attempt >= POSTGRES_RETRY.attempts) throw error;
       await new Promise((resolve) => setTimeout(resolve, POSTGRES_RETRY.baseDelayMs * 2 ** attempt * Math.random()));
     }

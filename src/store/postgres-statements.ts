@@ -23,6 +23,7 @@
 import type { PostgresCursor, PostgresPool, PostgresQueryResult } from 'kysely';
 import type { Connection, Pool, PoolClient, QueryResult, Submittable } from 'pg';
 import { LruCache } from '../shared/lru';
+import { driverErrorCode } from './engine';
 
 /** The part of pg's client connection that records which names it has prepared. */
 interface ParsedStatements {
@@ -42,9 +43,7 @@ function preparedNamesOf(client: PoolClient): ParsedStatements {
  * PostgreSQL revalidates a prepared statement's plan (the routine field is not translated).
  */
 function isStalePlan(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const { code, routine } = error as { code?: unknown; routine?: unknown };
-  return code === '0A000' && routine === 'RevalidateCachedQuery';
+  return driverErrorCode(error) === '0A000' && (error as { routine?: unknown }).routine === 'RevalidateCachedQuery';
 }
 
 type Row = Record<string, unknown>;
