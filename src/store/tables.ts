@@ -5,7 +5,7 @@
  */
 import type { Generated, Insertable, Selectable } from 'kysely';
 
-/** Timestamps are ISO 8601 UTC strings on SQLite and `timestamptz` on PostgreSQL (read as Date). */
+/** Timestamps are ISO 8601 UTC strings on SQLite; `timestamptz` on PostgreSQL, read as the same text in a UTC session and as a Date otherwise (db.ts parseTimestamptz). */
 export type Timestamp = string | Date;
 /** JSON is text on SQLite and `jsonb` on PostgreSQL (read as a parsed value). */
 export type JsonColumn = string | object;
