@@ -165,7 +165,7 @@ const ENTRIES: Entry[] = [
 beforeAll(async () => {
   const signing = await makeSigningKey('ES256', 'es-1');
   jwks = await startJwksServer([signing.jwk]);
-  running = await startTestApp({ RATE_LIMIT: 'off', JWT_JWKS_URL: jwks.url.href, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE });
+  running = await startTestApp({ RATE_LIMIT: 'off', JWT_JWKS_URL: jwks.url.href, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE }, { recordStatements: true });
   keys.set(ALL, running.a);
   for (const scope of KEY_SCOPES) keys.set(scope, await issueKey(running.app.store.db, { workspace: 'alpha', name: scope, scopes: [scope] }));
   const now = Math.floor(Date.now() / 1000);
@@ -246,8 +246,11 @@ describe('a read-only key', () => {
   test('under an Idempotency-Key, is refused the same way and no key is claimed or stored', async () => {
     const before = await counts();
     for (const [i, { name, query }] of writingMutations().entries()) {
+      running.statements.length = 0;
       const { status, body } = await post(READ, query, {}, { 'idempotency-key': `scopes-read-only-${i}` });
       expect({ name, status, code: body.errors?.[0]?.extensions?.code }).toEqual({ name, status: 403, code: 'FORBIDDEN' });
+      // Not even claimed and given back: the refusal comes before the key is looked at.
+      expect({ name, idempotency: running.statements.filter((text) => text.includes('idempotency_keys')) }).toEqual({ name, idempotency: [] });
     }
     expect(await counts()).toEqual(before);
   });

@@ -12,6 +12,11 @@
  * order (a later one still runs when an earlier one threw), and the hook settles when all have,
  * rejecting with the first rejection; `responseForOperation` asks the concerns in order and
  * stops at the first response; the order of concerns is the order the plugins had.
+ * One exception, on purpose: `didResolveOperation` stops at the first concern that throws. A
+ * refusal there (a limit, a missing scope) answers the request, and the concerns after it
+ * would only start work to undo: price and charge the rate-limit bucket, claim an
+ * Idempotency-Key row and delete it again. A refusal that comes after waiting (a promise that
+ * rejects) cannot stop concerns that already started; they undo their work as before.
  */
 import type {
   ApolloServerPlugin,
@@ -43,18 +48,28 @@ export type RequestConcern<T extends BaseContext> = (requestContext: GraphQLRequ
 
 const DONE: Promise<void> = Promise.resolve();
 
-/** Calls `call` on every concern's hooks, in order; a promise only when one of them is asynchronous or threw. */
-function callAll<T extends BaseContext>(hooks: readonly RequestHooks<T>[], call: (hooks: RequestHooks<T>) => Maybe<void> | undefined): Promise<void> {
+/**
+ * Calls `call` on every concern's hooks, in order (with `stopAtThrow`, none after one that
+ * throws); a promise only when one of them is asynchronous or threw.
+ */
+function callAll<T extends BaseContext>(
+  hooks: readonly RequestHooks<T>[],
+  call: (hooks: RequestHooks<T>) => Maybe<void> | undefined,
+  stopAtThrow = false,
+): Promise<void> {
   let pending: Promise<void>[] | null = null;
   for (const one of hooks) {
     let result: Maybe<void> | undefined;
+    let threw = false;
     try {
       result = call(one);
     } catch (error) {
-      // As an async hook's throw would: a rejection, and the remaining concerns still run.
+      // As an async hook's throw would: a rejection (and, unless stopping, the rest still run).
       result = Promise.reject(error);
+      threw = true;
     }
     if (result instanceof Promise) (pending ??= []).push(result);
+    if (threw && stopAtThrow) break;
   }
   if (pending === null) return DONE;
   return pending.length === 1 ? pending[0] : Promise.all(pending).then(() => undefined);
@@ -75,7 +90,7 @@ async function firstResponse<T extends BaseContext>(
 function listenerOf<T extends BaseContext>(hooks: readonly RequestHooks<T>[]): GraphQLRequestListener<T> {
   const has = (name: keyof RequestHooks<T>) => hooks.some((one) => one[name] !== undefined);
   const listener: GraphQLRequestListener<T> = {};
-  if (has('didResolveOperation')) listener.didResolveOperation = (rc) => callAll(hooks, (one) => one.didResolveOperation?.(rc));
+  if (has('didResolveOperation')) listener.didResolveOperation = (rc) => callAll(hooks, (one) => one.didResolveOperation?.(rc), true);
   if (has('responseForOperation')) listener.responseForOperation = (rc) => firstResponse(hooks, rc);
   if (has('executionDidStart')) listener.executionDidStart = (rc) => callAll(hooks, (one) => one.executionDidStart?.(rc));
   if (has('didEncounterErrors')) listener.didEncounterErrors = (rc) => callAll(hooks, (one) => one.didEncounterErrors?.(rc));

@@ -69,6 +69,8 @@ interface Memos {
 
 /** Everything one request's hooks share. */
 class RequestCost {
+  /** Whether check ran: a request refused before it (a limit, a scope) is never priced. */
+  priced = false;
   requested = 0;
   actual: number | null = null;
   charged = 0;
@@ -90,6 +92,7 @@ class RequestCost {
     const operation = { schema: rc.schema, document: rc.document, operationName: rc.operationName, variables: rc.request.variables };
     const signature = requestSignature(rc.contextValue, rc.schema, rc.document, rc.operationName, rc.request.variables);
     this.requested = this.memos.requested.get(rc.document, signature, () => requestedQueryCost(operation));
+    this.priced = true;
     const max = this.limits.maxQueryCost;
     if (max > 0 && this.requested > max) throw overLimit(this.requested, max);
     const buckets = this.buckets;
@@ -182,8 +185,8 @@ export function costConcern(limits: Limits, logger: Logger): RequestConcern<Cont
       },
       willSendResponse(rc) {
         cost.measure(rc);
-        // Priced once the operation resolved, whether or not it then ran.
-        if (rc.operation) observeCost(rc.contextValue, cost.requested, cost.actual);
+        // Priced once the operation resolved and no earlier concern refused it, whether or not it then ran.
+        if (cost.priced) observeCost(rc.contextValue, cost.requested, cost.actual);
         const report = () => {
           const body = rc.response.body;
           if (body.kind !== 'single') return;
