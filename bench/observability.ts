@@ -17,17 +17,12 @@
  * Knobs: BENCH_ROUNDS=3, BENCH_DURATION=3 (seconds per run), BENCH_WARMUP=2,
  * BENCH_CONNECTIONS=10, BENCH_CUSTOMERS=2000.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createCustomer } from '../src/services/customers';
-import { issueKey } from '../src/services/keys';
-import { migrateToLatest, openStore } from '../src/store/db';
-import { autocannon } from './lib/autocannon';
-import { processCpuMs } from './lib/machine';
+import { requireCompiledServer, runGraphql, seedWorkspace, startCompiledGateway, summarizeRuns, type HttpRun } from './lib/compiled-gateway';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
@@ -35,7 +30,6 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 2000);
 const RESULTS = path.resolve(__dirname, '../../bench/results/observability.json');
-const SERVER = path.resolve(__dirname, '../src/index.js');
 const log = (message: string) => process.stderr.write(`[bench:ops] ${message}\n`);
 
 const REQUESTS = {
@@ -43,20 +37,6 @@ const REQUESTS = {
   page: { query: 'query CustomerPage { customers(first: 20) { nodes { id email name } } }', byId: false },
 } as const;
 type RequestName = keyof typeof REQUESTS;
-
-async function seed(dir: string): Promise<{ ids: string[]; key: string }> {
-  const store = openStore({ dataDir: dir });
-  await migrateToLatest(store.db);
-  const issued = await issueKey(store.db, { workspace: 'bench', name: 'bench' });
-  const who = { workspaceId: issued.workspace.id, actor: 'bench', via: 'bench' };
-  const ids: string[] = [];
-  for (let i = 0; i < CUSTOMERS; i++) {
-    const created = await createCustomer(store.db, who, { email: `c${i}@bench.test`, firstName: `C${i}`, lastName: 'Bench' });
-    if (created.customer) ids.push(created.customer.id);
-  }
-  await store.close();
-  return { ids, key: issued.key };
-}
 
 /** An OTLP/HTTP collector that accepts and drops what it is sent. */
 async function otlpSink(): Promise<{ url: string; spansBytes: () => number; close(): void }> {
@@ -69,110 +49,50 @@ async function otlpSink(): Promise<{ url: string; spansBytes: () => number; clos
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spansBytes: () => bytes, close: () => server.close() };
 }
 
-async function freePort(): Promise<number> {
-  const probe = http.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
-async function startGateway(dir: string, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [SERVER], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', RATE_LIMIT_BUCKET: '1000000000', RATE_LIMIT_RESTORE: '1000000000', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; attempt < 200; attempt++) {
-    if (child.exitCode !== null) throw new Error(`the gateway exited with ${child.exitCode}`);
-    if (await fetch(`${url}/livez`).then((r) => r.ok, () => false)) return { url, child };
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error('the gateway did not answer /livez within 20 s');
-}
-
-interface Run {
+interface Run extends HttpRun {
   variant: string;
   request: RequestName;
-  requestsPerSecond: number;
-  p99Ms: number;
-  cpuMsPerRequest: number;
-  errors: number;
 }
 
-async function load(url: string, pid: number, variant: string, request: RequestName, key: string, ids: string[], seconds: number): Promise<Run> {
+function load(url: string, pid: number, variant: string, request: RequestName, key: string, ids: string[], seconds: number): Promise<Run> {
   let n = 0;
-  let bad = 0;
   const { query, byId } = REQUESTS[request];
   const fixed = JSON.stringify({ query });
-  const cpuBefore = processCpuMs(pid);
-  const result = await autocannon({
-    url: `${url}/graphql`,
-    connections: CONNECTIONS,
-    duration: seconds,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    requests: [
-      {
-        setupRequest: (req) => ({ ...req, body: byId ? JSON.stringify({ query, variables: { id: ids[(n++ * 7919) % ids.length] } }) : fixed }),
-        onResponse: (status, body) => {
-          if (status !== 200 || body.includes('"errors"')) bad += 1;
-        },
-      },
-    ],
-  });
-  return {
-    variant,
-    request,
-    requestsPerSecond: Math.round((result.requests.total / result.duration) * 10) / 10,
-    p99Ms: result.latency.p99,
-    cpuMsPerRequest: Math.round(((processCpuMs(pid) - cpuBefore) / Math.max(1, result.requests.total)) * 1000) / 1000,
-    errors: result.errors + result.timeouts + result.non2xx + bad,
-  };
+  const body = () => (byId ? JSON.stringify({ query, variables: { id: ids[(n++ * 7919) % ids.length] } }) : fixed);
+  return runGraphql(url, pid, { bearer: key, body, seconds, connections: CONNECTIONS }).then((run) => ({ variant, request, ...run }));
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const round3 = (value: number) => Math.round(value * 1000) / 1000;
-
 async function main(): Promise<void> {
-  if (!fs.existsSync(SERVER)) throw new Error(`${SERVER} is missing: run npm run build first`);
+  requireCompiledServer();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-bench-ops-'));
   const sink = await otlpSink();
   log(`seeding ${CUSTOMERS} customers`);
-  const { ids, key } = await seed(dir);
+  const { ids, keys } = await seedWorkspace(dir, CUSTOMERS, { bench: undefined });
+  const key = keys.bench;
   const variants: [string, Record<string, string>][] = [
     ['off', { METRICS: 'off' }],
     ['metrics', {}],
     ['metrics+traces', { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_TRACES_SAMPLER: 'always_on' }],
   ];
-  const gateways = await Promise.all(variants.map(async ([name, env]) => ({ name, ...(await startGateway(dir, env)) })));
+  const gateways = await Promise.all(variants.map(async ([name, env]) => ({ name, ...(await startCompiledGateway(dir, env)) })));
   const requests = Object.keys(REQUESTS) as RequestName[];
   try {
-    for (const gw of gateways) for (const request of requests) await load(gw.url, gw.child.pid as number, gw.name, request, key, ids, WARMUP);
+    for (const gw of gateways) for (const request of requests) await load(gw.url, gw.pid, gw.name, request, key, ids, WARMUP);
     const rounds: Run[][] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const round: Run[] = [];
-      for (const request of requests) for (const gw of gateways) round.push(await load(gw.url, gw.child.pid as number, gw.name, request, key, ids, DURATION));
+      for (const request of requests) for (const gw of gateways) round.push(await load(gw.url, gw.pid, gw.name, request, key, ids, DURATION));
       rounds.push(round);
       log(`round ${r + 1}: ${round.map((x) => `${x.request} ${x.variant} ${x.requestsPerSecond}/s`).join(', ')}`);
     }
     const summary = requests.flatMap((request) =>
       variants.map(([variant]) => {
         const pick = (round: Run[], v: string) => round.find((x) => x.request === request && x.variant === v) as Run;
-        const mine = rounds.map((round) => pick(round, variant));
-        const ratios = rounds.map((round, i) => mine[i].requestsPerSecond / (pick(round, 'off').requestsPerSecond || 1));
-        return {
-          request,
-          variant,
-          requestsPerSecond: median(mine.map((x) => x.requestsPerSecond)),
-          p99Ms: median(mine.map((x) => x.p99Ms)),
-          cpuMsPerRequest: median(mine.map((x) => x.cpuMsPerRequest)),
-          errors: mine.reduce((sum, x) => sum + x.errors, 0),
-          ratioToOff: round3(median(ratios)),
-          ratioRange: [Math.min(...ratios), Math.max(...ratios)].map(round3),
-        };
+        const { ratio, ...figures } = summarizeRuns(
+          rounds.map((round) => pick(round, variant)),
+          rounds.map((round) => pick(round, 'off')),
+        );
+        return { request, variant, ...figures, ratioToOff: ratio };
       }),
     );
     for (const row of summary) {
