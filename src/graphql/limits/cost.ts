@@ -193,9 +193,16 @@ function subfields(walk: Walk, type: GraphQLObjectType, fieldNodes: readonly Fie
   return fields;
 }
 
-function itemsOf(value: unknown): readonly unknown[] {
-  if (!Array.isArray(value)) return [value];
-  return value.some(Array.isArray) ? value.flat(Infinity) : value;
+/**
+ * The cost of a field's returned value: each object in it (lists flattened, however nested)
+ * costs `perItem` plus what its own fields cost. The walk runs on every row of every answer,
+ * so it allocates nothing per value.
+ */
+function itemsCost(walk: Walk, type: GraphQLCompositeType, fieldNodes: readonly FieldNode[], value: unknown, perItem: number): number {
+  if (!Array.isArray(value)) return perItem + objectCost(walk, type, fieldNodes, value);
+  let total = 0;
+  for (let i = 0; i < value.length; i++) total += itemsCost(walk, type, fieldNodes, value[i], perItem);
+  return total;
 }
 
 /** The cost of one returned object: for an interface, the dearest of the types it may be. */
@@ -224,22 +231,20 @@ function fieldsCost(walk: Walk, parent: GraphQLObjectType, fields: Map<string, r
 function fieldCost(walk: Walk, parent: GraphQLObjectType, field: GraphQLField<unknown, unknown>, nodes: readonly FieldNode[], value: unknown): number {
   const rule = ruleOf(parent, field, walk.schema);
   if (rule.kind === 'leaf') return 0;
-  const returned = returnedTypes.get(field) ?? (getNamedType(field.type) as GraphQLCompositeType);
-  returnedTypes.set(field, returned);
-  const children = (item: unknown) => objectCost(walk, returned, nodes, item);
-  const sum = (each: (item: unknown) => number) => itemsOf(value).reduce<number>((total, item) => total + each(item), 0);
+  let returned = returnedTypes.get(field);
+  if (!returned) returnedTypes.set(field, (returned = getNamedType(field.type) as GraphQLCompositeType));
   switch (rule.kind) {
     case 'free':
-      return sum(children);
+      return itemsCost(walk, returned, nodes, value, 0);
     case 'object':
-      return COST.object + sum(children);
+      return COST.object + itemsCost(walk, returned, nodes, value, 0);
     case 'item':
     case 'byIds':
-      return sum((item) => COST.object + children(item));
+      return itemsCost(walk, returned, nodes, value, COST.object);
     case 'connection':
-      return COST.connection + sum(children);
+      return COST.connection + itemsCost(walk, returned, nodes, value, 0);
     case 'mutation':
-      return COST.mutation + sum(children);
+      return COST.mutation + itemsCost(walk, returned, nodes, value, 0);
   }
 }
 
