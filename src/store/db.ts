@@ -217,20 +217,28 @@ class CountingSqliteDialect extends SqliteDialect {
 
 const TIMESTAMPTZ_OID = 1184;
 
-/** `timestamptz` as PostgreSQL sends it in UTC (DateStyle ISO): `2024-05-01 10:00:00.123456+00`. */
-const UTC_TIMESTAMPTZ = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?\+00$/;
+/**
+ * `timestamptz` as PostgreSQL sends it in UTC (DateStyle ISO): `2024-05-01 10:00:00.123456+00`,
+ * the fraction's trailing zeros left out (`10:00:00.5+00`, `10:00:00+00`).
+ */
+const UTC_TIMESTAMPTZ = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?\+00$/;
+
+/** What completes the milliseconds after a fraction's first `digits` digits (0-3) are kept. */
+const MILLI_PADDING = ['.000', '00', '0', ''];
 
 /**
  * A `timestamptz` read as the ISO text a Date would give (`toISOString`: milliseconds, the rest
  * of the fraction cut off), without making the Date: every timestamp a row carries was parsed
  * into a Date by pg and formatted back by the store (isoOf), two per customer, 200 per page.
+ * Runs on every timestamp read, so the form is tested (no match array) and cut by position.
  * Text in any other form (a session TimeZone other than UTC, a year past 9999 or BC) takes
  * pg's own parser and stays a Date, which isoOf formats as before (tables.ts `Timestamp`).
  */
 export function parseTimestamptz(text: string): string | Date {
-  const utc = UTC_TIMESTAMPTZ.exec(text);
-  if (utc === null) return defaultTimestamptz(text);
-  return `${utc[1]}T${utc[2]}.${(utc[3] ?? '').padEnd(3, '0').slice(0, 3)}Z`;
+  if (!UTC_TIMESTAMPTZ.test(text)) return defaultTimestamptz(text);
+  // 22 characters without a fraction; otherwise 23 plus its digits ('.' and '+00' around them).
+  const digits = text.length === 22 ? 0 : Math.min(3, text.length - 23);
+  return `${text.slice(0, 10)}T${text.slice(11, digits === 0 ? 19 : 20 + digits)}${MILLI_PADDING[digits]}Z`;
 }
 
 /** pg's parsers, typed: pg-types declares every parser as returning `any`. */
