@@ -33,6 +33,45 @@ function groupedByKey<V>(keys: readonly string[], rows: V[], keyOf: (row: V) => 
   return keys.map((key) => groups.get(key) ?? []);
 }
 
+/**
+ * A DataLoader cache that also takes records another statement read (the rows of a page)
+ * without a promise for each, as DataLoader's own `prime` makes: most are never loaded again,
+ * so the promise is made by the first load that finds the record.
+ */
+export class RememberingCache<V> implements DataLoader.CacheMap<string, Promise<V>> {
+  private readonly promises = new Map<string, Promise<V>>();
+  private readonly records = new Map<string, V>();
+
+  get(key: string): Promise<V> | undefined {
+    const promise = this.promises.get(key);
+    if (promise !== undefined || !this.records.has(key)) return promise;
+    const made = Promise.resolve(this.records.get(key) as V);
+    this.records.delete(key);
+    this.promises.set(key, made);
+    return made;
+  }
+
+  set(key: string, value: Promise<V>): void {
+    this.records.delete(key);
+    this.promises.set(key, value);
+  }
+
+  delete(key: string): void {
+    this.records.delete(key);
+    this.promises.delete(key);
+  }
+
+  clear(): void {
+    this.records.clear();
+    this.promises.clear();
+  }
+
+  /** Keeps `record` for `key` unless the key already has one (what DataLoader's `prime` does). */
+  remember(key: string, record: V): void {
+    if (!this.promises.has(key) && !this.records.has(key)) this.records.set(key, record);
+  }
+}
+
 /** A nested-connection page request for one parent. */
 export interface ChildPageKey {
   parentId: string;
@@ -106,12 +145,16 @@ function customerLoader(
   keyOf: (c: CustomerRecord) => string,
   projection: ReadProjection,
   visibility: Visibility,
+  cacheMap?: RememberingCache<CustomerRecord | null>,
 ) {
   // A merged customer's id, externalId or email answers its survivor (the match's key, the survivor's record).
-  return new DataLoader<string, CustomerRecord | null>(async (values) => {
-    const resolved = await findCustomersFollowingMerges(db, workspaceId, column, values, projection.customers);
-    return byKey(values, visibleRows(visibility, resolved, (r) => r.answer.id), (r) => keyOf(r.matched)).map((r) => r?.answer ?? null);
-  });
+  return new DataLoader<string, CustomerRecord | null>(
+    async (values) => {
+      const resolved = await findCustomersFollowingMerges(db, workspaceId, column, values, projection.customers);
+      return byKey(values, visibleRows(visibility, resolved, (r) => r.answer.id), (r) => keyOf(r.matched)).map((r) => r?.answer ?? null);
+    },
+    { cacheMap },
+  );
 }
 
 function countLoader(db: Db, workspaceId: string, count: typeof countMembersOfCustomers) {
@@ -124,14 +167,20 @@ function countLoader(db: Db, workspaceId: string, count: typeof countMembersOfCu
 export function createLoaders(db: Db, workspaceId: string, visibility: Visibility = WHOLE_WORKSPACE) {
   let definitions: Promise<CustomFieldDefinitionRecord[]> | null = null;
   const projection = new ReadProjection();
+  const customersRead = new RememberingCache<CustomerRecord | null>();
+  const membersRead = new RememberingCache<MemberRecord | null>();
+  /** First member pages read with a customers page, by rows per page (the limit) and customer id. */
+  const memberPagesRead = new Map<number, Map<string, MemberRecord[]>>();
   return {
     /** The customer and member columns this request's reads select (src/graphql/projection.ts). */
     projection,
-    customerById: customerLoader(db, workspaceId, 'id', (c) => c.id, projection, visibility),
+    customerById: customerLoader(db, workspaceId, 'id', (c) => c.id, projection, visibility, customersRead),
     customerByExternalId: customerLoader(db, workspaceId, 'external_id', (c) => c.externalId ?? '', projection, visibility),
     customerByEmail: customerLoader(db, workspaceId, 'email', (c) => c.email, projection, visibility),
-    memberById: new DataLoader<string, MemberRecord | null>(async (ids) =>
-      byKey(ids, visibleRows(visibility, await findMembersByIds(db, workspaceId, ids, projection.members), (m) => m.customerId), (m) => m.id),
+    memberById: new DataLoader<string, MemberRecord | null>(
+      async (ids) =>
+        byKey(ids, visibleRows(visibility, await findMembersByIds(db, workspaceId, ids, projection.members), (m) => m.customerId), (m) => m.id),
+      { cacheMap: membersRead },
     ),
     actionById: new DataLoader<string, ActionRecord | null>(async (ids) =>
       byKey(ids, visibleRows(visibility, await findActionsByIds(db, workspaceId, ids), null), (a) => a.id),
@@ -154,8 +203,32 @@ export function createLoaders(db: Db, workspaceId: string, visibility: Visibilit
       definitions ??= findDefinitions(db, workspaceId);
       return definitions;
     },
+    /**
+     * Records a page read, for later lookups by id in the same request (a member's `customer`
+     * finds it here): as DataLoader's `prime`, without a promise per record.
+     */
+    rememberCustomers(customers: readonly CustomerRecord[]): void {
+      for (const customer of customers) customersRead.remember(customer.id, customer);
+    },
+    rememberMembers(members: readonly MemberRecord[]): void {
+      for (const member of members) membersRead.remember(member.id, member);
+    },
+    /**
+     * The first member pages a customers page read in its own statement (limit: rows per
+     * page, the page size plus one). `Customer.members` answers from them without a load.
+     */
+    rememberMemberPages(limit: number, pages: Map<string, MemberRecord[]>): void {
+      const known = memberPagesRead.get(limit);
+      if (!known) memberPagesRead.set(limit, pages);
+      else for (const [parentId, page] of pages) if (!known.has(parentId)) known.set(parentId, page);
+    },
+    /** The page `key` asks for when a customers page read it (memberPagesRead), else undefined. */
+    memberPageRead(key: ChildPageKey): MemberRecord[] | undefined {
+      return key.after === null ? memberPagesRead.get(key.limit)?.get(key.parentId) : undefined;
+    },
     /** After a write: forget everything cached about the customer and remember its new state. */
     customerChanged(customer: CustomerRecord): void {
+      memberPagesRead.clear();
       for (const loader of [this.memberPage, this.actionPage]) loader.clearAll();
       for (const loader of [this.memberCount, this.actionCount, this.customFieldValues, this.mergedIds]) loader.clear(customer.id);
       this.customerByEmail.clearAll();

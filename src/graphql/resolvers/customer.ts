@@ -10,7 +10,7 @@ import type { ActionRecord, CustomerRecord, MemberRecord } from '../../store/rec
 import { findCustomerPage } from '../../services/customer-query';
 import { archiveCustomer, createCustomer, restoreCustomer, updateCustomer, type CustomerResult } from '../../services/customers';
 import { CONNECTIONS } from '../../services/connections';
-import { buildConnection, decodePageCursor, encodePageCursor, parsePaging, type PagingArgs } from '../../services/paging';
+import { buildConnection, decodePageCursor, encodePageCursor, parsePaging, type ConnectionModel, type PagingArgs } from '../../services/paging';
 import { gravatarUrl } from '../../services/validation';
 import { referenceString, referenceUuid } from './reference';
 import { ARGUMENT_BOUNDS as MAX, boundedString } from '../limits/inputs';
@@ -30,18 +30,22 @@ function childPaging(ordering: 'members' | 'actions', parentId: string, args: Pa
   return { paging, key };
 }
 
-/** A nested connection (members oldest first, actions newest first), batched per page shape. */
+/**
+ * A nested connection (members oldest first, actions newest first), batched per page shape.
+ * A page already read (`read`: the members a customers page read with it) answers at once.
+ */
 function childPage<T extends MemberRecord | ActionRecord>(
   ordering: 'members' | 'actions',
   customer: CustomerRecord,
   args: PagingArgs,
   loader: DataLoader<ChildPageKey, T[], string>,
   count: () => Promise<number>,
-) {
+  read?: (key: ChildPageKey) => T[] | undefined,
+): ConnectionModel<T> | Promise<ConnectionModel<T>> {
   const { paging, key } = childPaging(ordering, customer.id, args);
-  return loader
-    .load(key)
-    .then((rows) => buildConnection(rows, paging, (row) => encodePageCursor(ordering, { value: row.createdAt, id: row.id }), count));
+  const connection = (rows: T[]) => buildConnection(rows, paging, (row) => encodePageCursor(ordering, { value: row.createdAt, id: row.id }), count);
+  const known = read?.(key);
+  return known ? connection(known) : loader.load(key).then(connection);
 }
 
 /** The fields named `name` in a selection set, through inline fragments and fragment spreads. */
@@ -98,12 +102,9 @@ export const customerResolvers: Resolvers = {
       };
       const { connection, memberPages } = await findCustomerPage(ctx.db, ctx.workspace.id, args, definitions, ctx.loaders.projection.customers, members);
       // Nested nodes that point back at their customer (member.customer) find it here.
-      for (const customer of connection.nodes) ctx.loaders.customerById.prime(customer.id, customer);
-      // Members that came with the page: Customer.members finds its page in the loader.
-      if (memberPages) {
-        const { limit, pages } = memberPages;
-        for (const [parentId, page] of pages) ctx.loaders.memberPage.prime({ parentId, limit, after: null }, page);
-      }
+      ctx.loaders.rememberCustomers(connection.nodes);
+      // Members that came with the page: Customer.members answers from them.
+      if (memberPages) ctx.loaders.rememberMemberPages(memberPages.limit, memberPages.pages);
       return connection;
     },
   },
@@ -121,10 +122,12 @@ export const customerResolvers: Resolvers = {
     avatarUrl: (customer) => customer.avatarUrl ?? gravatarUrl(customer.email),
     url: (customer, _, ctx) => `${ctx.publicUrl}/customers/${customer.id}`,
     customFields: (customer, _, ctx) => ctx.loaders.customFieldValues.load(customer.id),
-    members: async (customer, args, ctx) => {
-      const page = await childPage('members', customer, args, ctx.loaders.memberPage, () => ctx.loaders.memberCount.load(customer.id));
-      for (const member of page.nodes) ctx.loaders.memberById.prime(member.id, member);
-      return page;
+    members: (customer, args, ctx) => {
+      const remembered = (page: ConnectionModel<MemberRecord>) => (ctx.loaders.rememberMembers(page.nodes), page);
+      const page = childPage('members', customer, args, ctx.loaders.memberPage, () => ctx.loaders.memberCount.load(customer.id), (key) =>
+        ctx.loaders.memberPageRead(key),
+      );
+      return page instanceof Promise ? page.then(remembered) : remembered(page);
     },
     actions: (customer, args, ctx) =>
       childPage('actions', customer, args, ctx.loaders.actionPage, () => ctx.loaders.actionCount.load(customer.id)),
